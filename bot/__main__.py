@@ -1,0 +1,90 @@
+"""python -m bot serve | console | emulator | setup"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="soracom-bot", description="Slack chat-ops for the SORACOM IoT platform.")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    commands = parser.add_subparsers(dest="mode", required=True)
+
+    commands.add_parser("serve", help="run the bot: POST /slack/events and GET /healthz on $PORT")
+
+    console = commands.add_parser("console", help="the bot, the SORACOM emulator and a local Slack in one terminal")
+    console.add_argument("--user", default="U_LOCAL", help="Slack user ID that types (default U_LOCAL)")
+    console.add_argument("--channel", default="C_LOCAL", help="channel ID (default C_LOCAL)")
+    console.add_argument("-c", dest="command", help="run one line (e.g. \"/sim list\") and exit")
+    console.add_argument("--script", help="run the lines of a file and exit")
+
+    emulator = commands.add_parser("emulator", help="serve the embedded SORACOM API emulator alone")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8090)
+
+    setup = commands.add_parser("setup", help="account-level chores: login, payer info, addresses, MFA, bot user",
+                                add_help=False)
+    setup.add_argument("rest", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    try:
+        if args.mode == "emulator":
+            from bot.emulator import serve
+
+            serve(host=args.host, port=args.port)
+            return 0
+        if args.mode == "setup":
+            from bot.setup_cli import main as setup_main
+
+            return setup_main(args.rest)
+        settings = load_settings()
+        if args.mode == "serve":
+            from bot.serve import serve
+
+            return serve(settings)
+        return asyncio.run(run_console(settings, args))
+    except ConfigError as exc:
+        print(f"soracom-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def run_console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.local import LocalBot
+    from bot.localslack.console import Console
+
+    if not args.command and not args.script:
+        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
+    admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
+    settings = settings.model_copy(update={"BOT_ADMINS": admins})
+    async with LocalBot(settings) as local:
+        assert local.sender is not None
+        banner = (
+            "SORACOM Bot console — you are an admin here. Type /soracom help, /sim list …; "
+            "a number presses a button; :help for more, :quit to leave."
+            + ("" if not local.rt or not local.rt.sandbox else "\nSORACOM: embedded emulator (sandbox).")
+        )
+        console = Console(local.sender, local.fake, local.settle, user_id=args.user, channel_id=args.channel,
+                          banner=banner)
+        if args.command:
+            await console.run_script([args.command])
+        elif args.script:
+            with open(args.script, encoding="utf-8") as handle:
+                await console.run_script(handle.read().splitlines())
+        else:
+            await console.run_interactive()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

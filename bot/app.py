@@ -1,0 +1,69 @@
+"""The bolt app and the HTTP server around it: POST /slack/events, GET /healthz, the MFA enrollment page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+import handlers
+from bot.runtime import Runtime
+from bot.services.roles import role_of
+from bot.web import enroll_page
+
+log = logging.getLogger(__name__)
+
+
+def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    @app.middleware
+    async def resolve_role(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+        user_id = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+        context["role"] = role_of(rt.db, user_id, rt.settings.admins) if user_id else None
+        await next()
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled error in a Slack listener (%s)", body.get("type") or body.get("command"), exc_info=error)
+
+    handlers.register_all(app, rt)
+    return app
+
+
+def build_web(rt: Runtime, app: AsyncApp) -> Starlette:
+    slack = AsyncSlackRequestHandler(app)
+
+    async def events(request: Request) -> Response:
+        return await slack.handle(request)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True, "sandbox": rt.sandbox})
+
+    async def enroll(request: Request) -> Response:
+        uri = rt.mfa.redeem_enroll_link(request.path_params["token"])
+        if uri is None:
+            return HTMLResponse(enroll_page.gone(), status_code=410)
+        return HTMLResponse(enroll_page.page(uri), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/mfa/enroll/{token}", enroll, methods=["GET"]),
+        ]
+    )

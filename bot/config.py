@@ -1,0 +1,165 @@
+"""The bot's configuration: exactly the names of the contract's configuration table, plus a few extras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+COVERAGE_ENDPOINTS = {"jp": "https://api.soracom.io", "g": "https://g.api.soracom.io"}
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message is one line meant for the person starting the bot."""
+
+
+def _check_url(name: str, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1].strip("/")) == 0:
+        raise ValueError(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    SLACK_BOT_TOKEN: str | None = None
+    SLACK_SIGNING_SECRET: str | None = None
+    SLACK_APP_TOKEN: str | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+
+    SORACOM_AUTH_KEY_ID: str | None = None
+    SORACOM_AUTH_KEY: str | None = None
+    SORACOM_EMAIL: str | None = None
+    SORACOM_PASSWORD: str | None = None
+    SORACOM_OPERATOR_ID: str | None = None
+    SORACOM_USER_NAME: str | None = None
+    SORACOM_COVERAGE: Literal["jp", "g"] = "jp"
+    SORACOM_ENDPOINT: str | None = None
+    SORACOM_LANG: Literal["en", "ja"] = "en"
+
+    DATABASE_URL: str = "sqlite:///data/bot.db"
+    PORT: int = 3000
+    BOT_PUBLIC_URL: str | None = None
+    BOT_ADMINS: str = ""
+    BOT_SECRET_KEY: str | None = None
+    BOT_TIMEZONE: str = "Asia/Tokyo"
+    BOT_DATA_DIR: str = "data"
+    BILL_SUMMARY_CHANNEL: str | None = None
+    BILL_SUMMARY_CRON: str = "0 9 4 * *"
+
+    @field_validator("SORACOM_COVERAGE", mode="before")
+    @classmethod
+    def _coverage(cls, value: str) -> str:
+        value = (value or "jp").strip().lower()
+        if value not in COVERAGE_ENDPOINTS:
+            raise ValueError(f"SORACOM_COVERAGE must be 'jp' or 'g', got {value!r}")
+        return value
+
+    @field_validator("SORACOM_ENDPOINT")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        value = _check_url("SORACOM_ENDPOINT", value)
+        if value is None:
+            return None
+        value = value.rstrip("/")
+        if value.endswith("/v1"):
+            raise ValueError("SORACOM_ENDPOINT is the base URL without /v1, e.g. https://api-sandbox.soracom.io")
+        return value
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        value = _check_url("SLACK_API_URL", value) or "https://slack.com/api/"
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("BOT_PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        value = _check_url("BOT_PUBLIC_URL", value)
+        return value.rstrip("/") if value else None
+
+    @field_validator("BOT_TIMEZONE")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"BOT_TIMEZONE must be an IANA time zone such as Asia/Tokyo, got {value!r}") from None
+        return value
+
+    @field_validator("BILL_SUMMARY_CRON")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        check_cron(value)
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {value.split(':', 1)[0]}://…")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_pairs(self) -> "Settings":
+        if bool(self.SORACOM_AUTH_KEY_ID) != bool(self.SORACOM_AUTH_KEY):
+            raise ValueError("set both SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY, or neither")
+        return self
+
+    # Derived values
+
+    @property
+    def soracom_endpoint(self) -> str:
+        return self.SORACOM_ENDPOINT or COVERAGE_ENDPOINTS[self.SORACOM_COVERAGE]
+
+    @property
+    def uses_emulator(self) -> bool:
+        """No SORACOM credentials at all: the bot runs against the embedded emulator."""
+        return not (
+            self.SORACOM_AUTH_KEY_ID
+            or (self.SORACOM_EMAIL and self.SORACOM_PASSWORD)
+            or (self.SORACOM_OPERATOR_ID and self.SORACOM_USER_NAME and self.SORACOM_PASSWORD)
+        )
+
+    @property
+    def public_url(self) -> str:
+        return self.BOT_PUBLIC_URL or f"http://localhost:{self.PORT}"
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.BOT_ADMINS.split(",") if a.strip())
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.BOT_TIMEZONE)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.BOT_DATA_DIR)
+
+
+def check_cron(expression: str, timezone: str = "UTC") -> CronTrigger:
+    """A 5-field crontab as APScheduler reads it; ValueError with a plain message otherwise."""
+    if len(expression.split()) != 5:
+        raise ValueError(f"a cron expression has 5 fields (minute hour day month weekday), got {expression!r}")
+    try:
+        return CronTrigger.from_crontab(expression, timezone=timezone)
+    except ValueError as exc:
+        raise ValueError(f"bad cron expression {expression!r}: {exc}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and .env; ConfigError with one clear line when a value is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first.get("loc", ())) or "configuration"
+        message = first.get("msg", "invalid value").removeprefix("Value error, ")
+        raise ConfigError(f"configuration error in {name}: {message}" if name != "configuration" else message) from None

@@ -1,0 +1,52 @@
+"""Encryption of secrets at rest (TOTP secrets) with Fernet."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+KEY_FILE = "secret.key"
+
+
+class SecretBox:
+    def __init__(self, key: str | bytes) -> None:
+        self._fernet = Fernet(_fernet_key(key))
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ValueError("stored secret cannot be decrypted with BOT_SECRET_KEY (was the key changed?)") from None
+
+
+def _fernet_key(key: str | bytes) -> bytes:
+    raw = key.encode() if isinstance(key, str) else key
+    try:
+        if len(base64.urlsafe_b64decode(raw)) == 32:
+            return raw
+    except (ValueError, TypeError):
+        pass
+    # Any other passphrase: derive a 32-byte key so operators can use a plain random string.
+    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
+
+
+def load_or_create_key(configured: str | None, data_dir: Path) -> str:
+    """BOT_SECRET_KEY, or a key generated once into the data folder with mode 0600."""
+    if configured:
+        return configured
+    path = data_dir / KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,244 @@
+"""Step-up MFA with TOTP: enrollment, one use per code (RFC 6238 §5.2), lockout on guessing (RFC 4226 §7.3)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from urllib.parse import quote
+
+import pyotp
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, func, select
+
+from bot.security.crypto import SecretBox
+from bot.store import Database
+from bot.store.tables import MfaEnrollment, MfaEnrollToken, MfaFailure, MfaUsedCode, as_utc, utcnow
+
+ISSUER = "SORACOM Bot"
+STEP_SECONDS = 30
+DIGITS = 6
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+ENROLL_LINK_LIFETIME = timedelta(minutes=10)
+
+
+class Check(Enum):
+    ok = "ok"
+    malformed = "malformed"
+    wrong = "wrong"
+    replayed = "replayed"
+    locked = "locked"
+    not_enrolled = "not_enrolled"
+    not_confirmed = "not_confirmed"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    outcome: Check
+    locked_until: datetime | None = None
+    failures_left: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Check.ok
+
+
+@dataclass(frozen=True)
+class NewEnrollment:
+    secret: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class MfaStatus:
+    enrolled: bool
+    confirmed_at: datetime | None = None
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+def provisioning_uri(secret: str, account: str) -> str:
+    """otpauth://totp/SORACOM%20Bot:USER?secret=…&issuer=SORACOM%20Bot (Key Uri Format)."""
+    label = quote(f"{ISSUER}:{account}", safe=":")
+    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(ISSUER)}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
+
+
+def is_code_shaped(code: str) -> bool:
+    return len(code) == DIGITS and code.isdigit()
+
+
+class Mfa:
+    def __init__(self, db: Database, box: SecretBox, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.box = box
+        self.clock = clock
+
+    # Enrollment
+
+    def enroll(self, user_id: str) -> NewEnrollment | None:
+        """A fresh secret for a user without a confirmed enrollment; None when one is already active."""
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+            if row is not None and row.confirmed_at is not None:
+                return None
+            secret = pyotp.random_base32(32)  # 32 base32 characters = 160 bits
+            row = row or MfaEnrollment(slack_user_id=user_id, secret_encrypted="")
+            row.secret_encrypted = self.box.encrypt(secret)
+            row.created_at = self.clock()
+            session.add(row)
+            session.commit()
+        return NewEnrollment(secret=secret, uri=provisioning_uri(secret, user_id))
+
+    def pending_uri(self, user_id: str) -> str | None:
+        """The otpauth URI of an enrollment that waits for its first code."""
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+        if row is None or row.confirmed_at is not None:
+            return None
+        return provisioning_uri(self.box.decrypt(row.secret_encrypted), user_id)
+
+    def confirm(self, user_id: str, code: str) -> CheckResult:
+        result = self._check(user_id, code, need_confirmed=False)
+        if result.ok:
+            with self.db.session() as session:
+                row = session.get(MfaEnrollment, user_id)
+                assert row is not None
+                row.confirmed_at = row.confirmed_at or self.clock()
+                session.add(row)
+                session.commit()
+        return result
+
+    def verify(self, user_id: str, code: str) -> CheckResult:
+        """A code for a gated action: enrolled, not locked, right, and not used before."""
+        return self._check(user_id, code, need_confirmed=True)
+
+    def status(self, user_id: str) -> MfaStatus:
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+        if row is None:
+            return MfaStatus(enrolled=False)
+        locked = as_utc(row.locked_until)
+        return MfaStatus(
+            enrolled=row.confirmed_at is not None,
+            created_at=as_utc(row.created_at),
+            confirmed_at=as_utc(row.confirmed_at),
+            last_used_at=as_utc(row.last_used_at),
+            locked_until=locked if locked and locked > self.clock() else None,
+        )
+
+    def is_enrolled(self, user_id: str) -> bool:
+        return self.status(user_id).enrolled
+
+    def reset(self, user_id: str) -> bool:
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+            if row is None:
+                return False
+            session.delete(row)
+            session.exec(delete(MfaFailure).where(col(MfaFailure.slack_user_id) == user_id))
+            session.commit()
+        return True
+
+    # One-time enrollment page
+
+    def issue_enroll_link(self, user_id: str) -> str:
+        token = secrets.token_urlsafe(24)
+        with self.db.session() as session:
+            session.add(
+                MfaEnrollToken(
+                    token_hash=_hash(token), slack_user_id=user_id, expires_at=self.clock() + ENROLL_LINK_LIFETIME
+                )
+            )
+            session.commit()
+        return token
+
+    def redeem_enroll_link(self, token: str) -> str | None:
+        """The otpauth URI behind a link, once; None when unknown, used or expired."""
+        with self.db.session() as session:
+            row = session.get(MfaEnrollToken, _hash(token))
+            if row is None or row.used or as_utc(row.expires_at) <= self.clock():  # type: ignore[operator]
+                return None
+            row.used = True
+            session.add(row)
+            session.commit()
+            user_id = row.slack_user_id
+        return self.pending_uri(user_id)
+
+    # Code checking
+
+    def _check(self, user_id: str, code: str, *, need_confirmed: bool) -> CheckResult:
+        code = code.strip().replace(" ", "")
+        now = self.clock()
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+        if row is None:
+            return CheckResult(Check.not_enrolled)
+        if need_confirmed and row.confirmed_at is None:
+            return CheckResult(Check.not_confirmed)
+        locked_until = as_utc(row.locked_until)
+        if locked_until and locked_until > now:
+            return CheckResult(Check.locked, locked_until=locked_until)
+        if not is_code_shaped(code):
+            return CheckResult(Check.malformed)
+        step = _matching_step(self.box.decrypt(row.secret_encrypted), code, now)
+        if step is None:
+            return self._fail(user_id, now)
+        if not self._spend(user_id, step, now):
+            return CheckResult(Check.replayed)
+        return CheckResult(Check.ok)
+
+    def _spend(self, user_id: str, step: int, now: datetime) -> bool:
+        """Stores (user, step); the primary key refuses a second use, also from another process."""
+        try:
+            with self.db.session() as session:
+                session.add(MfaUsedCode(slack_user_id=user_id, time_step=step, used_at=now))
+                row = session.get(MfaEnrollment, user_id)
+                if row is not None:
+                    row.last_used_at = now
+                    session.add(row)
+                session.exec(delete(MfaFailure).where(col(MfaFailure.slack_user_id) == user_id))
+                session.commit()
+        except IntegrityError:
+            return False
+        return True
+
+    def _fail(self, user_id: str, now: datetime) -> CheckResult:
+        with self.db.session() as session:
+            session.add(MfaFailure(slack_user_id=user_id, at=now))
+            session.flush()
+            recent = session.exec(
+                select(func.count())
+                .select_from(MfaFailure)
+                .where(col(MfaFailure.slack_user_id) == user_id, col(MfaFailure.at) > now - FAILURE_WINDOW)
+            ).one()
+            if recent >= MAX_FAILURES:
+                row = session.get(MfaEnrollment, user_id)
+                assert row is not None
+                row.locked_until = now + LOCKOUT
+                session.add(row)
+                session.exec(delete(MfaFailure).where(col(MfaFailure.slack_user_id) == user_id))
+                session.commit()
+                return CheckResult(Check.locked, locked_until=now + LOCKOUT)
+            session.commit()
+        return CheckResult(Check.wrong, failures_left=MAX_FAILURES - recent)
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code matches, allowing one step of clock drift either way."""
+    totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
+    current = int(now.timestamp()) // STEP_SECONDS
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
+            return step
+    return None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

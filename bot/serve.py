@@ -1,0 +1,75 @@
+"""`python -m bot serve`: the bot over HTTP (and Socket Mode with SLACK_APP_TOKEN), with its scheduler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+import uvicorn
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+
+from bot.app import build_app, build_web
+from bot.config import Settings
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def missing_slack_settings(settings: Settings) -> list[str]:
+    missing = [] if settings.SLACK_BOT_TOKEN else ["SLACK_BOT_TOKEN"]
+    if not settings.SLACK_SIGNING_SECRET and not settings.SLACK_APP_TOKEN:
+        missing.append("SLACK_SIGNING_SECRET")
+    return missing
+
+
+def serve(settings: Settings) -> int:
+    missing = missing_slack_settings(settings)
+    if missing:
+        print(
+            f"soracom-bot: set {' and '.join(missing)} to serve a Slack workspace (see README: create the app from "
+            "manifest.yml). To try the bot without Slack or SORACOM, run: python -m bot console",
+            file=sys.stderr,
+        )
+        return 2
+    web = build_server(settings)
+    uvicorn.run(web, host="0.0.0.0", port=settings.PORT, log_level="info", proxy_headers=True)
+    return 0
+
+
+def build_server(settings: Settings) -> Starlette:
+    rt = Runtime.create(settings)
+    client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
+    app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
+    web = build_web(rt, app)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(rt.aclose)
+            await _start_scheduler(rt, client, stack)
+            if settings.SLACK_APP_TOKEN:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                socket = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
+                await socket.connect_async()
+                stack.push_async_callback(socket.close_async)
+                log.info("connected over Socket Mode")
+            if rt.sandbox:
+                log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
+            yield
+
+    web.router.lifespan_context = lifespan
+    return web
+
+
+async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextlib.AsyncExitStack) -> None:
+    try:
+        from bot.scheduler import BillScheduler
+    except ImportError:  # the scheduler module is optional while it is being built
+        return
+    scheduler = BillScheduler(rt, client)
+    await scheduler.start()
+    stack.push_async_callback(scheduler.stop)

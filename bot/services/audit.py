@@ -1,0 +1,79 @@
+"""The audit log: who did what, when, to what, and how it ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from bot.store import Database
+from bot.store.tables import AuditEvent, as_utc
+
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and from where."""
+
+    user_id: str
+    team_id: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    user_id: str
+    team_id: str | None
+    channel_id: str | None
+    command: str
+    action: str
+    target: str | None
+    result: str
+    error: str | None
+
+
+def record(
+    db: Database,
+    actor: Actor,
+    *,
+    command: str,
+    action: str,
+    target: str | None,
+    result: str,
+    error: str | None = None,
+) -> None:
+    event = AuditEvent(
+        slack_user_id=actor.user_id,
+        team_id=actor.team_id,
+        channel_id=actor.channel_id,
+        command=command[:200],
+        action=action,
+        target=(target or None) and target[:500],
+        result=result,
+        error=(error or None) and error[:MAX_ERROR_LENGTH],
+    )
+    with db.session() as session:
+        session.add(event)
+        session.commit()
+
+
+def latest(db: Database, limit: int) -> list[AuditEntry]:
+    with db.session() as session:
+        rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)).all()
+    return [
+        AuditEntry(
+            at=as_utc(row.at),  # type: ignore[arg-type]
+            user_id=row.slack_user_id,
+            team_id=row.team_id,
+            channel_id=row.channel_id,
+            command=row.command,
+            action=row.action,
+            target=row.target,
+            result=row.result,
+            error=row.error,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,44 @@
+"""Who holds which role. BOT_ADMINS are admins from the start; everyone else is a viewer until granted more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from bot.security.roles import Role
+from bot.store import Database
+from bot.store.tables import UserRole, utcnow
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    user_id: str
+    role: Role
+    granted_by: str
+
+
+def role_of(db: Database, user_id: str, admins: frozenset[str]) -> Role:
+    with db.session() as session:
+        row = session.get(UserRole, user_id)
+    if row is not None:
+        return Role.parse(row.role)
+    return Role.admin if user_id in admins else Role.viewer
+
+
+def set_role(db: Database, user_id: str, role: Role, granted_by: str) -> None:
+    with db.session() as session:
+        row = session.get(UserRole, user_id) or UserRole(slack_user_id=user_id, role=role.name, granted_by=granted_by)
+        row.role, row.granted_by, row.granted_at = role.name, granted_by, utcnow()
+        session.add(row)
+        session.commit()
+
+
+def list_roles(db: Database, admins: frozenset[str]) -> list[RoleGrant]:
+    """Every stored grant, plus the configured admins that have no stored row."""
+    with db.session() as session:
+        rows = session.exec(select(UserRole)).all()
+    grants = {row.slack_user_id: RoleGrant(row.slack_user_id, Role.parse(row.role), row.granted_by) for row in rows}
+    for admin in admins - grants.keys():
+        grants[admin] = RoleGrant(admin, Role.admin, "BOT_ADMINS")
+    return sorted(grants.values(), key=lambda g: (-g.role, g.user_id))

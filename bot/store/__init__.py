@@ -1,0 +1,3 @@
+from bot.store.db import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,130 @@
+"""The bot's own state: roles, audit, MFA, pending actions, schedule claims."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _when(nullable: bool = False) -> Column:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_role"
+    slack_user_id: str = Field(primary_key=True, max_length=32)
+    role: str = Field(max_length=16)
+    granted_by: str = Field(max_length=32)
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    slack_user_id: str = Field(max_length=32, index=True)
+    team_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    command: str = Field(max_length=200)
+    action: str = Field(max_length=64, index=True)
+    target: str | None = Field(default=None, max_length=500)
+    result: str = Field(max_length=16)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class MfaEnrollment(SQLModel, table=True):
+    __tablename__ = "mfa_enrollment"
+    slack_user_id: str = Field(primary_key=True, max_length=32)
+    secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    confirmed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class MfaUsedCode(SQLModel, table=True):
+    """(user, time step) of every accepted code: RFC 6238 §5.2, one use per code."""
+
+    __tablename__ = "mfa_used_code"
+    slack_user_id: str = Field(primary_key=True, max_length=32)
+    time_step: int = Field(primary_key=True)
+    used_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class MfaFailure(SQLModel, table=True):
+    __tablename__ = "mfa_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    slack_user_id: str = Field(max_length=32, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class MfaEnrollToken(SQLModel, table=True):
+    """A one-time link to the enrollment page (QR code); single use, short-lived."""
+
+    __tablename__ = "mfa_enroll_token"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    slack_user_id: str = Field(max_length=32)
+    expires_at: datetime = Field(sa_column=_when())
+    used: bool = False
+
+
+class PendingAction(SQLModel, table=True):
+    """A confirmed-later action: runs once, when its owner confirms (and gives a code, where gated)."""
+
+    __tablename__ = "pending_action"
+    id: str = Field(primary_key=True, max_length=32)
+    slack_user_id: str = Field(max_length=32, index=True)
+    team_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=64)
+    args_json: str = Field(sa_column=Column(Text, nullable=False))
+    command: str = Field(default="", max_length=200)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    requires_code: bool = False
+    state: str = Field(default="pending", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    expires_at: datetime = Field(sa_column=_when())
+    finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    result_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ScheduleSetting(SQLModel, table=True):
+    """An admin's override of the bill summary schedule; survives restarts."""
+
+    __tablename__ = "schedule_setting"
+    name: str = Field(primary_key=True, max_length=64)
+    channel_id: str | None = Field(default=None, max_length=32)
+    cron: str | None = Field(default=None, max_length=100)
+    enabled: bool = True
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class ScheduleClaim(SQLModel, table=True):
+    """Taken before a scheduled post; the unique key makes the post happen once per (job, period, channel)."""
+
+    __tablename__ = "schedule_claim"
+    __table_args__ = (UniqueConstraint("job", "period", "channel_id", name="uq_schedule_claim"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=16)
+    channel_id: str = Field(max_length=32)
+    owner: str = Field(max_length=64)
+    state: str = Field(default="claimed", max_length=16)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    posted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,285 @@
+"""What every handler shares: parsing, role checks, private replies, channel posts, audit, error reporting."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import shlex
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.roles import Role
+from bot.services import audit
+from bot.soracom import SoracomError
+from handlers.views.common import with_marker
+
+log = logging.getLogger(__name__)
+
+USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$|^#?([CGD][A-Z0-9]{2,})$")
+
+
+REDACTED_COMMANDS = frozenset({"/mfa"})
+
+
+class UserError(Exception):
+    """Bad input or a refused request: the message goes privately to the user, and nothing was changed."""
+
+
+def parse_user(value: str) -> str:
+    match = USER_REF.match(value.strip())
+    if not match:
+        raise UserError(t("common.bad_user", value=value))
+    return match.group(1) or match.group(2)
+
+
+def parse_channel(value: str) -> str:
+    match = CHANNEL_REF.match(value.strip())
+    if not match:
+        raise UserError(t("common.bad_channel", value=value))
+    return match.group(1) or match.group(2)
+
+
+def split_args(text: str) -> list[str]:
+    try:
+        return shlex.split(text or "")
+    except ValueError:
+        raise UserError(t("common.bad_quotes", text=text)) from None
+
+
+Blocks = Sequence[Block | dict[str, Any]]
+
+
+@dataclass
+class Request:
+    """One user's command or click, with what a handler needs to answer it."""
+
+    rt: Runtime
+    client: AsyncWebClient
+    respond: AsyncRespond | None
+    user_id: str
+    team_id: str | None
+    channel_id: str | None
+    trigger_id: str | None
+    role: Role
+    command: str = ""
+    text: str = ""
+    args: list[str] = field(default_factory=list)
+    value: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor(self.user_id, self.team_id, self.channel_id)
+
+    @property
+    def command_line(self) -> str:
+        if self.command in REDACTED_COMMANDS:  # their arguments are one-time codes
+            return f"{self.command} {self.text.split(' ', 1)[0]}".strip()
+        return f"{self.command} {self.text}".strip()
+
+    def blocks(self, blocks: Blocks | None) -> list[dict[str, Any]] | None:
+        if blocks is None:
+            return None
+        plain = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+        return with_marker(plain, self.rt.sandbox)
+
+    async def reply(self, text: str, blocks: Blocks | None = None, *, replace_original: bool = False) -> None:
+        """A private answer to whoever typed the command or pressed the button."""
+        rendered = self.blocks(blocks) if blocks is not None else self.blocks([_text_section(text)])
+        if self.respond is not None:
+            await self.respond(
+                text=text, blocks=rendered, response_type="ephemeral", replace_original=replace_original
+            )
+            return
+        await self.client.chat_postEphemeral(
+            channel=self.channel_id or self.user_id, user=self.user_id, text=text, blocks=rendered
+        )
+
+    async def post(self, text: str, blocks: Blocks | None = None, channel: str | None = None) -> str:
+        """A message everyone in the channel sees; returns its ts for later updates."""
+        rendered = self.blocks(blocks) if blocks is not None else self.blocks([_text_section(text)])
+        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=text, blocks=rendered)
+        return response["ts"]
+
+    async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
+        rendered = self.blocks(blocks) if blocks is not None else self.blocks([_text_section(text)])
+        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=text, blocks=rendered)
+
+    async def open_view(self, view: View | dict[str, Any]) -> dict[str, Any]:
+        response = await self.client.views_open(trigger_id=self.trigger_id, view=self.view(view))
+        return response["view"]
+
+    def view(self, view: View | dict[str, Any]) -> dict[str, Any]:
+        plain = view.to_dict() if isinstance(view, View) else dict(view)
+        plain["blocks"] = with_marker(plain.get("blocks", []), self.rt.sandbox)
+        return plain
+
+    def audit(self, action: str, target: str | None, result: str, error: str | None = None) -> None:
+        audit.record(
+            self.rt.db, self.actor, command=self.command_line, action=action, target=target, result=result, error=error
+        )
+
+
+def _text_section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+Handler = Callable[[Request], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    run: Handler
+    role: Role = Role.viewer
+    mutating: bool = False
+
+
+async def report_failure(request: Request, exc: BaseException) -> None:
+    """Turns any failure into a short private message; never a traceback in Slack, never silence."""
+    if isinstance(exc, UserError):
+        message = str(exc)
+    elif isinstance(exc, SoracomError):
+        message = soracom_failure_text(exc)
+        log.warning("SORACOM error for %s: %s", request.command_line or request.value, exc)
+    else:
+        ref = secrets.token_hex(4)
+        log.error("unexpected error, reference %s, in %s", ref, request.command_line or request.body.get("type"), exc_info=exc)
+        message = t("common.internal_error", ref=ref)
+    try:
+        await request.reply(message)
+    except SlackApiError as slack_exc:
+        log.error("could not tell %s about a failure: %s", request.user_id, slack_exc.response.get("error"))
+
+
+def soracom_failure_text(exc: SoracomError) -> str:
+    from bot.soracom import SoracomUnavailable
+
+    if isinstance(exc, SoracomUnavailable):
+        return t("common.soracom_unavailable", message=exc.message)
+    return t("common.soracom_error", message=str(exc))
+
+
+def register_command(
+    app: AsyncApp,
+    rt: Runtime,
+    command: str,
+    subcommands: Sequence[Subcommand],
+    *,
+    usage_id: str,
+    default: Subcommand | None = None,
+) -> None:
+    """One slash command with subcommands; `help`, no text, or an unknown subcommand show its usage."""
+    table = {sub.name: sub for sub in subcommands}
+
+    async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                         respond: AsyncRespond, context: dict[str, Any]) -> None:
+        await ack()
+        request = Request(
+            rt=rt,
+            client=client,
+            respond=respond,
+            user_id=body["user_id"],
+            team_id=body.get("team_id"),
+            channel_id=body.get("channel_id"),
+            trigger_id=body.get("trigger_id"),
+            role=context["role"],
+            command=command,
+            text=(body.get("text") or "").strip(),
+            body=body,
+        )
+        try:
+            args = split_args(request.text)
+            sub, request.args = _choose(table, default, args)
+            if sub is None:
+                await _usage(request, usage_id, unknown=args[0] if args and args[0] != "help" else None)
+                return
+            if not request.role.allows(sub.role):
+                await _refuse(request, sub)
+                return
+            await sub.run(request)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported to the user
+            await report_failure(request, exc)
+
+    app.command(command)(on_command)
+
+
+def _choose(
+    table: dict[str, Subcommand], default: Subcommand | None, args: list[str]
+) -> tuple[Subcommand | None, list[str]]:
+    if args and args[0].lower() in table:
+        return table[args[0].lower()], args[1:]
+    if args and args[0].lower() == "help":
+        return None, []
+    if default is not None and (not args or not args[0].isalpha()):
+        return default, args
+    return None, args
+
+
+async def _usage(request: Request, usage_id: str, unknown: str | None) -> None:
+    usage = t(usage_id)
+    if unknown:
+        await request.reply(t("common.unknown_subcommand", command=request.command, sub=unknown, usage=usage))
+    else:
+        await request.reply(f"{t('common.usage_title', command=request.command)}\n{usage}")
+
+
+async def _refuse(request: Request, sub: Subcommand) -> None:
+    if sub.mutating:
+        request.audit(f"{request.command.lstrip('/')}.{sub.name}", " ".join(request.args) or None, "refused",
+                      f"role {request.role.name} < {sub.role.name}")
+    await request.reply(
+        t("common.refused_role", role=request.role.name, command=request.command, sub=sub.name,
+          required=sub.role.name, user=request.user_id)
+    )
+
+
+def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None,
+                        context: dict[str, Any]) -> Request:
+    """A Request for a button press, select or modal submission."""
+    actions = body.get("actions") or [{}]
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return Request(
+        rt=rt,
+        client=client,
+        respond=respond if body.get("response_url") or (body.get("response_urls") or []) else None,
+        user_id=body["user"]["id"],
+        team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id"),
+        channel_id=channel,
+        trigger_id=body.get("trigger_id"),
+        role=context["role"],
+        value=actions[0].get("value") or (actions[0].get("selected_option") or {}).get("value"),
+        body=body,
+    )
+
+
+def register_action(
+    app: AsyncApp, rt: Runtime, action_id: str | re.Pattern[str], run: Handler, *, role: Role = Role.viewer
+) -> None:
+    """A button or select; refused privately, with nothing done, below `role`."""
+
+    async def on_action(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                        respond: AsyncRespond, context: dict[str, Any]) -> None:
+        await ack()
+        request = interaction_request(rt, body, client, respond, context)
+        try:
+            if not request.role.allows(role):
+                raise UserError(t("common.refused_role", role=request.role.name, command="this", sub="button",
+                                  required=role.name, user=request.user_id))
+            await run(request)
+        except Exception as exc:  # noqa: BLE001
+            await report_failure(request, exc)
+
+    app.action(action_id)(on_action)

@@ -1,0 +1,186 @@
+"""The one gate in front of bulk, costly and destructive actions.
+
+A handler describes the action once (`define`) and asks for it with a preview (`ask`). Confirm runs it
+exactly once; for actions that need a second factor, Confirm opens the code modal first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.mfa import Check, CheckResult
+from bot.security.pending import Pending
+from bot.security.roles import Role
+from handlers.common import Request, UserError, interaction_request, register_action, report_failure
+from handlers.views import gate as views
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    summary: str
+
+
+Executor = Callable[[Request, Pending], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class GatedAction:
+    name: str
+    run: Executor
+    role: Role
+    requires_code: bool = False
+    confirm_label: str | None = None
+    danger: bool = False
+
+
+ACTIONS: dict[str, GatedAction] = {}
+
+
+def define(action: GatedAction) -> GatedAction:
+    ACTIONS[action.name] = action
+    return action
+
+
+async def ask(request: Request, action_name: str, args: dict[str, Any], summary: list[Block], summary_text: str) -> None:
+    """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm."""
+    action = ACTIONS[action_name]
+    if action.requires_code:
+        refusal = code_refusal(request.rt, request.user_id)
+        if refusal:
+            request.audit(action_name, summary_text, "refused", "no usable MFA enrollment")
+            raise UserError(refusal)
+    pending = request.rt.pending.create(
+        user_id=request.user_id,
+        team_id=request.team_id,
+        channel_id=request.channel_id,
+        action=action_name,
+        args=args,
+        requires_code=action.requires_code,
+        command=request.command_line,
+        summary=summary_text,
+    )
+    blocks = views.preview_blocks(pending.id, summary, requires_code=action.requires_code,
+                                  confirm_label=action.confirm_label, danger=action.danger)
+    await request.reply(summary_text, blocks)
+
+
+def code_refusal(rt: Runtime, user_id: str) -> str | None:
+    """Why a user cannot give a code now (not enrolled, locked), or None."""
+    status = rt.mfa.status(user_id)
+    if not status.enrolled:
+        return t("gate.not_enrolled")
+    if status.locked_until:
+        return t("gate.locked", until=format_time(rt, status.locked_until))
+    return None
+
+
+def format_time(rt: Runtime, when: Any) -> str:
+    return when.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _usable(request: Request) -> tuple[Pending, GatedAction]:
+    pending = request.rt.pending.get(request.value or "")
+    if pending is None or pending.action not in ACTIONS:
+        raise UserError(t("common.pending_unknown"))
+    if pending.user_id != request.user_id:
+        raise UserError(t("common.pending_not_yours", owner=pending.user_id))
+    if pending.state != "pending":
+        raise UserError(t("common.pending_taken") if pending.state != "cancelled" else t("common.pending_cancelled"))
+    if pending.expired(request.rt.clock()):
+        raise UserError(t("common.pending_expired"))
+    return pending, ACTIONS[pending.action]
+
+
+async def on_confirm(request: Request) -> None:
+    pending, action = _usable(request)
+    if not request.role.allows(action.role):
+        raise UserError(t("common.refused_role", role=request.role.name, command=pending.command, sub="",
+                          required=action.role.name, user=request.user_id))
+    if action.requires_code:
+        refusal = code_refusal(request.rt, request.user_id)
+        if refusal:
+            raise UserError(refusal)
+        await request.open_view(views.code_modal(pending.id, pending.summary))
+        return
+    if not request.rt.pending.claim(pending.id):
+        raise UserError(t("common.pending_taken"))
+    await request.reply(t("common.running"), replace_original=True)
+    outcome = await execute(request, pending, action)
+    await request.reply(outcome.summary, replace_original=True)
+
+
+async def on_cancel(request: Request) -> None:
+    pending = request.rt.pending.get(request.value or "")
+    if pending is None or pending.user_id != request.user_id or not request.rt.pending.cancel(pending.id):
+        raise UserError(t("common.pending_taken"))
+    await request.reply(t("common.pending_cancelled"), replace_original=True)
+
+
+async def execute(request: Request, pending: Pending, action: GatedAction) -> Outcome:
+    """Runs a claimed action once; the pending row records how it ended."""
+    run_request = replace(request, channel_id=pending.channel_id or request.channel_id,
+                          command=pending.command, respond=None)
+    try:
+        outcome = await action.run(run_request, pending)
+    except Exception as exc:
+        request.rt.pending.finish(pending.id, "failed", {"error": type(exc).__name__})
+        await report_failure(run_request, exc)
+        return Outcome(False, str(exc) if isinstance(exc, UserError) else t("gate.failed"))
+    request.rt.pending.finish(pending.id, "done" if outcome.ok else "failed", {"summary": outcome.summary})
+    return outcome
+
+
+def code_error(result: CheckResult, rt: Runtime) -> str:
+    if result.outcome is Check.locked:
+        return t("gate.locked", until=format_time(rt, result.locked_until))
+    if result.outcome is Check.replayed:
+        return t("gate.code_replayed")
+    if result.outcome is Check.malformed:
+        return t("gate.code_malformed")
+    if result.outcome in (Check.not_enrolled, Check.not_confirmed):
+        return t("gate.not_enrolled")
+    return t("gate.code_wrong", left=result.failures_left)
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    register_action(app, rt, "pending_confirm", on_confirm)
+    register_action(app, rt, "pending_cancel", on_cancel)
+
+    @app.view(views.CODE_CALLBACK_ID)
+    async def on_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                      context: dict[str, Any]) -> None:
+        view = body["view"]
+        request = interaction_request(rt, body, client, None, context)
+        request.value = view.get("private_metadata", "")
+        try:
+            pending, action = _usable(request)
+        except UserError as exc:
+            await ack(response_action="update", view=request.view(views.result_modal(str(exc))))
+            return
+        result = rt.mfa.verify(request.user_id, views.code_from(view))
+        if not result.ok:
+            request.command = pending.command
+            request.channel_id = pending.channel_id
+            request.audit(pending.action, pending.summary, "refused", f"MFA code {result.outcome.value}")
+            await ack(response_action="errors", errors={views.CODE_BLOCK_ID: code_error(result, rt)})
+            return
+        if not rt.pending.claim(pending.id):
+            await ack(response_action="update", view=request.view(views.result_modal(t("common.pending_taken"))))
+            return
+        await ack(response_action="update", view=request.view(views.result_modal(t("gate.running_modal"))))
+        outcome = await execute(request, pending, action)
+        await client.views_update(view_id=view["id"], view=request.view(
+            views.result_modal(outcome.summary, title=t("gate.done_title"))))
+

@@ -1,0 +1,116 @@
+"""/mfa: enrollment, verification, status and reset of step-up MFA."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.mfa import Check
+from bot.security.pending import Pending
+from bot.security.roles import Role
+from handlers import gate
+from handlers.common import Request, Subcommand, UserError, interaction_request, parse_user, register_command
+from handlers.views import mfa as views
+from handlers.views.common import text
+from handlers.views.gate import result_modal
+
+
+async def enroll(request: Request) -> None:
+    rt = request.rt
+    new = rt.mfa.enroll(request.user_id)
+    if new is None:
+        since = gate.format_time(rt, rt.mfa.status(request.user_id).confirmed_at)
+        raise UserError(t("mfa.enroll_already", since=since))
+    page_url = f"{rt.settings.public_url}/mfa/enroll/{rt.mfa.issue_enroll_link(request.user_id)}"
+    await request.open_view(views.enroll_modal(new.secret, new.uri, page_url))
+    request.audit("mfa.enroll", request.user_id, "ok")
+
+
+async def verify(request: Request) -> None:
+    if len(request.args) != 1:
+        raise UserError(t("mfa.verify_usage"))
+    await request.reply(confirm_text(request, request.args[0]))
+
+
+def confirm_text(request: Request, code: str) -> str:
+    """Confirms a pending enrollment; the reply (or the error) as text."""
+    status = request.rt.mfa.status(request.user_id)
+    if status.enrolled:
+        raise UserError(t("mfa.verify_already"))
+    result = request.rt.mfa.confirm(request.user_id, code)
+    if result.outcome is Check.not_enrolled:
+        raise UserError(t("mfa.verify_none"))
+    if not result.ok:
+        request.audit("mfa.verify", request.user_id, "refused", f"code {result.outcome.value}")
+        raise UserError(gate.code_error(result, request.rt))
+    request.audit("mfa.verify", request.user_id, "ok")
+    return t("mfa.enroll_done")
+
+
+async def status(request: Request) -> None:
+    rt = request.rt
+    state = rt.mfa.status(request.user_id)
+    if state.created_at is None:
+        await request.reply(t("mfa.status_none"))
+        return
+    if not state.enrolled:
+        await request.reply(t("mfa.status_pending"))
+        return
+    locked = (t("mfa.status_locked", until=gate.format_time(rt, state.locked_until))
+              if state.locked_until else t("mfa.status_unlocked"))
+    last = gate.format_time(rt, state.last_used_at) if state.last_used_at else t("mfa.never")
+    await request.reply(t("mfa.status", user=request.user_id, since=gate.format_time(rt, state.confirmed_at),
+                          last=last, locked=locked))
+
+
+async def ask_reset(request: Request) -> None:
+    if len(request.args) != 1:
+        raise UserError(t("mfa.reset_usage"))
+    user = parse_user(request.args[0])
+    summary = t("mfa.reset_preview", user=user)
+    await gate.ask(request, "mfa.reset", {"user": user}, [text(summary)], summary)
+
+
+async def run_reset(request: Request, pending: Pending) -> gate.Outcome:
+    user = pending.args["user"]
+    if not request.rt.mfa.reset(user):
+        request.audit("mfa.reset", user, "error", "not enrolled")
+        return gate.Outcome(False, t("mfa.reset_none", user=user))
+    request.audit("mfa.reset", user, "ok")
+    done = t("mfa.reset_done", user=user, by=request.user_id)
+    await request.post(done)
+    return gate.Outcome(True, done)
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    gate.define(gate.GatedAction("mfa.reset", run_reset, role=Role.admin, requires_code=True, danger=True))
+    register_command(
+        app,
+        rt,
+        "/mfa",
+        [
+            Subcommand("enroll", enroll),
+            Subcommand("verify", verify),
+            Subcommand("status", status),
+            Subcommand("reset", ask_reset, role=Role.admin, mutating=True),
+        ],
+        usage_id="mfa.usage",
+    )
+
+    @app.view(views.ENROLL_CALLBACK_ID)
+    async def on_enroll_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                             context: dict[str, Any]) -> None:
+        request = interaction_request(rt, body, client, None, context)
+        request.command = "/mfa enroll"
+        code = body["view"]["state"]["values"][views.ENROLL_BLOCK_ID][views.ENROLL_ACTION_ID].get("value") or ""
+        try:
+            done = confirm_text(request, code)
+        except UserError as exc:
+            await ack(response_action="errors", errors={views.ENROLL_BLOCK_ID: str(exc)})
+            return
+        await ack(response_action="update", view=request.view(result_modal(done, title=t("gate.done_title"))))

@@ -1,0 +1,61 @@
+"""Block Kit pieces every subject uses. Pure functions: tests render them without Slack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.messages import t
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+SANDBOX_BLOCK_ID = "sandbox_marker"
+
+
+def sandbox_marker() -> ContextBlock:
+    return ContextBlock(block_id=SANDBOX_BLOCK_ID, elements=[MarkdownTextObject(text=t("common.sandbox_marker"))])
+
+
+def with_marker(blocks: list[dict[str, Any]], sandbox: bool) -> list[dict[str, Any]]:
+    """Appends the visible sandbox marker once, when the bot runs on the embedded emulator."""
+    if not sandbox or any(b.get("block_id") == SANDBOX_BLOCK_ID for b in blocks):
+        return blocks
+    return [*blocks, sandbox_marker().to_dict()]
+
+
+def text(markdown: str, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(markdown)), block_id=block_id)
+
+
+def fields(pairs: list[tuple[str, str]]) -> list[SectionBlock]:
+    """Label/value pairs as section fields, 10 to a section (Slack's limit)."""
+    items = [MarkdownTextObject(text=clip(f"*{label}*\n{value}", 2000)) for label, value in pairs]
+    return [SectionBlock(fields=items[i : i + 10]) for i in range(0, len(items), 10)]
+
+
+def note(markdown: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(markdown))])
+
+
+def confirm_buttons(pending_id: str, *, confirm_label: str | None = None, danger: bool = False,
+                    block_id: str = "pending_buttons") -> ActionsBlock:
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            ButtonElement(text=confirm_label or t("common.confirm"), action_id="pending_confirm", value=pending_id,
+                          style="danger" if danger else "primary"),
+            ButtonElement(text=t("common.cancel"), action_id="pending_cancel", value=pending_id),
+        ],
+    )
+
+
+def clip(value: str, limit: int = MAX_SECTION_TEXT) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

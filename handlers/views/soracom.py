@@ -1,0 +1,49 @@
+"""Replies of /soracom: help, roles, audit."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block
+
+from bot.messages import t
+from bot.services.audit import AuditEntry
+from bot.services.roles import RoleGrant
+from handlers.views.common import MAX_MESSAGE_BLOCKS, text
+
+
+def help_blocks(usages: list[tuple[str, str]]) -> list[Block]:
+    blocks: list[Block] = [text(t("soracom.help_title"))]
+    blocks += [text(f"*{command}*\n{usage}") for command, usage in usages]
+    return blocks
+
+
+def roles_blocks(grants: list[RoleGrant]) -> list[Block]:
+    if not grants:
+        return [text(t("soracom.roles_none"))]
+    lines = [t("soracom.roles_line", user=g.user_id, role=g.role.name, by=_by(g.granted_by)) for g in grants]
+    return [text(t("soracom.roles_title"))] + [text("\n".join(lines[i : i + 40])) for i in range(0, len(lines), 40)]
+
+
+def _by(granted_by: str) -> str:
+    return granted_by if granted_by == "BOT_ADMINS" else f"<@{granted_by}>"
+
+
+def audit_blocks(entries: list[AuditEntry], tz: ZoneInfo) -> list[Block]:
+    if not entries:
+        return [text(t("soracom.audit_none"))]
+    lines = [
+        t(
+            "soracom.audit_line",
+            at=e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            user=e.user_id,
+            action=e.action,
+            target=f"`{e.target}`" if e.target else "",
+            result=e.result,
+            error=f" ({e.error})" if e.error else "",
+        )
+        for e in entries
+    ]
+    chunks = ["\n".join(lines[i : i + 10]) for i in range(0, len(lines), 10)]
+    header = text(t("soracom.audit_title", count=len(entries), tz=tz.key))
+    return [header, *[text(c) for c in chunks]][: MAX_MESSAGE_BLOCKS - 1]
