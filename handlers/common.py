@@ -21,6 +21,7 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
+from bot.services.errors import InputError
 from bot.soracom import SoracomError
 from handlers.views.common import with_marker
 
@@ -138,6 +139,8 @@ def _text_section(text: str) -> dict[str, Any]:
 
 Handler = Callable[[Request], Awaitable[None]]
 
+SLASH_COMMANDS: set[str] = set()  # every slash command registered; the manifest must list exactly these
+
 
 @dataclass(frozen=True)
 class Subcommand:
@@ -147,21 +150,28 @@ class Subcommand:
     mutating: bool = False
 
 
-async def report_failure(request: Request, exc: BaseException) -> None:
-    """Turns any failure into a short private message; never a traceback in Slack, never silence."""
+def failure_text(exc: BaseException, context: str = "") -> str:
+    """What to tell a user about a failure: plain, private, never a traceback (that goes to the log)."""
     if isinstance(exc, UserError):
-        message = str(exc)
-    elif isinstance(exc, SoracomError):
-        message = soracom_failure_text(exc)
-        log.warning("SORACOM error for %s: %s", request.command_line or request.value, exc)
-    else:
-        ref = secrets.token_hex(4)
-        log.error("unexpected error, reference %s, in %s", ref, request.command_line or request.body.get("type"), exc_info=exc)
-        message = t("common.internal_error", ref=ref)
+        return str(exc)
+    if isinstance(exc, InputError):
+        return t(exc.message_id, **exc.values)
+    if isinstance(exc, SoracomError):
+        log.warning("SORACOM error in %s: %s", context, exc)
+        return soracom_failure_text(exc)
+    ref = secrets.token_hex(4)
+    log.error("unexpected error, reference %s, in %s", ref, context, exc_info=exc)
+    return t("common.internal_error", ref=ref)
+
+
+async def report_failure(request: Request, exc: BaseException) -> str:
+    """Tells the user privately what failed; returns that text."""
+    message = failure_text(exc, request.command_line or str(request.body.get("type")))
     try:
         await request.reply(message)
     except SlackApiError as slack_exc:
         log.error("could not tell %s about a failure: %s", request.user_id, slack_exc.response.get("error"))
+    return message
 
 
 def soracom_failure_text(exc: SoracomError) -> str:
@@ -183,6 +193,7 @@ def register_command(
 ) -> None:
     """One slash command with subcommands; `help`, no text, or an unknown subcommand show its usage."""
     table = {sub.name: sub for sub in subcommands}
+    SLASH_COMMANDS.add(command)
 
     async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond, context: dict[str, Any]) -> None:

@@ -136,8 +136,7 @@ async def execute(request: Request, pending: Pending, action: GatedAction) -> Ou
         outcome = await action.run(run_request, pending)
     except Exception as exc:
         request.rt.pending.finish(pending.id, "failed", {"error": type(exc).__name__})
-        await report_failure(run_request, exc)
-        return Outcome(False, str(exc) if isinstance(exc, UserError) else t("gate.failed"))
+        return Outcome(False, await report_failure(run_request, exc))
     request.rt.pending.finish(pending.id, "done" if outcome.ok else "failed", {"summary": outcome.summary})
     return outcome
 

@@ -12,6 +12,5 @@ MESSAGES = {
     "gate.result_title": "Result",
     "gate.done_title": "Done",
     "gate.running_modal": ":hourglass_flowing_sand: Code accepted. Working on it; the outcome also goes to the channel.",
-    "gate.failed": ":x: It failed; the reason was sent to you privately. The audit log has it too.",
     "gate.expires": "This confirmation expires in 5 minutes.",
 }

@@ -1,0 +1,139 @@
+"""The Slack surface end to end: signed requests in, the stand-in as Slack, the emulator as SORACOM."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.security.roles import Role
+from bot.services import audit, roles
+from handlers.common import SLASH_COMMANDS
+from tests.conftest import ADMIN, OPERATOR, VIEWER
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT_COMMANDS = {"/sim", "/group", "/order", "/bill", "/mfa", "/soracom"}
+
+
+def private_texts(harness, user: str) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(harness.texts(user))
+
+
+async def test_help_lists_every_command_with_sandbox_marker(harness) -> None:  # type: ignore[no-untyped-def]
+    response = await harness.command("/soracom help", user=VIEWER)
+    assert response.status_code == 200
+    replies = harness.fake.calls_to("response_url")
+    assert len(replies) == 1
+    reply = replies[0].args
+    assert reply["response_type"] == "ephemeral"
+    text = json.dumps(reply["blocks"])
+    for command in CONTRACT_COMMANDS:
+        assert f"*{command}*" in text
+    assert reply["blocks"][-1]["block_id"] == "sandbox_marker"
+    assert "Sandbox" in reply["blocks"][-1]["elements"][0]["text"]
+
+
+@pytest.mark.parametrize("line", ["/mfa help", "/mfa", "/mfa frobnicate"])
+async def test_help_and_unknown_subcommands_show_usage(harness, line: str) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(line, user=VIEWER)
+    text = harness.all_text()
+    assert "/mfa enroll" in text and "/mfa reset USER" in text
+    if "frobnicate" in line:
+        assert "`/mfa frobnicate` is not a command" in text
+
+
+async def test_viewer_is_refused_a_mutation_privately_and_audited(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(f"/soracom role <@{VIEWER}> admin", user=VIEWER)
+    assert "needs the *admin* role" in harness.all_text()
+    assert roles.role_of(harness.rt.db, VIEWER, frozenset()) is Role.viewer
+    assert not harness.fake.calls_to("chat.postMessage")
+    entry = audit.latest(harness.rt.db, 1)[0]
+    assert (entry.user_id, entry.action, entry.result) == (VIEWER, "soracom.role", "refused")
+    assert entry.channel_id == "C_OPS"
+
+
+async def test_audit_lists_latest_actions_for_operators_only(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(f"/soracom role <@{VIEWER}> admin", user=VIEWER)
+    await harness.command("/soracom audit", user=VIEWER)
+    assert "needs the *operator* role" in private_texts(harness, VIEWER)
+    harness.fake.clear()
+    await harness.command("/soracom audit 5", user=OPERATOR)
+    text = harness.all_text()
+    assert "soracom.role" in text and "refused" in text and f"<@{VIEWER}>" in text
+    harness.fake.clear()
+    await harness.command("/soracom audit 1000", user=OPERATOR)
+    assert "is not a count" in harness.all_text()
+
+
+async def test_forged_signature_and_stale_timestamp_are_rejected(harness) -> None:  # type: ignore[no-untyped-def]
+    sender = harness.local.sender
+    body = b"command=%2Fsoracom&text=help&user_id=U_OP&channel_id=C_OPS&team_id=T1&response_url=http%3A%2F%2Fx"
+    forged = sender.sign(body, secret="not-the-secret")
+    stale = sender.sign(body, timestamp=int(time.time()) - 600)
+    for headers in (forged, stale, {}):
+        response = await harness.local.http.post(
+            "/slack/events", content=body, headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 401
+    await harness.local.settle()
+    assert harness.fake.calls == []
+
+
+async def test_unexpected_error_gives_a_reference_not_a_traceback(harness, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(audit, "latest", broken)
+    with caplog.at_level(logging.ERROR):
+        await harness.command("/soracom audit", user=OPERATOR)
+    text = harness.all_text()
+    assert "Something went wrong on our side (reference `" in text
+    assert "database exploded" not in text and "Traceback" not in text
+    ref = text.split("reference `", 1)[1].split("`", 1)[0]
+    assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_healthz(harness) -> None:  # type: ignore[no-untyped-def]
+    response = await harness.local.http.get("/healthz")
+    assert response.status_code == 200 and response.json()["ok"] is True
+
+
+def test_manifest_is_valid_and_lists_exactly_the_registered_commands(shared_dir: Path, harness_app_commands) -> None:  # type: ignore[no-untyped-def]
+    import jsonschema
+
+    schema = json.loads((shared_dir / "slack-manifest-schema" / "manifest.schema.1.0.0.json").read_text())
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    jsonschema.validate(manifest, schema)
+    listed = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert listed == harness_app_commands == CONTRACT_COMMANDS
+    for command in manifest["features"]["slash_commands"]:
+        assert command["url"].endswith("/slack/events") and command["description"] and command["usage_hint"]
+        takes_users_or_channels = command["command"] in {"/soracom", "/mfa", "/bill"}
+        assert command["should_escape"] is takes_users_or_channels
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "files:write"} <= scopes
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+@pytest.fixture
+async def harness_app_commands(harness) -> set[str]:  # type: ignore[no-untyped-def]
+    return set(SLASH_COMMANDS)
+
+
+def test_console_runs_one_command_and_prints_a_real_reply(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "bot", "console", "-c", "/soracom help"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "/sim list" in result.stdout and "/order sims" in result.stdout
+    assert "Sandbox" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_admins_from_configuration(harness) -> None:  # type: ignore[no-untyped-def]
+    assert roles.role_of(harness.rt.db, ADMIN, harness.rt.settings.admins) is Role.admin
