@@ -14,7 +14,7 @@ log = logging.getLogger("bot")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soracom-bot", description="Slack chat-ops for the SORACOM IoT platform.")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO; WARNING for the console)")
     commands = parser.add_subparsers(dest="mode", required=True)
 
     commands.add_parser("serve", help="run the bot: POST /slack/events and GET /healthz on $PORT")
@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     setup.add_argument("rest", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = args.log_level or ("WARNING" if args.mode == "console" else "INFO")
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     try:
         if args.mode == "emulator":
@@ -63,8 +64,6 @@ async def run_console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.local import LocalBot
     from bot.localslack.console import Console
 
-    if not args.command and not args.script:
-        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
     admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
     settings = settings.model_copy(update={"BOT_ADMINS": admins})
     async with LocalBot(settings) as local:

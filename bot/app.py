@@ -22,11 +22,22 @@ from bot.web import enroll_page
 log = logging.getLogger(__name__)
 
 
+# At DEBUG these libraries log whole request and response bodies: modal payloads carry MFA enrollment secrets.
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt")
+
+
+def keep_payloads_out_of_logs() -> None:
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
+    keep_payloads_out_of_logs()
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
-        token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )

@@ -27,8 +27,9 @@ from handlers.views.common import with_marker
 
 log = logging.getLogger(__name__)
 
-USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
-CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$|^#?([CGD][A-Z0-9]{2,})$")
+# Slack IDs are upper-case letters and digits; the underscore admits the stand-in's readable IDs (U_LOCAL).
+USER_REF = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9_]{2,})$")
+CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9_]+)(?:\|[^>]*)?>$|^#?([CGD][A-Z0-9_]{2,})$")
 
 
 REDACTED_COMMANDS = frozenset({"/mfa"})

@@ -74,8 +74,8 @@ async def test_audit_lists_latest_actions_for_operators_only(harness) -> None:  
 async def test_forged_signature_and_stale_timestamp_are_rejected(harness) -> None:  # type: ignore[no-untyped-def]
     sender = harness.local.sender
     body = b"command=%2Fsoracom&text=help&user_id=U_OP&channel_id=C_OPS&team_id=T1&response_url=http%3A%2F%2Fx"
-    forged = sender.sign(body, secret="not-the-secret")
-    stale = sender.sign(body, timestamp=int(time.time()) - 600)
+    forged = sender.with_signature(secret="not-the-secret").sign(body)
+    stale = sender.with_signature(clock=lambda: time.time() - 600).sign(body)
     for headers in (forged, stale, {}):
         response = await harness.local.http.post(
             "/slack/events", content=body, headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})
