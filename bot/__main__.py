@@ -13,6 +13,12 @@ log = logging.getLogger("bot")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["setup"]:  # the setup CLI parses its own options, --help included
+        from bot.setup_cli import main as setup_main
+
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        return setup_main(argv[1:])
     parser = argparse.ArgumentParser(prog="soracom-bot", description="Slack chat-ops for the SORACOM IoT platform.")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO; WARNING for the console)")
     commands = parser.add_subparsers(dest="mode", required=True)
@@ -29,9 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8090)
 
-    setup = commands.add_parser("setup", help="account-level chores: login, payer info, addresses, MFA, bot user",
-                                add_help=False)
-    setup.add_argument("rest", nargs=argparse.REMAINDER)
+    commands.add_parser("setup", help="account-level chores: login, payer info, addresses, MFA, bot user")
 
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.mode == "console" else "INFO")
@@ -43,10 +47,6 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(host=args.host, port=args.port)
             return 0
-        if args.mode == "setup":
-            from bot.setup_cli import main as setup_main
-
-            return setup_main(args.rest)
         settings = load_settings()
         if args.mode == "serve":
             from bot.serve import serve
@@ -66,7 +66,7 @@ async def run_console(settings: Settings, args: argparse.Namespace) -> int:
 
     admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
     settings = settings.model_copy(update={"BOT_ADMINS": admins})
-    async with LocalBot(settings) as local:
+    async with LocalBot(settings, scheduler=True) as local:
         assert local.sender is not None
         banner = (
             "SORACOM Bot console — you are an admin here. Type /soracom help, /sim list …; "

@@ -15,6 +15,7 @@ from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
 from bot.runtime import Runtime
+from bot.scheduler import BillScheduler
 from bot.store.tables import utcnow
 
 LOCAL_BOT_TOKEN = "xoxb-local-stand-in"
@@ -30,6 +31,7 @@ class LocalBot:
         emulator: Any = None,
         soracom_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
+        scheduler: bool = False,
     ) -> None:
         self.signing_secret = secrets.token_hex(16)
         self.fake = FakeSlack()
@@ -37,6 +39,8 @@ class LocalBot:
         self._emulator = emulator
         self._soracom_transport = soracom_transport
         self._clock = clock
+        self._with_scheduler = scheduler
+        self.scheduler: BillScheduler | None = None
         self.rt: Runtime | None = None
         self.http: httpx.AsyncClient | None = None
         self.sender: SlackSender | None = None
@@ -51,6 +55,9 @@ class LocalBot:
         self.web = build_web(self.rt, self.app)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.web), base_url="http://bot.localhost")
         self.sender = SlackSender(self.signing_secret, self.http, fake=self.fake)
+        if self._with_scheduler:
+            self.scheduler = BillScheduler(self.rt, client)
+            await self.scheduler.start()
         return self
 
     async def settle(self, timeout: float = 60.0) -> None:
@@ -68,6 +75,8 @@ class LocalBot:
             await asyncio.wait(others, timeout=remaining)
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.http is not None:
             await self.http.aclose()
         if self.rt is not None:

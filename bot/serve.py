@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.scheduler import BillScheduler
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,6 @@ def build_server(settings: Settings) -> Starlette:
 
 
 async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextlib.AsyncExitStack) -> None:
-    try:
-        from bot.scheduler import BillScheduler
-    except ImportError:  # the scheduler module is optional while it is being built
-        return
     scheduler = BillScheduler(rt, client)
     await scheduler.start()
     stack.push_async_callback(scheduler.stop)

@@ -1,0 +1,32 @@
+"""SORACOM pagination: query `limit` and `last_evaluated_key`, response header `x-soracom-next-key` (and `link`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from bot.emulator.errors import bad_request
+from bot.emulator.registry import Call, reply
+
+DEFAULT_LIMIT = 100
+
+
+def paginate(call: Call, items: list[dict[str, Any]], key: str, max_limit: int | None = None) -> Response:
+    """One page of items (sorted by `key`) after last_evaluated_key; the next-key header only when more remain."""
+    limit = call.int_query("limit", DEFAULT_LIMIT)
+    assert limit is not None
+    if limit < 1:
+        raise bad_request("limit must be 1 or more.")
+    if max_limit is not None:
+        limit = min(limit, max_limit)
+    last = call.query.get("last_evaluated_key")
+    if last:
+        items = [item for item in items if item[key] > last]
+    page = items[:limit]
+    headers = {}
+    if len(items) > limit:
+        next_key = page[-1][key]
+        headers["x-soracom-next-key"] = next_key
+        headers["link"] = f'<{call.request.url.include_query_params(last_evaluated_key=next_key)}>; rel=next'
+    return reply(page, headers=headers)

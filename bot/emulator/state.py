@@ -1,0 +1,199 @@
+"""The emulator's state: plain dicts in the API's shape that tests read and change directly."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bot.emulator import seed
+from bot.emulator.faults import Faults
+from bot.emulator.seed import (  # noqa: F401  (re-exported: others import the constants from here)
+    DEMO_AUTH_KEY,
+    DEMO_AUTH_KEY_ID,
+    DEMO_EMAIL,
+    DEMO_OPERATOR_ID,
+    DEMO_PASSWORD,
+    FIELD_GROUP_ID,
+    MODEM_PRODUCT_CODE,
+    PLAN_KM1_PRODUCT_CODE,
+    SEED_GROUP_ID,
+    SEED_SHIPPING_ADDRESS_ID,
+)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who called: the root user of an operator, or one of its SAM users."""
+
+    operator_id: str
+    user_name: str | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.user_name is None
+
+    def __str__(self) -> str:
+        return self.operator_id if self.is_root else f"{self.operator_id}/{self.user_name}"
+
+
+@dataclass
+class Session:
+    api_key: str
+    token: str
+    identity: Identity
+    issued_at: datetime
+    timeout_seconds: int
+
+    def expired(self, now: datetime, lifetime_override: float | None) -> bool:
+        lifetime = self.timeout_seconds if lifetime_override is None else lifetime_override
+        return now >= self.issued_at + timedelta(seconds=lifetime)
+
+
+SECRET_FIELDS = frozenset({"authKey", "password", "mfaOTPCode", "token"})
+
+
+def _masked(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: "***" if k in SECRET_FIELDS and v else _masked(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_masked(item) for item in body]
+    return body
+
+
+@dataclass
+class RecordedRequest:
+    """One API request. `path` is the URL path as sent, with the /v1 prefix."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    status: int
+    operation_id: str | None
+    identity: Identity | None
+    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def to_json(self) -> dict[str, Any]:
+        """For the control API: secrets in bodies (authKey, password, …) are masked."""
+        return {"method": self.method, "path": self.path, "query": self.query, "json": _masked(self.json),
+                "status": self.status, "operationId": self.operation_id,
+                "identity": str(self.identity) if self.identity else None, "at": self.at.isoformat()}
+
+
+class EmulatorState:
+    """Seeded demo data, sessions, fault knobs and the request log of one emulator.
+
+    `now` is an optional callable returning a timezone-aware datetime; `advance()` moves the clock on top of it.
+    """
+
+    def __init__(self, now: Clock | None = None, seed_value: int = 0) -> None:
+        self._clock = now
+        self._seed_value = seed_value
+        self.clock_offset = timedelta(0)
+        self.faults = Faults(seed=seed_value)
+        self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.peak_concurrency = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the seed: data, sessions, fault knobs and the request log (the clock keeps its offset)."""
+        self.rng = random.Random(self._seed_value)
+        self.operators: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, Session] = {}
+        self.subscribers: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.products: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.quotation_created_at: dict[str, datetime] = {}
+        self.shipping_addresses: dict[str, dict[str, Any]] = {}
+        self.payer_information: dict[str, Any] | None = None
+        self.bills: dict[str, dict[str, Any]] = {}
+        self.billing_imsis: list[str] = []
+        self.exports: dict[str, str] = {}  # file name (without .csv) or exportedFileId → yyyyMM
+        self.air_stats: dict[str, dict[int, dict[str, dict[str, int]]]] = {}  # imsi → unixtime → class → stats
+        self.users: dict[str, dict[str, Any]] = {}
+        self.operator_mfa: dict[str, dict[str, Any]] = {}
+        self.password_reset_tokens: dict[str, str] = {}  # email → token
+        self.password_reset_expiry: dict[str, datetime] = {}  # token → expiry
+        self.signup_tokens: dict[str, str] = {}  # email → token
+        self.faults.clear()
+        self.requests.clear()
+        self.in_flight = 0
+        self.peak_concurrency = 0
+        seed.populate(self)
+
+    # Clock
+
+    def now(self) -> datetime:
+        base = self._clock() if self._clock else datetime.now(timezone.utc)
+        return base + self.clock_offset
+
+    def now_ms(self) -> int:
+        return int(self.now().timestamp() * 1000)
+
+    def advance(self, seconds: float) -> None:
+        self.clock_offset += timedelta(seconds=seconds)
+
+    # Identifiers
+
+    def new_uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def new_hex(self, length: int) -> str:
+        return f"{self.rng.getrandbits(length * 4):0{length}x}"
+
+    # Helpers for tests and benchmarks
+
+    def add_subscribers(self, n: int, **fields: Any) -> list[dict[str, Any]]:
+        """Creates n SIMs after the highest existing IMSI (name tags "bulk-0001"…); fields override any key."""
+        start = max((int(imsi[len(seed.SEED_IMSI_PREFIX):]) for imsi in self.subscribers), default=0) + 1
+        created_at = self.now_ms()
+        subscription = fields.pop("subscription", "plan01s")
+        tags = fields.pop("tags", None)
+        operator_id = fields.pop("operatorId", DEMO_OPERATOR_ID)
+        added = []
+        for number in range(start, start + n):
+            sub = seed.new_subscriber(number, operator_id=operator_id,
+                                      created_at=created_at, subscription=subscription,
+                                      name=f"bulk-{number - start + 1:04d}", **fields)
+            if tags is not None:
+                sub["tags"] = dict(tags)
+            self.subscribers[sub["imsi"]] = sub
+            added.append(sub)
+        return added
+
+    def add_user(self, user_name: str, *, permission: str | None = None, password: str | None = None,
+                 description: str = "") -> dict[str, Any]:
+        """A SAM user of the demo operator. permission is SORACOM's JSON string; None allows nothing."""
+        moment = int(self.now().timestamp())
+        user = {"userName": user_name, "description": description, "permission": permission,
+                "password": password, "authKeys": {}, "createDateTime": moment, "updateDateTime": moment}
+        self.users[user_name] = user
+        return user
+
+    def add_user_auth_key(self, user_name: str) -> tuple[str, str]:
+        key_id = f"keyId-{self.new_hex(32)}"
+        secret = f"secret-{secrets.token_urlsafe(48)}"
+        self.users[user_name]["authKeys"][key_id] = {
+            "authKey": secret, "createDateTime": int(self.now().timestamp()), "lastUsedDateTime": None}
+        return key_id, secret
+
+    def open_session(self, identity: Identity, timeout_seconds: int) -> Session:
+        session = Session(api_key=f"api-{uuid.uuid4()}", token=secrets.token_urlsafe(96), identity=identity,
+                          issued_at=self.now(), timeout_seconds=timeout_seconds)
+        self.sessions[session.token] = session
+        return session
+
+    def operator_by_email(self, email: str) -> dict[str, Any] | None:
+        return next((op for op in self.operators.values() if op["email"] == email), None)
+
+    def record(self, request: RecordedRequest) -> None:
+        self.requests.append(request)

@@ -1,0 +1,202 @@
+"""Running one piece of work over many items with bounded concurrency, progress reports and per-item reasons.
+
+Concurrency adapts to rate limits: when a call still answers 429 after the client's own waits
+(`RateLimited`), the runner halves how many calls run at once, pauses every worker for the wait the API
+asked for, and tries that item again; each round of successes (as many as the current limit) then lets
+one more call run, up to the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.soracom import RateLimited
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8
+PROGRESS_INTERVAL = 0.5  # seconds between progress reports, whatever the pace of the work
+RATE_LIMIT_ATTEMPTS = 6  # tries per item while the API keeps answering 429
+RATE_LIMIT_PAUSE = 1.0  # seconds, when a 429 names no wait
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    done: int
+    failed: int
+
+    @property
+    def left(self) -> int:
+        return self.total - self.done - self.failed
+
+    @property
+    def fraction(self) -> float:
+        return (self.done + self.failed) / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    item: str
+    reason: str
+
+
+@dataclass
+class BulkResult:
+    total: int
+    done: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    peak_concurrency: int = 0
+    rate_limited: int = 0  # 429s that reached the runner
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(self.total, len(self.done), len(self.failures))
+
+
+Work = Callable[[str], Awaitable[object]]
+OnItem = Callable[[str, str | None], None]  # item, failure reason (None: done)
+OnProgress = Callable[[Progress], Awaitable[None]]
+Describe = Callable[[BaseException], str]
+
+
+class Limiter:
+    """How many calls may run at once: halved on a rate limit, one more after each round of successes."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.limit = bound
+        self.running = 0
+        self.peak = 0
+        self._successes = 0  # since the limit last changed
+        self._resume_at = 0.0
+        self._changed = asyncio.Condition()
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    async def acquire(self) -> None:
+        async with self._changed:
+            while True:
+                pause = self._resume_at - self._now()
+                if pause <= 0 and self.running < self.limit:
+                    self.running += 1
+                    self.peak = max(self.peak, self.running)
+                    return
+                try:
+                    await asyncio.wait_for(self._changed.wait(), timeout=pause if pause > 0 else None)
+                except TimeoutError:
+                    pass
+
+    async def release(self, *, succeeded: bool) -> None:
+        async with self._changed:
+            self.running -= 1
+            if succeeded and self.limit < self.bound:
+                self._successes += 1
+                if self._successes >= self.limit:
+                    self.limit += 1
+                    self._successes = 0
+            self._changed.notify_all()
+
+    async def back_off(self, seconds: float) -> None:
+        async with self._changed:
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+            self._resume_at = max(self._resume_at, self._now() + seconds)
+            self._changed.notify_all()
+
+
+async def run_bulk(
+    items: Sequence[str],
+    work: Work,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    describe: Describe = str,
+    on_item: OnItem | None = None,
+    on_progress: OnProgress | None = None,
+    progress_interval: float = PROGRESS_INTERVAL,
+) -> BulkResult:
+    """Runs `work` once per item; a failure is recorded with `describe(exc)` and never stops the others.
+
+    `on_item` is called once per item as it ends; `on_progress` at most every `progress_interval` seconds
+    while something changed (the caller reports the end itself, from the result).
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = BulkResult(total=len(items))
+    limiter = Limiter(max(1, concurrency))
+    queue = list(reversed(items))
+
+    async def attempt(item: str) -> None:
+        for tries in range(1, RATE_LIMIT_ATTEMPTS + 1):
+            await limiter.acquire()
+            try:
+                await work(item)
+            except RateLimited as exc:
+                await limiter.release(succeeded=False)
+                result.rate_limited += 1
+                if tries == RATE_LIMIT_ATTEMPTS:
+                    raise
+                await limiter.back_off(exc.retry_after or RATE_LIMIT_PAUSE)
+                continue
+            except BaseException:
+                await limiter.release(succeeded=False)
+                raise
+            await limiter.release(succeeded=True)
+            return
+
+    async def worker() -> None:
+        while queue:
+            item = queue.pop()
+            try:
+                await attempt(item)
+            except Exception as exc:  # noqa: BLE001 - one item's failure is reported, the others go on
+                reason = describe(exc)
+                result.failures.append(Failure(item, reason))
+                _notify(on_item, item, reason)
+            else:
+                result.done.append(item)
+                _notify(on_item, item, None)
+
+    finished = asyncio.Event()
+    reporter = loop.create_task(_report(result, on_progress, progress_interval, finished)) if on_progress else None
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(max(1, concurrency), len(items)))))
+    finally:
+        finished.set()
+        if reporter is not None:
+            await reporter
+    result.seconds = loop.time() - started
+    result.peak_concurrency = limiter.peak
+    return result
+
+
+def _notify(on_item: OnItem | None, item: str, reason: str | None) -> None:
+    if on_item is None:
+        return
+    try:
+        on_item(item, reason)
+    except Exception:  # noqa: BLE001 - bookkeeping must not stop the work
+        log.exception("bulk: recording the end of %s failed", item)
+
+
+async def _report(result: BulkResult, on_progress: OnProgress, interval: float, finished: asyncio.Event) -> None:
+    last = result.progress
+    while not finished.is_set():
+        try:
+            await asyncio.wait_for(finished.wait(), timeout=interval)
+        except TimeoutError:
+            pass
+        now = result.progress
+        if finished.is_set() or now == last:
+            continue
+        last = now
+        try:
+            await on_progress(now)
+        except Exception:  # noqa: BLE001 - a failed progress report must not stop the work
+            log.warning("bulk: a progress report failed", exc_info=True)

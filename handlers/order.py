@@ -1,0 +1,292 @@
+"""/order: SIM cards from a quotation confirmed with a code (exactly once); order list, show and cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.pending import Pending
+from bot.security.roles import Role
+from bot.services import orders
+from bot.services.errors import InputError
+from bot.soracom import SoracomError
+from handlers import gate
+from handlers.common import (
+    Request,
+    Subcommand,
+    UserError,
+    failure_text,
+    interaction_request,
+    register_action,
+    register_command,
+)
+from handlers.views import order as views
+from handlers.views.common import text
+from handlers.views.gate import result_modal
+
+ORDER_ACTION = "order.sims"
+CANCEL_ACTION = "order.cancel"
+QUOTE_ACTION = "order.quote"
+ADDRESS_ACTION = "order.address"
+# A command's trigger_id lives 3 s: wait this long for SORACOM, then open a modal first and fill it in after.
+MODAL_DEADLINE = 1.5
+
+
+# /order sims QTY [PRODUCT_CODE]
+
+
+async def ask_sims(request: Request) -> None:
+    try:
+        if not 1 <= len(request.args) <= 2:
+            raise UserError(t("order.sims_usage"))
+        quantity = orders.parse_quantity(request.args[0])
+        _require_code(request)
+    except (UserError, InputError) as exc:
+        request.audit(ORDER_ACTION, request.text or None, "refused", _audit_note(exc))
+        raise
+    wanted = views.OrderRequest(quantity, request.channel_id, request.args[1] if len(request.args) == 2 else None)
+    plan, view_id = await _plan_with_modal_ready(request, wanted)
+    if plan is None:
+        return
+    if not plan.settled:
+        modal = views.picker_modal(plan, wanted)
+        if view_id:
+            await _update_view(request, view_id, modal)
+        else:
+            await request.open_view(modal)
+        return
+    assert plan.product is not None and plan.address is not None
+    try:
+        await quote_and_ask(request, views.OrderRequest(quantity, request.channel_id, plan.product.productCode,
+                                                        plan.address.shippingAddressId))
+    except Exception as exc:
+        if view_id is None:
+            raise
+        await _update_view(request, view_id, _failed_modal(request, exc))
+        return
+    if view_id:
+        await _update_view(request, view_id, _done_modal(request))
+
+
+async def _plan_with_modal_ready(request: Request,
+                                 wanted: views.OrderRequest) -> tuple[orders.OrderPlan | None, str | None]:
+    """The order plan, and the id of a modal already opened when SORACOM was too slow for the trigger_id.
+
+    When that modal is open, a failure is shown in it and the plan is None.
+    """
+    fetching = asyncio.ensure_future(orders.order_options(request.rt.soracom))
+    view_id: str | None = None
+    try:
+        done, _ = await asyncio.wait({fetching}, timeout=MODAL_DEADLINE)
+        if not done:
+            view_id = (await request.open_view(views.loading_modal()))["id"]
+        return orders.plan_order(await fetching, wanted.quantity, wanted.product_code), view_id
+    except Exception as exc:
+        fetching.cancel()
+        if view_id is None:
+            raise
+        await _update_view(request, view_id, _failed_modal(request, exc))
+        return None, view_id
+
+
+def _require_code(request: Request) -> None:
+    """Placing an order needs a code: say so before asking SORACOM for anything."""
+    refusal = gate.code_refusal(request.rt, request.user_id)
+    if refusal:
+        raise UserError(refusal)
+
+
+async def quote_and_ask(request: Request, wanted: views.OrderRequest) -> None:
+    """Asks SORACOM for a quotation and shows it privately with Confirm (gated) and Cancel."""
+    assert wanted.product_code and wanted.address_id
+    target = f"{wanted.quantity} x {wanted.product_code}"
+    try:
+        quotation = await orders.quote(request.rt.soracom, wanted.product_code, wanted.quantity, wanted.address_id)
+    except Exception as exc:
+        request.audit(QUOTE_ACTION, target, "error", _audit_note(exc))
+        raise
+    request.audit(QUOTE_ACTION, f"{target} -> {quotation.orderId}", "ok")
+    args = {"order_id": quotation.orderId, "quantity": wanted.quantity, "product_code": wanted.product_code,
+            "address_id": wanted.address_id}
+    requote = views.OrderRequest(wanted.quantity, request.channel_id, wanted.product_code, wanted.address_id)
+    await gate.ask(request, ORDER_ACTION, args, views.quotation_blocks(quotation, requote),
+                   views.quotation_text(quotation))
+
+
+async def run_order(request: Request, pending: Pending) -> gate.Outcome:
+    """Confirms the quotation: runs once per pending action (the gate's claim), never repeated blindly."""
+    args = pending.args
+    order_id = args["order_id"]
+    try:
+        order = await orders.confirm(request.rt.soracom, order_id)
+    except orders.QuotationExpired:
+        request.audit(ORDER_ACTION, order_id, "refused", "quotation expired")
+        message = t("order.quotation_expired", order_id=order_id)
+        requote = views.OrderRequest(args["quantity"], request.channel_id, args["product_code"], args["address_id"])
+        await request.reply(message, views.expired_blocks(message, requote))
+        return gate.Outcome(False, message)
+    except orders.ConfirmUnknown:
+        request.audit(ORDER_ACTION, order_id, "error", "SORACOM unreachable; outcome unknown")
+        message = t("order.confirm_unknown", order_id=order_id)
+        await request.reply(message)
+        return gate.Outcome(False, message)
+    except Exception as exc:
+        request.audit(ORDER_ACTION, order_id, "error", _audit_note(exc))
+        raise
+    request.audit(ORDER_ACTION, order_id, "ok")
+    done = views.placed_text(request.user_id, order)
+    await request.post(done)
+    return gate.Outcome(True, done)
+
+
+async def requote(request: Request) -> None:
+    """New quotation button: the same product, quantity and address, quoted again."""
+    try:
+        wanted = views.OrderRequest.decode(request.value or "")
+        orders.parse_quantity(str(wanted.quantity))
+    except (ValueError, KeyError, TypeError, InputError):
+        raise UserError(t("common.pending_unknown")) from None
+    _require_code(request)
+    await request.reply(t("order.requoting"), replace_original=True)
+    await quote_and_ask(request, views.OrderRequest(wanted.quantity, request.channel_id or wanted.channel_id,
+                                                    wanted.product_code, wanted.address_id))
+
+
+async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                  context: dict[str, Any]) -> None:
+    """The picker modal submitted: create the address if one was typed in, then quote."""
+    view = body["view"]
+    request = interaction_request(rt, body, client, None, context)
+    wanted = views.OrderRequest.decode(view.get("private_metadata") or "{}")
+    request.channel_id = wanted.channel_id
+    request.command, request.text = "/order", f"sims {wanted.quantity}"
+    if not request.role.allows(Role.operator):
+        refusal = t("common.refused_role", role=request.role.name, command="/order", sub="sims",
+                    required=Role.operator.name, user=request.user_id)
+        request.audit(ORDER_ACTION, request.text, "refused", f"role {request.role.name}")
+        await ack(response_action="update", view=request.view(result_modal(refusal)))
+        return
+    choice = views.picker_choice(view)
+    missing = orders.missing_address_fields(choice.new_address) if choice.new_address is not None else []
+    errors = views.picker_errors(view, choice, missing)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack(response_action="update", view=request.view(result_modal(t("order.picker_working"),
+                                                                       title=t("order.picker_title"))))
+    try:
+        address_id = choice.address_id or wanted.address_id
+        if choice.new_address is not None:
+            address_id = await _create_address(request, choice.new_address)
+        await quote_and_ask(request, views.OrderRequest(wanted.quantity, wanted.channel_id,
+                                                        choice.product_code or wanted.product_code, address_id))
+        outcome = _done_modal(request)
+    except Exception as exc:  # noqa: BLE001 - the modal tells the user
+        outcome = _failed_modal(request, exc)
+    await _update_view(request, view["id"], outcome)
+
+
+async def _create_address(request: Request, fields: dict[str, str]) -> str:
+    try:
+        address = await orders.create_address(request.rt.soracom, fields)
+    except Exception as exc:
+        request.audit(ADDRESS_ACTION, fields.get("zipCode"), "error", _audit_note(exc))
+        raise
+    request.audit(ADDRESS_ACTION, address.shippingAddressId, "ok")
+    assert address.shippingAddressId
+    return address.shippingAddressId
+
+
+def _done_modal(request: Request) -> View:
+    return result_modal(t("order.picker_done", channel=request.channel_id), title=t("order.picker_done_title"))
+
+
+def _failed_modal(request: Request, exc: BaseException) -> View:
+    return result_modal(failure_text(exc, request.command_line), title=t("order.picker_failed_title"))
+
+
+def _audit_note(exc: BaseException) -> str:
+    """The audit record's error: the plain text of expected failures, only the type of unexpected ones (logged)."""
+    return str(exc) if isinstance(exc, UserError | InputError | SoracomError) else type(exc).__name__
+
+
+async def _update_view(request: Request, view_id: str, view: View) -> None:
+    await request.client.views_update(view_id=view_id, view=request.view(view))
+
+
+# /order list · show · cancel
+
+
+async def list_orders(request: Request) -> None:
+    recent, total = await orders.recent_orders(request.rt.soracom)
+    await request.reply(t("order.list_title", count=len(recent), total=total), views.orders_blocks(recent, total))
+
+
+async def show_order(request: Request) -> None:
+    if len(request.args) != 1:
+        raise UserError(t("order.show_usage"))
+    order = await orders.find_order(request.rt.soracom, request.args[0])
+    await request.reply(t("order.show_title", order_id=order.orderId), views.order_blocks(order))
+
+
+async def ask_cancel(request: Request) -> None:
+    try:
+        if len(request.args) != 1:
+            raise UserError(t("order.cancel_usage"))
+        order = await orders.find_order(request.rt.soracom, request.args[0])
+        if not orders.cancellable(order):
+            raise UserError(t("order.cancel_refused", order_id=order.orderId,
+                              status=views.status_text(order.orderStatus)))
+    except (UserError, InputError) as exc:
+        request.audit(CANCEL_ACTION, request.text or None, "refused", _audit_note(exc))
+        raise
+    summary = views.cancel_preview_text(order)
+    await gate.ask(request, CANCEL_ACTION, {"order_id": order.orderId}, [text(summary)], summary)
+
+
+async def run_cancel(request: Request, pending: Pending) -> gate.Outcome:
+    order_id = pending.args["order_id"]
+    try:
+        order = await orders.cancel(request.rt.soracom, order_id)
+    except orders.CancelRefused as exc:
+        request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)
+        return gate.Outcome(False, t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
+    except Exception as exc:
+        request.audit(CANCEL_ACTION, order_id, "error", _audit_note(exc))
+        raise
+    request.audit(CANCEL_ACTION, order_id, "ok")
+    done = views.cancelled_text(request.user_id, order)
+    await request.post(done)
+    return gate.Outcome(True, done)
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    gate.define(gate.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
+                                 confirm_label=t("order.confirm_label")))
+    gate.define(gate.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
+                                 confirm_label=t("order.cancel_label"), danger=True))
+    register_command(
+        app,
+        rt,
+        "/order",
+        [
+            Subcommand("sims", ask_sims, role=Role.operator, mutating=True),
+            Subcommand("list", list_orders),
+            Subcommand("show", show_order),
+            Subcommand("cancel", ask_cancel, role=Role.operator, mutating=True),
+        ],
+        usage_id="order.usage",
+    )
+    register_action(app, rt, views.REQUOTE_ACTION_ID, requote, role=Role.operator)
+
+    @app.view(views.PICKER_CALLBACK_ID)
+    async def on_pick_view(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                           context: dict[str, Any]) -> None:
+        await on_pick(rt, ack, body, client, context)

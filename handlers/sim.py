@@ -1,0 +1,227 @@
+"""/sim: list, show, lifecycle, tags, group, IMEI lock, speed class; one SIM directly, many through the gate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.pending import Pending
+from bot.security.roles import Role
+from bot.services import sims, targets
+from bot.services.bulk import Progress, run_bulk
+from bot.services.errors import InputError
+from bot.services.sims import Action, Change
+from bot.soracom import SoracomError
+from bot.soracom.models import Subscriber
+from handlers import gate
+from handlers.common import (
+    Request,
+    Subcommand,
+    UserError,
+    failure_text,
+    register_action,
+    register_command,
+    split_args,
+)
+from handlers.views import sim as views
+
+log = logging.getLogger(__name__)
+
+BULK_ACTION = "sim.bulk"
+BULK_CONCURRENCY = 8
+
+
+# Reading
+
+
+async def list_sims(request: Request) -> None:
+    if not all(targets.is_selector(token) for token in request.args):
+        raise UserError(t("sim.list_selector_only"))
+    selector = targets.parse_selector(request.args)
+    query = await targets.prepare(request.rt.soracom, selector)
+    counts = await sims.count_by_status(request.rt.soracom, query)
+    await _show_page(request, views.ListState(selector.text(), 0, counts), query)
+
+
+async def turn_page(request: Request) -> None:
+    state = views.ListState.decode(request.value or "")
+    selector = targets.parse_selector(split_args(state.selector))
+    await _show_page(request, state, await targets.prepare(request.rt.soracom, selector), replace=True)
+
+
+async def _show_page(request: Request, state: views.ListState, query: targets.Query, replace: bool = False) -> None:
+    page = await sims.list_page(request.rt.soracom, query, state.cursor)
+    blocks = views.list_blocks(state, page.rows, page.next, sims.LIST_PAGE_SIZE)
+    await request.reply(views.list_title(state), blocks, replace_original=replace)
+
+
+async def show_sim(request: Request) -> None:
+    found = await targets.resolve(request.rt.soracom, targets.parse_targets(request.args))
+    if len(found) != 1:
+        raise UserError(t("sim.show_one", count=len(found)))
+    detail = await sims.sim_detail(request.rt.soracom, found[0], request.rt.clock())
+    await request.reply(t("sim.show_title", name=sims.sim_name(found[0]) or t("sim.unnamed"), imsi=found[0].imsi),
+                        views.detail_blocks(detail, request.rt.settings.timezone))
+
+
+# Changes: parse, then one SIM directly or the gate
+
+
+def plain_change(action: Action) -> Callable[[Request], Awaitable[None]]:
+    async def run(request: Request) -> None:
+        await change_sims(request, Change(action), request.args)
+
+    return run
+
+
+async def tag(request: Request) -> None:
+    args = request.args
+    split = next((i for i, token in enumerate(args) if "=" in token and not targets.is_selector(token)), len(args))
+    if split == 0 or len(args) < 2:
+        raise UserError(t("sim.usage_tag"))
+    if split == len(args):
+        raise InputError("sim.bad_tag", token=args[-1])
+    tags = sims.parse_tags(args[split:])
+    await change_sims(request, Change(Action.tag, {"tags": tags}), args[:split])
+
+
+async def untag(request: Request) -> None:
+    args = request.args
+    count = next((i for i, token in enumerate(args) if not targets.is_selector(token)), len(args)) or 1
+    keys = args[count:]
+    if not keys:
+        raise UserError(t("sim.usage_untag"))
+    await change_sims(request, Change(Action.untag, {"keys": list(dict.fromkeys(keys))}), args[:count])
+
+
+async def group(request: Request) -> None:
+    if len(request.args) < 2:
+        raise UserError(t("sim.usage_group"))
+    targets.parse_targets(request.args[:-1])  # bad targets are told before the group is looked up
+    change = await sims.group_change(request.rt.soracom, request.args[-1])
+    await change_sims(request, change, request.args[:-1])
+
+
+async def imei_lock(request: Request) -> None:
+    if len(request.args) < 2:
+        raise UserError(t("sim.usage_imei_lock"))
+    change = Change(Action.imei_lock, {"imei": sims.check_imei(request.args[-1])})
+    await change_sims(request, change, request.args[:-1], one_only=True)
+
+
+async def speed(request: Request) -> None:
+    if len(request.args) < 2:
+        raise UserError(t("sim.usage_speed"))
+    change = Change(Action.speed, {"speed_class": sims.check_speed_class(request.args[-1])})
+    await change_sims(request, change, request.args[:-1])
+
+
+async def change_sims(request: Request, change: Change, tokens: list[str], *, one_only: bool = False) -> None:
+    """Finds the SIMs (nothing is changed on bad input); one SIM is changed at once, the rest go to the gate."""
+    wanted = targets.parse_targets(tokens)
+    found = await targets.resolve(request.rt.soracom, wanted)
+    if one_only and len(found) != 1:
+        raise UserError(t("sim.one_sim_only", what=views.what(change), count=len(found)))
+    if not wanted.is_bulk and change.action not in sims.GATED:
+        await change_one(request, change, found[0])
+        return
+    preview = sims.preview(change, found)
+    selection = wanted.text()
+    args = {"change": change.to_args(), "bulk": wanted.is_bulk,
+            "sims": [[sim.imsi, sims.sim_name(sim)] for sim in found]}
+    name = f"sim.{change.action.value}" if change.action in sims.GATED else BULK_ACTION
+    await gate.ask(request, name, args, views.preview_blocks(preview, selection),
+                   views.preview_text(preview, selection))
+
+
+async def change_one(request: Request, change: Change, sim: Subscriber) -> gate.Outcome:
+    """Changes one SIM; a success goes to the channel, a failure privately (through the router)."""
+    action = f"sim.{change.action.value}"
+    try:
+        await sims.apply(request.rt.soracom, change, sim.imsi or "")
+    except (SoracomError, sims.ProtectionNotRestored) as exc:
+        reason = sims.failure_reason(exc)
+        request.audit(action, sim.imsi, "failed", reason)
+        raise UserError(views.failed_text(change, sim, reason)) from None
+    request.audit(action, sim.imsi, "ok")
+    done = views.done_text(change, sim, request.user_id)
+    await request.post(done)
+    return gate.Outcome(True, done)
+
+
+# Confirmed changes
+
+
+async def run_change(request: Request, pending: Pending) -> gate.Outcome:
+    change = Change.from_args(pending.args["change"])
+    names = {imsi: name for imsi, name in pending.args["sims"]}
+    if not pending.args.get("bulk"):
+        imsi = next(iter(names))
+        try:
+            sim = await targets.find_by_imsi(request.rt.soracom, imsi)
+            return await change_one(request, change, sim)
+        except (UserError, InputError) as exc:
+            return gate.Outcome(False, failure_text(exc))
+    return await run_many(request, change, names)
+
+
+async def run_many(request: Request, change: Change, names: dict[str, str]) -> gate.Outcome:
+    """One channel message, updated as SIMs are done; one audit record per SIM; a final report of failures."""
+    action = f"sim.{change.action.value}"
+    start = Progress(len(names), 0, 0)
+    ts = await request.post(views.progress_text(change, start, request.user_id),
+                            views.progress_blocks(change, start, request.user_id))
+
+    async def report(progress: Progress) -> None:
+        await request.update(ts, views.progress_text(change, progress, request.user_id),
+                             views.progress_blocks(change, progress, request.user_id))
+
+    def record(imsi: str, reason: str | None) -> None:
+        request.audit(action, imsi, "failed" if reason else "ok", reason)
+
+    async def work(imsi: str) -> None:
+        await sims.apply(request.rt.soracom, change, imsi)
+
+    result = await run_bulk(list(names), work, concurrency=BULK_CONCURRENCY, describe=sims.failure_reason,
+                            on_item=record, on_progress=report)
+    summary = views.report_text(change, result, request.user_id)
+    try:
+        await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
+    except SlackApiError as exc:  # the work is done and audited; the user still gets the summary privately
+        log.warning("could not post the final report of %s: %s", action, exc.response.get("error"))
+    return gate.Outcome(not result.failures, summary)
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    for action in sorted(sims.GATED):
+        gate.define(gate.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
+    gate.define(gate.GatedAction(BULK_ACTION, run_change, role=Role.operator))
+    register_action(app, rt, views.NEXT_ACTION, turn_page)
+    register_action(app, rt, views.PREVIOUS_ACTION, turn_page)
+
+    def change(name: str, run: Callable[[Request], Awaitable[None]]) -> Subcommand:
+        return Subcommand(name, run, role=Role.operator, mutating=True)
+
+    register_command(
+        app,
+        rt,
+        "/sim",
+        [
+            Subcommand("list", list_sims),
+            Subcommand("show", show_sim),
+            *(change(action.value, plain_change(action)) for action in sorted(sims.LIFECYCLE)),
+            change("tag", tag),
+            change("untag", untag),
+            change("group", group),
+            change("ungroup", plain_change(Action.ungroup)),
+            change("imei-lock", imei_lock),
+            change("imei-unlock", plain_change(Action.imei_unlock)),
+            change("speed", speed),
+        ],
+        usage_id="sim.usage",
+    )

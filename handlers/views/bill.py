@@ -1,0 +1,132 @@
+"""Replies of /bill and the scheduled monthly summary: Block Kit, text forms and the PNG charts."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
+
+from bot.charts import bar_chart, format_amount
+from bot.messages import t
+from bot.services.bills import DailyBills, ItemCost, MonthBill, MonthlyReport, previous_month
+from handlers.views.common import fields, note, text
+
+TOP_ITEMS = 10
+TOP_SIMS = 5
+
+
+def month_label(year_month: str) -> str:
+    return f"{year_month[:4]}-{year_month[4:]}"
+
+
+def money(amount: float, currency: str) -> str:
+    return f"{format_amount(amount)} {currency}"
+
+
+def change_text(bill: MonthBill) -> str:
+    previous = month_label(previous_month(bill.year_month))
+    if bill.change is None:
+        return t("bill.change_unknown", previous=previous)
+    sign = "+" if bill.change >= 0 else "-"
+    amount = money(abs(bill.change), bill.currency)
+    if bill.change_percent is None:
+        return t("bill.change_no_percent", sign=sign, amount=amount)
+    return t("bill.change_value", sign=sign, amount=amount, percent=f"{abs(bill.change_percent):.1f}")
+
+
+def state_text(bill: MonthBill) -> str:
+    return t("bill.state_closed") if bill.state == "closed" else t("bill.state_temporary")
+
+
+def bill_text(bill: MonthBill) -> str:
+    return t("bill.text", month=month_label(bill.year_month), amount=money(bill.amount, bill.currency),
+             state=bill.state, payment=bill.payment_status or t("bill.payment_none"), change=change_text(bill))
+
+
+def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
+    month = month_label(bill.year_month)
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=title or t("bill.title", month=month))),
+        *fields([
+            (t("bill.amount"), money(bill.amount, bill.currency)),
+            (t("bill.state"), state_text(bill)),
+            (t("bill.payment"), bill.payment_status or t("bill.payment_none")),
+            (t("bill.change", previous=month_label(previous_month(bill.year_month))), change_text(bill)),
+        ]),
+    ]
+    if not bill.breakdown_known:
+        return [*blocks, note(t("bill.no_breakdown"))]
+    if not bill.items and not bill.sims:
+        return [*blocks, note(t("bill.empty_breakdown"))]
+    if bill.items:
+        blocks.append(text(_breakdown(t("bill.items_title"), [_item_line(i, bill.currency) for i in bill.items],
+                                      TOP_ITEMS)))
+    if bill.sims:
+        lines = [t("bill.sim_line", sim=s.sim_id, amount=money(s.amount, bill.currency)) for s in bill.sims]
+        blocks.append(text(_breakdown(t("bill.sims_title"), lines, TOP_SIMS)))
+    return blocks
+
+
+def _item_line(item: ItemCost, currency: str) -> str:
+    category = f" ({item.category})" if item.category else ""
+    return t("bill.item_line", name=item.name, category=category, amount=money(item.amount, currency))
+
+
+def _breakdown(title: str, lines: list[str], top: int) -> str:
+    shown = lines[:top]
+    if len(lines) > top:
+        shown.append(t("bill.more", count=len(lines) - top))
+    return "\n".join([title, *shown])
+
+
+# The scheduled summary
+
+
+def summary_text(report: MonthlyReport) -> str:
+    return f"{t('bill.summary_title', month=month_label(report.bill.year_month))}. {bill_text(report.bill)}"
+
+
+def summary_blocks(report: MonthlyReport) -> list[Block]:
+    title = t("bill.summary_title", month=month_label(report.bill.year_month))
+    return [*bill_blocks(report.bill, title), note(history_text(report))]
+
+
+def history_text(report: MonthlyReport) -> str:
+    months = ", ".join(
+        f"{month_label(m.year_month)} {format_amount(m.amount) if m.amount is not None else t('bill.history_missing')}"
+        for m in report.history
+    )
+    return t("bill.history_text", currency=report.bill.currency, months=months)
+
+
+def history_chart_title() -> str:
+    return t("bill.history_chart_title")
+
+
+def history_chart(report: MonthlyReport) -> bytes:
+    labels = [m.year_month[2:] for m in report.history]  # yyMM fits under a bar
+    return bar_chart([m.amount or 0.0 for m in report.history], labels, slot=44)
+
+
+# Daily amounts
+
+
+def daily_title(daily: DailyBills) -> str:
+    return t("bill.daily_title", month=month_label(daily.year_month))
+
+
+def daily_text(daily: DailyBills) -> str:
+    """One line a screen reader or the console reads well: the total, the peak, then day: amount."""
+    if not daily.days:
+        return t("bill.daily_none", month=month_label(daily.year_month))
+    peak = max(daily.days, key=lambda d: d.amount)
+    peak_text = t("bill.daily_peak", amount=format_amount(peak.amount), day=int(peak.date[6:8])) if peak.amount else ""
+    days = " · ".join(f"{int(d.date[6:8])}: {format_amount(d.amount)}" for d in daily.days)
+    return t("bill.daily_text", month=month_label(daily.year_month), currency=daily.currency,
+             total=format_amount(daily.total), peak=peak_text, days=days)
+
+
+def daily_chart(daily: DailyBills) -> bytes:
+    return bar_chart([d.amount for d in daily.days], [str(int(d.date[6:8])) for d in daily.days])
+
+
+def export_text(year_month: str, url: str) -> str:
+    return t("bill.export_done", month=year_month, url=url)

@@ -1,0 +1,235 @@
+"""/bill end to end: signed slash commands in, the emulator as SORACOM, the stand-in as Slack; PNG charts decoded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import struct
+import zlib
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot import scheduler
+from bot.charts import AXIS, BAR, PNG_SIGNATURE, bar_chart
+from bot.emulator import create_app
+from bot.emulator.bills import daily_amounts, item_breakdown, sim_breakdown
+from bot.services import audit
+from tests.conftest import ADMIN, OPERATOR, VIEWER
+from tests.harness import Harness
+
+
+def private_replies(harness: Harness, user: str) -> list[dict[str, Any]]:
+    """What the bot answered `user` privately (through the command's response_url)."""
+    return [c.args for c in harness.fake.calls_to("response_url")
+            if c.args.get("response_type") == "ephemeral" and c.effect and c.effect.get("user") == user]
+
+
+def reply_text(harness: Harness, user: str) -> str:
+    replies = private_replies(harness, user)
+    assert replies, f"nothing was said privately to {user}"
+    return "\n".join(f"{r.get('text')} {json.dumps(r.get('blocks'), ensure_ascii=False)}" for r in replies)
+
+
+def amount(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def this_month(harness: Harness) -> str:
+    return harness.clock.now.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y%m")
+
+
+def next_month(year_month: str) -> str:
+    year, month = int(year_month[:4]), int(year_month[4:])
+    return f"{year + 1}01" if month == 12 else f"{year}{month + 1:02d}"
+
+
+def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and RGB rows of a PNG as bot.charts writes it (8-bit RGB, filter 0); checks every CRC."""
+    assert data[:8] == PNG_SIGNATURE
+    offset, chunks = 8, {}
+    idat = b""
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind, body = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, f"bad CRC in {kind!r}"
+        chunks[kind] = body
+        idat += body if kind == b"IDAT" else b""
+        offset += 12 + length
+    assert list(chunks)[-1] == b"IEND"
+    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert (depth, colour) == (8, 2)
+    raw = zlib.decompress(idat)
+    stride = width * 3 + 1
+    assert len(raw) == stride * height
+    rows = [raw[y * stride : (y + 1) * stride] for y in range(height)]
+    assert all(row[0] == 0 for row in rows)
+    return width, height, [row[1:] for row in rows]
+
+
+def bar_heights(data: bytes) -> list[int]:
+    """The height in pixels of each bar, left to right, measured up from the base line."""
+    width, _, rows = decode_png(data)
+    pixel = lambda row, x: tuple(row[x * 3 : x * 3 + 3])  # noqa: E731
+    base = next(y for y, row in enumerate(rows) if sum(pixel(row, x) == AXIS for x in range(width)) > width // 2)
+    heights, previous = [], 0
+    for x in range(width):
+        height = 0
+        while base - 1 - height >= 0 and pixel(rows[base - 1 - height], x) == BAR:
+            height += 1
+        if height and not previous:
+            heights.append(height)
+        previous = height
+    return heights
+
+
+# /bill
+
+
+async def test_bill_of_a_month_shows_the_emulators_figures(harness: Harness) -> None:
+    bills = harness.emulator.bills
+    change = bills["201908"]["amount"] - bills["201907"]["amount"]
+    percent = change * 100 / bills["201907"]["amount"]
+    await harness.command("/bill 201908", user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    assert "13,203 JPY" in text and "closed" in text and "paid" in text
+    assert f"+{amount(change)} JPY (+{percent:.1f}%)" in text
+    assert "last four months" in text  # 2019 is outside the summaries' window
+    paths = [(r.method, r.path) for r in harness.emulator.requests]
+    assert ("GET", "/v1/bills/201908") in paths and ("GET", "/v1/bills/201907") in paths
+    assert not harness.fake.calls_to("chat.postMessage")
+
+
+async def test_bill_defaults_to_this_month_with_items_and_sims(harness: Harness) -> None:
+    month = this_month(harness)
+    state = harness.emulator
+    await harness.command("/bill", user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    assert f"{amount(state.bills[month]['amount'])} JPY" in text and "temporary" in text
+    top_item = item_breakdown(state, month)[0]
+    top_sim = sim_breakdown(state, month)[0]
+    assert f"{top_item['billItemName']} ({top_item['billItemCategory']}) — {amount(top_item['amount'])} JPY" in text
+    assert f"`{top_sim['simId']}` — {amount(top_sim['amount'])} JPY" in text
+    assert ("GET", "/v1/bills/summaries/sims") in [(r.method, r.path) for r in state.requests]
+
+
+async def test_month_without_bill_is_said_plainly(harness: Harness) -> None:
+    await harness.command("/bill 201501", user=VIEWER)
+    assert "no bill for 201501" in reply_text(harness, VIEWER)
+
+
+@pytest.mark.parametrize("line", ["/bill 2019-13", "/bill 201913", "/bill abc", "/bill 19908", "/bill export 201900",
+                                  "/bill daily 2019-13", "/bill daily abc", "/bill 201908 201907", "FUTURE"])
+async def test_bad_months_are_refused_before_anything_is_fetched(harness: Harness, line: str) -> None:
+    if line == "FUTURE":
+        line = f"/bill daily {next_month(this_month(harness))}"
+    await harness.command(line, user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    assert any(words in text for words in ("is not a month", "has not begun", "is not a command", "one month at most"))
+    assert harness.emulator.requests == []
+    assert harness.fake.files == [] and not harness.fake.calls_to("chat.postMessage")
+
+
+# /bill export
+
+
+async def test_export_link_downloads_the_months_csv(harness: Harness) -> None:
+    await harness.command("/bill export 201908", user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    url = re.search(r"<(http[^|>]+)\|", text).group(1)  # type: ignore[union-attr]
+    exports = [r for r in harness.emulator.requests if r.path == "/v1/bills/201908/export"]
+    assert [r.query.get("export_mode") for r in exports] == ["sync"]
+    transport = httpx.ASGITransport(app=create_app(harness.emulator))
+    async with httpx.AsyncClient(transport=transport) as http:
+        response = await http.get(url)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows and {row["date"][:6] for row in rows} == {"201908"}
+    assert sum(int(float(row["amount"])) for row in rows) == 13203
+
+
+async def test_export_waits_for_an_asynchronous_export(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An API that answers with an exportedFileId is polled until the file is ready."""
+    client = harness.rt.soracom
+    original = client.export_billing
+    monkeypatch.setattr(client, "export_billing", lambda month: original(month, "async", poll_interval=0))
+    await harness.command("/bill export 201909", user=VIEWER)
+    assert "/_emulator/exports/fe_" in reply_text(harness, VIEWER)
+    assert any(r.path.startswith("/v1/files/exported/") for r in harness.emulator.requests)
+
+
+# /bill daily
+
+
+async def test_daily_chart_is_uploaded_with_its_text_form(harness: Harness) -> None:
+    await harness.command("/bill daily 201908", user=VIEWER)
+    days = sorted(daily_amounts(harness.emulator, "201908"), key=lambda d: d["date"])
+    [upload] = harness.fake.files
+    assert upload.channels == ["C_OPS"]
+    assert upload.content[:8] == PNG_SIGNATURE
+    width, height, _ = decode_png(upload.content)
+    assert width >= 31 * 10 and height >= 100
+    heights = bar_heights(upload.content)
+    assert len(heights) == len(days) == 31
+    peak = max(range(31), key=lambda i: days[i]["amount"])
+    assert heights.index(max(heights)) == peak
+    assert "total 13,203" in upload.initial_comment
+    assert f"{int(days[0]['date'][6:])}: {amount(days[0]['amount'])}" in upload.initial_comment
+    assert [c.method for c in harness.fake.calls if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal", "files.completeUploadExternal"]
+
+
+async def test_daily_falls_back_to_text_when_the_upload_fails(harness: Harness) -> None:
+    harness.fake.fail_next("files.completeUploadExternal", "not_in_channel")
+    await harness.command("/bill daily 201908", user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    assert "not_in_channel" in text and "total 13,203" in text
+    assert harness.fake.files == []
+
+
+# /bill schedule
+
+
+async def test_schedule_is_for_admins_checked_stored_and_audited(harness: Harness) -> None:
+    rt = harness.rt
+    await harness.command("/bill schedule C0BILLS 0 9 1 * *", user=OPERATOR)
+    assert "needs the *admin* role" in reply_text(harness, OPERATOR)
+    assert scheduler.current_schedule(rt).channel is None
+    await harness.command("/bill schedule C0BILLS 0 9 32 * *", user=ADMIN)
+    assert "bad cron expression" in reply_text(harness, ADMIN)
+    assert scheduler.current_schedule(rt).channel is None
+    await harness.command("/bill schedule <#C0BILLS|bills> 30 8 5 * *", user=ADMIN)
+    assert scheduler.current_schedule(rt) == scheduler.Schedule("C0BILLS", "30 8 5 * *", True, ADMIN)
+    await harness.command("/bill schedule off", user=ADMIN)
+    assert scheduler.current_schedule(rt).active is False
+    await harness.command("/bill schedule", user=ADMIN)
+    assert "is off, set by <@U_ADMIN>" in reply_text(harness, ADMIN)
+    entries = [(e.user_id, e.action, e.target, e.result) for e in audit.latest(rt.db, 10)][::-1]
+    assert entries == [
+        (OPERATOR, "bill.schedule", "C0BILLS 0 9 1 * *", "refused"),
+        (ADMIN, "bill.schedule", "C0BILLS 0 9 32 * *", "refused"),
+        (ADMIN, "bill.schedule", "C0BILLS 30 8 5 * *", "ok"),
+        (ADMIN, "bill.schedule", "off", "ok"),
+    ]
+    assert harness.emulator.requests == []
+
+
+# The chart encoder
+
+
+def test_bar_chart_heights_follow_the_values() -> None:
+    png = bar_chart([100, 200, 400, 0, 50], ["1", "2", "3", "4", "5"])
+    heights = bar_heights(png)
+    assert len(heights) == 4  # the zero bar has no height
+    tallest = heights[2]
+    assert [round(h * 400 / tallest) for h in heights] == pytest.approx([100, 200, 400, 50], abs=4)
+
+
+def test_bar_chart_of_nothing_is_still_a_picture() -> None:
+    width, height, rows = decode_png(bar_chart([], []))
+    assert width > 0 and height > 0 and len(rows) == height
