@@ -105,8 +105,9 @@ class Limiter:
 
     async def back_off(self, seconds: float) -> None:
         async with self._changed:
-            self.limit = max(1, self.limit // 2)
-            self._successes = 0
+            if self._now() >= self._resume_at:  # 429s of calls sent before the pause halve the limit once
+                self.limit = max(1, self.limit // 2)
+                self._successes = 0
             self._resume_at = max(self._resume_at, self._now() + seconds)
             self._changed.notify_all()
 
