@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,28 +17,8 @@ from bot.soracom import SoracomClient, client_from_settings
 from bot.store import Database
 from bot.store.tables import utcnow
 
-log = logging.getLogger(__name__)
-
 # RFC 6761 keeps *.localhost off the internet: links the embedded emulator builds can never reach a real host.
 EMBEDDED_EMULATOR_ENDPOINT = "http://soracom-emulator.localhost"
-
-
-@dataclass
-class Background:
-    """Tasks the bot starts after answering Slack; kept referenced so they finish, and awaitable by tests."""
-
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
 
 @dataclass
@@ -52,7 +30,6 @@ class Runtime:
     pending: PendingActions
     sandbox: bool
     clock: Callable[[], datetime] = utcnow
-    background: Background = field(default_factory=Background)
     emulator: Any = None  # the embedded emulator's state, when the bot runs on it
 
     @classmethod
@@ -62,16 +39,17 @@ class Runtime:
         *,
         soracom_transport: httpx.AsyncBaseTransport | None = None,
         emulator: Any = None,
+        emulator_url: str = EMBEDDED_EMULATOR_ENDPOINT,
         clock: Callable[[], datetime] = utcnow,
     ) -> "Runtime":
-        """On no SORACOM credentials, an embedded emulator answers in-process (no network)."""
-        if settings.uses_emulator and soracom_transport is None:
-            from bot.emulator import EmulatorState, create_app
-
-            emulator = emulator or EmulatorState()
-            soracom_transport = httpx.ASGITransport(app=create_app(emulator))
+        """On no SORACOM credentials, an embedded emulator answers: in-process unless a transport is given."""
         if settings.uses_emulator:
-            settings = settings.model_copy(update={"SORACOM_ENDPOINT": EMBEDDED_EMULATOR_ENDPOINT})
+            if soracom_transport is None:
+                from bot.emulator import EmulatorState, create_app
+
+                emulator = emulator or EmulatorState()
+                soracom_transport = httpx.ASGITransport(app=create_app(emulator))
+            settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
         db = Database(settings.DATABASE_URL)
         db.create_schema()
         box = SecretBox(load_or_create_key(settings.BOT_SECRET_KEY, settings.data_dir))
@@ -87,7 +65,5 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
-        for task in list(self.background.tasks):
-            task.cancel()
         await self.soracom.aclose()
         self.db.dispose()

@@ -140,6 +140,7 @@ def _text_section(text: str) -> dict[str, Any]:
 
 Handler = Callable[[Request], Awaitable[None]]
 
+NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 SLASH_COMMANDS: set[str] = set()  # every slash command registered; the manifest must list exactly these
 
 
@@ -160,6 +161,11 @@ def failure_text(exc: BaseException, context: str = "") -> str:
     if isinstance(exc, SoracomError):
         log.warning("SORACOM error in %s: %s", context, exc)
         return soracom_failure_text(exc)
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error") or "unknown")
+        log.warning("Slack refused a call in %s: %s", context, error)
+        hint = "common.slack_not_in_channel" if error in NOT_IN_CHANNEL else "common.slack_error"
+        return t(hint, error=error)
     ref = secrets.token_hex(4)
     log.error("unexpected error, reference %s, in %s", ref, context, exc_info=exc)
     return t("common.internal_error", ref=ref)

@@ -137,3 +137,36 @@ def test_console_runs_one_command_and_prints_a_real_reply(tmp_path: Path) -> Non
 
 def test_admins_from_configuration(harness) -> None:  # type: ignore[no-untyped-def]
     assert roles.role_of(harness.rt.db, ADMIN, harness.rt.settings.admins) is Role.admin
+
+
+async def test_console_serves_its_links_on_loopback(settings) -> None:  # type: ignore[no-untyped-def]
+    """In the console the enrollment page and the bill export open in a real browser."""
+    import re
+
+    import httpx
+
+    from bot.local import LocalBot
+
+    async with LocalBot(settings, serve_http=True) as local:
+        await local.sender.command("/bill", "export 201908", user_id=ADMIN, channel_id="C1")
+        await local.sender.command("/mfa", "enroll", user_id=ADMIN, channel_id="C1")
+        await local.settle()
+        shown = json.dumps([c.args for c in local.fake.calls])
+        export = re.search(r"http://127\.0\.0\.1:\d+/_emulator/exports/[\w.-]+\.csv", shown).group(0)
+        enroll = re.search(r"http://127\.0\.0\.1:\d+/mfa/enroll/[\w-]+", shown).group(0)
+        async with httpx.AsyncClient() as http:
+            csv = await http.get(export)
+            assert csv.status_code == 200 and "201908" in csv.text
+            page = await http.get(enroll)
+            assert page.status_code == 200 and "<svg" in page.text
+            assert (await http.get(enroll)).status_code == 410
+
+
+async def test_a_slack_failure_is_reported_plainly(harness) -> None:  # type: ignore[no-untyped-def]
+    harness.fake.fail_next("chat.postMessage", error="not_in_channel")
+    await harness.command("/sim activate 440100000000005", user=OPERATOR)
+    text = harness.all_text()
+    assert "I cannot post in this channel (`not_in_channel`)" in text and "/invite @soracom" in text
+    assert "reference" not in text and "Traceback" not in text
+    assert harness.emulator.subscribers["440100000000005"]["status"] == "active"
+    assert audit.latest(harness.rt.db, 1)[0].result == "ok"

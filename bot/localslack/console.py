@@ -4,12 +4,14 @@ The same line syntax (HELP) serves the interactive loop and scripts (`python -m 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import httpx
+import pyotp
 
 from bot.localslack.fake_api import FakeSlack, SlackCall
 from bot.localslack.render import ActionRef, collect_actions, plain, render_message, render_view
@@ -24,12 +26,14 @@ HELP = """\
     cancel             (scripts) close the modal being filled instead of answering; typed: ":cancel" (or :close)
     :user U123         act as another Slack user          :channel C123   type in another channel
     :close             close the top modal                :show           show the channel's messages again
+    :code              what your authenticator app would show now, for the key /mfa enroll gave you here
     :help              this text                          :quit           leave (EOF too)
     # comment          ignored, as are blank lines
 When a modal with inputs opens, the console asks each input in turn and submits; errors the app answers
 (`response_action: errors`) are shown and the inputs they name asked again.
 """
 CANCEL_WORDS = (":cancel", ":close", ":quit")
+OTPAUTH_URI = re.compile(r"otpauth://totp/[^\s`\"<>|]+")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class Console:
             self._say(f"(typing in #{rest})")
         elif word == ":close":
             await self._close_top_modal()
+        elif word == ":code":
+            self._say(self._authenticator_code())
         elif word == ":show":
             for message in self.fake.messages(self.channel_id):
                 self._show_message(f"#{self.channel_id}", message, "message", self.channel_id)
@@ -121,6 +127,15 @@ class Console:
         else:
             self._say(f"(not understood: {line!r}; type :help)")
         return True
+
+    def _authenticator_code(self) -> str:
+        """Plays the user's phone: the current code of the newest otpauth URI the bot showed this user."""
+        label = f"SORACOM%20Bot:{self.user_id}?"
+        for call in reversed(self.fake.calls):
+            for uri in OTPAUTH_URI.findall(json.dumps(call.args)):
+                if label in uri:
+                    return f"(your authenticator shows {pyotp.parse_uri(uri).now()})"
+        return "(no authenticator here yet: run /mfa enroll first)"
 
     # ---- actions ---------------------------------------------------------------------------------------------
     async def _command(self, command: str, text: str) -> None:

@@ -6,6 +6,8 @@ MESSAGES = {
     "common.internal_error": ":warning: Something went wrong on our side (reference `{ref}`). Nothing more is known here; an admin can find the details in the bot's log under that reference.",
     "common.soracom_error": ":warning: SORACOM refused: {message}",
     "common.soracom_unavailable": ":warning: SORACOM could not be reached ({message}). Nothing was changed; try again in a minute.",
+    "common.slack_error": ":warning: Slack refused a call (`{error}`). `/soracom audit` shows what was done.",
+    "common.slack_not_in_channel": ":warning: I cannot post in this channel (`{error}`): invite me with `/invite @soracom`, or use a public channel. `/soracom audit` shows what was done.",
     "common.bad_quotes": "Unbalanced quotes in `{text}`. Close the quote or leave it out.",
     "common.bad_user": "`{value}` is not a Slack user. Mention the user (`@name`) or give a user ID such as `U012AB3CD`.",
     "common.bad_channel": "`{value}` is not a Slack channel. Mention the channel (`#name`) or give a channel ID such as `C012AB3CD`.",
