@@ -80,6 +80,7 @@ class Request:
     args: list[str] = field(default_factory=list)
     value: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
+    audited: bool = False
 
     @property
     def actor(self) -> audit.Actor:
@@ -129,6 +130,7 @@ class Request:
         return plain
 
     def audit(self, action: str, target: str | None, result: str, error: str | None = None) -> None:
+        self.audited = True
         audit.record(
             self.rt.db, self.actor, command=self.command_line, action=action, target=target, result=result, error=error
         )
@@ -218,6 +220,7 @@ def register_command(
             text=(body.get("text") or "").strip(),
             body=body,
         )
+        sub: Subcommand | None = None
         try:
             args = split_args(request.text)
             sub, request.args = _choose(table, default, args)
@@ -229,7 +232,11 @@ def register_command(
                 return
             await sub.run(request)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the user
-            await report_failure(request, exc)
+            message = await report_failure(request, exc)
+            if sub is not None and sub.mutating and not request.audited:
+                refused = isinstance(exc, (UserError, InputError))
+                request.audit(_action_name(request, sub), " ".join(request.args) or None,
+                              "refused" if refused else "error", message)
 
     app.command(command)(on_command)
 
@@ -254,9 +261,13 @@ async def _usage(request: Request, usage_id: str, unknown: str | None) -> None:
         await request.reply(f"{t('common.usage_title', command=request.command)}\n{usage}")
 
 
+def _action_name(request: Request, sub: Subcommand) -> str:
+    return f"{request.command.lstrip('/')}.{sub.name}"
+
+
 async def _refuse(request: Request, sub: Subcommand) -> None:
     if sub.mutating:
-        request.audit(f"{request.command.lstrip('/')}.{sub.name}", " ".join(request.args) or None, "refused",
+        request.audit(_action_name(request, sub), " ".join(request.args) or None, "refused",
                       f"role {request.role.name} < {sub.role.name}")
     await request.reply(
         t("common.refused_role", role=request.role.name, command=request.command, sub=sub.name,

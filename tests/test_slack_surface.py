@@ -170,3 +170,11 @@ async def test_a_slack_failure_is_reported_plainly(harness) -> None:  # type: ig
     assert "reference" not in text and "Traceback" not in text
     assert harness.emulator.subscribers["440100000000005"]["status"] == "active"
     assert audit.latest(harness.rt.db, 1)[0].result == "ok"
+
+
+async def test_bad_input_to_a_mutating_command_is_audited_as_refused(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command("/sim imei-lock 440100000000001 12345", user=OPERATOR)
+    entry = audit.latest(harness.rt.db, 1)[0]
+    assert (entry.action, entry.result, entry.user_id) == ("sim.imei-lock", "refused", OPERATOR)
+    assert entry.target == "440100000000001 12345" and entry.error
+    assert not [r for r in harness.emulator.requests if r.method != "GET" and "/auth" not in r.path]
