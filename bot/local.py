@@ -30,7 +30,7 @@ class _ConsoleServer(uvicorn.Server):
         yield
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -74,7 +74,7 @@ class LocalBot:
             self._emulator = self._emulator or EmulatorState()
             emulator_url = await self._serve(create_app(self._emulator))
             transport = httpx.AsyncHTTPTransport()
-            bot_port = _free_port()
+            bot_port = free_port()
             settings = settings.model_copy(update={"BOT_PUBLIC_URL": f"http://127.0.0.1:{bot_port}"})
         self.rt = Runtime.create(settings, soracom_transport=transport, emulator=self._emulator,
                                  emulator_url=emulator_url, clock=self._clock)
@@ -118,7 +118,7 @@ class LocalBot:
 
     async def _serve(self, app: Any, port: int = 0) -> str:
         """Serves an ASGI app on loopback in this event loop; returns its base URL."""
-        server = _ConsoleServer(uvicorn.Config(app, host="127.0.0.1", port=port or _free_port(), log_level="warning",
+        server = _ConsoleServer(uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning",
                                                lifespan="off"))
         task = asyncio.get_running_loop().create_task(server.serve(), name="loopback-server")
         self._servers.append((server, task))
