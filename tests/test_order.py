@@ -13,7 +13,7 @@ from bot.services import audit
 from bot.services.errors import InputError
 from bot.services.orders import parse_quantity
 from handlers import order as order_handlers
-from handlers.views.order import money
+from handlers.views.common import money
 from tests.conftest import OPERATOR, VIEWER
 
 PLAN_D_CODE = "4573326590402"

@@ -7,6 +7,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 from bot.charts import bar_chart, format_amount
 from bot.messages import t
 from bot.services.bills import DailyBills, ItemCost, MonthBill, MonthlyReport, previous_month
+from handlers.views.common import amount_text as money
 from handlers.views.common import fields, note, text
 
 TOP_ITEMS = 10
@@ -15,10 +16,6 @@ TOP_SIMS = 5
 
 def month_label(year_month: str) -> str:
     return f"{year_month[:4]}-{year_month[4:]}"
-
-
-def money(amount: float, currency: str) -> str:
-    return f"{format_amount(amount)} {currency}"
 
 
 def change_text(bill: MonthBill) -> str:

@@ -18,6 +18,9 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
 SANDBOX_BLOCK_ID = "sandbox_marker"
+DEFAULT_CURRENCY = "JPY"
+CURRENCY_SYMBOLS = {"JPY": "¥", "USD": "$", "EUR": "€"}
+NO_DECIMALS = frozenset({"JPY"})
 
 
 def sandbox_marker() -> ContextBlock:
@@ -55,6 +58,25 @@ def confirm_buttons(pending_id: str, *, confirm_label: str | None = None, danger
             ButtonElement(text=t("common.cancel"), action_id="pending_cancel", value=pending_id),
         ],
     )
+
+
+def money(amount: float | None, currency: str | None) -> str:
+    """¥4,147 for JPY (no decimals), $12.50, €3.00; other currencies as '12.50 XYZ'."""
+    if amount is None:
+        return "—"
+    code = (currency or DEFAULT_CURRENCY).upper()
+    symbol = CURRENCY_SYMBOLS.get(code)
+    return f"{symbol}{_digits(amount, code)}" if symbol else f"{_digits(amount, code)} {code}"
+
+
+def amount_text(amount: float, currency: str | None) -> str:
+    """13,203 JPY; 12.50 USD."""
+    code = (currency or DEFAULT_CURRENCY).upper()
+    return f"{_digits(amount, code)} {code}"
+
+
+def _digits(amount: float, code: str) -> str:
+    return f"{amount:,.0f}" if code in NO_DECIMALS else f"{amount:,.2f}"
 
 
 def clip(value: str, limit: int = MAX_SECTION_TEXT) -> str:

@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 from bot.messages import catalogue, t
 from bot.services.orders import ADDRESS_FIELDS, REQUIRED_ADDRESS_FIELDS, OrderPlan
 from bot.soracom.models import Order, OrderItem, Product, Quotation, ShippingAddress
-from handlers.views.common import MAX_MESSAGE_BLOCKS, clip, fields, note, text
+from handlers.views.common import DEFAULT_CURRENCY, MAX_MESSAGE_BLOCKS, clip, fields, money, note, text
 
 PICKER_CALLBACK_ID = "order_pick"
 PRODUCT_BLOCK_ID = "order_product"
@@ -34,8 +34,6 @@ REQUOTE_ACTION_ID = "order_requote"
 
 MAX_OPTION_TEXT = 75  # Slack's limit for an option's text
 MAX_OPTIONS = 100
-CURRENCY_SYMBOLS = {"JPY": "¥", "USD": "$", "EUR": "€"}
-NO_DECIMALS = frozenset({"JPY"})
 ADDRESS_LABELS = {
     "companyName": "order.address_company",
     "department": "order.address_department",
@@ -80,18 +78,8 @@ class PickerChoice:
 # Formatting
 
 
-def money(amount: float | None, currency: str | None) -> str:
-    """¥4,147 for JPY (no decimals), $12.50, €3.00; unknown currencies as '12.50 XYZ'."""
-    if amount is None:
-        return "—"
-    code = (currency or "JPY").upper()
-    digits = f"{amount:,.0f}" if code in NO_DECIMALS else f"{amount:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{symbol}{digits}" if symbol else f"{digits} {code}"
-
-
 def total_text(amount: float | None, currency: str | None) -> str:
-    return f"{money(amount, currency)} {(currency or 'JPY').upper()}"
+    return f"{money(amount, currency)} {(currency or DEFAULT_CURRENCY).upper()}"
 
 
 def product_name(product: Product | None) -> str:
