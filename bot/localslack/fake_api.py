@@ -218,13 +218,17 @@ class FakeSlack:
     def new_trigger_id(self) -> str:
         return f"{next(self._ids)}.{int(time.time())}.{uuid.uuid4().hex[:24]}"
 
-    def apply_response_action(self, view_id: str, body: dict[str, Any] | None) -> None:
+    def apply_response_action(self, view_id: str, body: dict[str, Any] | None, submitted_hash: str | None = None) -> None:
         """What Slack does with a view_submission's ack body: close, update, push, or keep the modal for errors.
-        Recorded as a "response_action" call so its visible effect is seen like any other."""
+        Recorded as a "response_action" call so its visible effect is seen like any other. Slack applies the ack
+        before anything the app does afterwards; a views.update that reached the fake first (the app kept working
+        after its ack) has already replaced the submitted view, and the older ack must not overwrite it."""
         action = (body or {}).get("response_action")
         args = {"view_id": view_id, **(body or {})}
         with self._lock:
             if view_id not in self._views or action == "errors":
+                return
+            if submitted_hash is not None and self._views[view_id].get("hash") != submitted_hash:
                 return
             try:
                 effect = self._respond_to_submission(view_id, action, body or {})

@@ -222,7 +222,7 @@ class SlackSender:
         }
         response = await self._send_payload(payload)
         if self.fake is not None and response.status_code == 200 and view.get("id"):
-            self.fake.apply_response_action(view["id"], _json_or_none(response))
+            self.fake.apply_response_action(view["id"], _json_or_none(response), submitted_hash=view.get("hash"))
         return response
 
     async def view_closed(self, view: dict[str, Any], *, user_id: str = "U_LOCAL") -> httpx.Response:
