@@ -2,7 +2,7 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BOT_DATA_DIR=/data DATABASE_URL=sqlite:////data/bot.db PORT=3000
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
 RUN pip install --no-cache-dir . && useradd --system --home /data bot && mkdir -p /data && chown bot /data
