@@ -22,6 +22,7 @@ from bot.emulator import (
     EmulatorState,
     create_app,
 )
+from bot.services.targets import as_subscriber
 from bot.soracom import (
     AuthFailed,
     AuthKeyCredentials,
@@ -395,12 +396,33 @@ async def test_group_tags(client, state):
     assert state.groups[SEED_GROUP_ID]["tags"]["owner"] == "ops"
 
 
-async def test_subscribers_in_group(client, state):
+async def test_subscribers_in_group_are_sims(client, state):
     members = sorted(i for i, s in state.subscribers.items() if s["groupId"] == SEED_GROUP_ID)
     page = await client.list_subscribers_in_group(SEED_GROUP_ID)
-    assert [s.imsi for s in page.items] == members and members
-    paged = [s.imsi async for s in client.iter_subscribers_in_group(SEED_GROUP_ID, limit=1)]
+    assert [sim.primary_imsi for sim in page.items] == members and members
+    for sim in page.items:
+        held = state.subscribers[sim.primary_imsi]
+        assert (sim.simId, sim.type, sim.imsis) == (held["iccid"], "uicc", [held["imsi"]])
+        assert (sim.status, sim.speedClass, sim.groupId, sim.name) == (
+            held["status"], held["speedClass"], SEED_GROUP_ID, held["tags"]["name"])
+        assert sim.primary_subscriber and sim.primary_subscriber.msisdn == held["msisdn"]
+    paged = [sim.primary_imsi async for sim in client.iter_subscribers_in_group(SEED_GROUP_ID, limit=1)]
     assert paged == members
+
+
+async def test_group_members_read_as_their_subscribers(client, state):
+    """What /sim list shows of a group: the same fields as getSubscriber gives, from the Sims alone."""
+    state.subscribers["440100000000002"]["imeiLock"] = {"imei": "350000000000001"}
+    for sim in (await client.list_subscribers_in_group(SEED_GROUP_ID)).items:
+        seen, full = as_subscriber(sim), await client.get_subscriber(sim.primary_imsi or "")
+        fields = {"imsi", "msisdn", "status", "speedClass", "groupId", "tags", "imeiLock", "terminationEnabled",
+                  "subscription", "moduleType", "serialNumber"}
+        assert seen.model_dump(include=fields) == full.model_dump(include=fields)
+        # The Sim's session also names its IMSI and subscription; the rest is the subscriber's session.
+        session = {"online", "imei", "ueIpAddress", "lastUpdatedAt"}
+        assert seen.sessionStatus and full.sessionStatus
+        assert seen.sessionStatus.model_dump(include=session) == full.sessionStatus.model_dump(include=session)
+        assert seen.sessionStatus.imsi == sim.primary_imsi
 
 
 # Billing

@@ -356,7 +356,11 @@ async def test_group_create_list_tags_members_delete(api, state, root):
 
     await api.post(f"/v1/subscribers/{INACTIVE_SIM}/set_group", headers=root, json={"groupId": group_id})
     members = await api.get(f"/v1/groups/{group_id}/subscribers", headers=root)
-    assert [sub["imsi"] for sub in members.json()] == [INACTIVE_SIM]
+    [sim] = members.json()
+    held = state.subscribers[INACTIVE_SIM]
+    assert (sim["simId"], sim["type"], sim["status"], sim["groupId"]) == (held["iccid"], "uicc", "inactive", group_id)
+    assert sim["profiles"][held["iccid"]]["primaryImsi"] == INACTIVE_SIM
+    assert sim["profiles"][held["iccid"]]["subscribers"][INACTIVE_SIM]["msisdn"] == held["msisdn"]
 
     assert (await api.delete(f"/v1/groups/{group_id}", headers=root)).status_code == 204
     assert group_id not in state.groups and state.subscribers[INACTIVE_SIM]["groupId"] is None

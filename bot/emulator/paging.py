@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -12,8 +13,11 @@ from bot.emulator.registry import Call, reply
 DEFAULT_LIMIT = 100
 
 
-def paginate(call: Call, items: list[dict[str, Any]], key: str, max_limit: int | None = None) -> Response:
-    """One page of items (sorted by `key`) after last_evaluated_key; the next-key header only when more remain."""
+def paginate(call: Call, items: list[dict[str, Any]], key: str, max_limit: int | None = None,
+             shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
+    """One page of items (sorted by `key`) after last_evaluated_key; the next-key header only when more remain.
+
+    `shape` turns each item of the page into what the operation answers (the key is read before it)."""
     limit = call.int_query("limit", DEFAULT_LIMIT)
     assert limit is not None
     if limit < 1:
@@ -29,4 +33,4 @@ def paginate(call: Call, items: list[dict[str, Any]], key: str, max_limit: int |
         next_key = page[-1][key]
         headers["x-soracom-next-key"] = next_key
         headers["link"] = f'<{call.request.url.include_query_params(last_evaluated_key=next_key)}>; rel=next'
-    return reply(page, headers=headers)
+    return reply([shape(item) for item in page] if shape else page, headers=headers)

@@ -10,7 +10,7 @@ from typing import Any
 from bot.services.bulk import run_bulk
 from bot.services.errors import InputError
 from bot.soracom import NotFound, SoracomClient
-from bot.soracom.models import Group, Subscriber
+from bot.soracom.models import Group, Sim
 
 GROUP_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -132,8 +132,8 @@ async def show_group(client: SoracomClient, name_or_id: str, sample_size: int = 
                        {ns: dict(params) for ns, params in (group.configuration or {}).items()}, count, sample)
 
 
-def member(sim: Subscriber) -> MemberSim:
-    return MemberSim(sim.imsi or "", (sim.tags or {}).get("name"), sim.status)
+def member(sim: Sim) -> MemberSim:
+    return MemberSim(sim.primary_imsi or "", sim.name, sim.status)
 
 
 # create / delete

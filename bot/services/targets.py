@@ -16,7 +16,7 @@ from bot.services.errors import InputError
 from bot.services.groups import find_group
 from bot.soracom import NotFound, Page, SoracomClient
 from bot.soracom.client import MAX_PAGE_SIZE
-from bot.soracom.models import Subscriber
+from bot.soracom.models import Sim, Subscriber
 
 IMSI = re.compile(r"^\d{15}$")
 DIGITS = re.compile(r"^\d+$")
@@ -140,11 +140,27 @@ async def prepare(client: SoracomClient, selector: Selector) -> Query:
 async def fetch_page(client: SoracomClient, query: Query, *, limit: int, key: str | None) -> Page[Subscriber]:
     """One API page of the query's SIMs, filtered by SORACOM as far as it can; callers still apply `matches`."""
     if query.group_id:
-        return await client.list_subscribers_in_group(query.group_id, limit=limit, last_evaluated_key=key)
+        page = await client.list_subscribers_in_group(query.group_id, limit=limit, last_evaluated_key=key)
+        return Page([as_subscriber(sim) for sim in page.items], page.next_key)
     tag_name, tag_value = query.tags[0] if query.tags else (None, None)
     return await client.list_subscribers(
         status_filter="|".join(query.statuses) or None, tag_name=tag_name, tag_value=tag_value,
         limit=limit, last_evaluated_key=key,
+    )
+
+
+def as_subscriber(sim: Sim) -> Subscriber:
+    """A group member (a Sim) as its primary subscription: the SIM-wide fields are the Sim's own, so no
+    getSubscriber call per SIM is needed."""
+    primary = sim.primary_subscriber
+    return Subscriber(
+        imsi=sim.primary_imsi, msisdn=primary.msisdn if primary else None,
+        subscription=primary.subscription if primary else None, bundles=primary.bundles if primary else None,
+        simId=sim.simId, serialNumber=sim.serialNumber, operatorId=sim.operatorId, status=sim.status,
+        speedClass=sim.speedClass, moduleType=sim.moduleType, groupId=sim.groupId, tags=sim.tags,
+        sessionStatus=sim.sessionStatus, imeiLock=sim.imeiLock, terminationEnabled=sim.terminationEnabled,
+        expiryTime=sim.expiryTime, expiryAction=sim.expiryAction, createdTime=sim.createdTime,
+        lastModifiedTime=sim.lastModifiedTime,
     )
 
 

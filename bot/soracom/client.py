@@ -48,6 +48,7 @@ from bot.soracom.models import (
     ProductList,
     Quotation,
     ShippingAddress,
+    Sim,
     SimBillSummary,
     Subscriber,
 )
@@ -580,14 +581,14 @@ class SoracomClient:
         return _model(Group, await self._call("putGroupTags", json=body, group_id=group_id))
 
     async def list_subscribers_in_group(self, group_id: str, *, limit: int = MAX_PAGE_SIZE,
-                                        last_evaluated_key: str | None = None) -> Page[Subscriber]:
+                                        last_evaluated_key: str | None = None) -> Page[Sim]:
+        """The group's SIMs; last_evaluated_key is the IMSI of the previous page's last SIM."""
         _check_limit(limit)
         response = await self._call("listSubscribersInGroup", group_id=group_id,
                                     params={"limit": limit, "last_evaluated_key": last_evaluated_key})
-        return Page(_models(Subscriber, response.json()), response.headers.get(NEXT_KEY_HEADER) or None)
+        return Page(_models(Sim, response.json()), response.headers.get(NEXT_KEY_HEADER) or None)
 
-    async def iter_subscribers_in_group(self, group_id: str, *,
-                                        limit: int = MAX_PAGE_SIZE) -> AsyncIterator[Subscriber]:
+    async def iter_subscribers_in_group(self, group_id: str, *, limit: int = MAX_PAGE_SIZE) -> AsyncIterator[Sim]:
         async for item in _iterate(self.list_subscribers_in_group, {"limit": limit}, group_id):
             yield item
 

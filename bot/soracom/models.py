@@ -104,6 +104,76 @@ class Subscriber(SoracomModel):
     bundles: list[str] | None = None
 
 
+class SimplifiedSubscriber(SoracomModel):
+    """One subscription (IMSI) of a Sim's profile."""
+
+    imsi: str | None = None
+    msisdn: str | None = None
+    status: str | None = None
+    subscription: str | None = None
+    bundles: list[str] | None = None
+    capabilities: dict[str, Any] | None = None
+
+
+class SimProfile(SoracomModel):
+    iccid: str | None = None
+    primaryImsi: str | None = None
+    otaSupported: bool | None = None
+    subscribers: dict[str, SimplifiedSubscriber] | None = None
+
+
+class Sim(SoracomModel):
+    """A SIM card (or virtual SIM) with its subscriptions, nested in `profiles` by ICCID then by IMSI."""
+
+    simId: str | None = None
+    type: str | None = None  # euicc, uicc or virtual
+    operatorId: str | None = None
+    status: str | None = None
+    speedClass: str | None = None
+    groupId: str | None = None
+    tags: dict[str, str] | None = None
+    sessionStatus: SessionStatus | None = None
+    imeiLock: ImeiLock | None = None
+    terminationEnabled: bool | None = None
+    moduleType: str | None = None
+    serialNumber: str | None = None
+    activeProfileId: str | None = None
+    profiles: dict[str, SimProfile] | None = None
+    expiryTime: int | None = None
+    expiryAction: str | None = None
+    createdTime: int | None = None
+    lastModifiedTime: int | None = None
+
+    @property
+    def primary_profile(self) -> SimProfile | None:
+        """The active profile, else the first one."""
+        profiles = self.profiles or {}
+        return profiles.get(self.activeProfileId or "") or next(iter(profiles.values()), None)
+
+    @property
+    def primary_imsi(self) -> str | None:
+        profile = self.primary_profile
+        if profile is None:
+            return None
+        return profile.primaryImsi or next(iter(profile.subscribers or {}), None)
+
+    @property
+    def primary_subscriber(self) -> SimplifiedSubscriber | None:
+        profile = self.primary_profile
+        return (profile.subscribers or {}).get(self.primary_imsi or "") if profile else None
+
+    @property
+    def imsis(self) -> list[str]:
+        """Every IMSI of every profile, the primary one first."""
+        found = [imsi for profile in (self.profiles or {}).values() for imsi in (profile.subscribers or {})]
+        primary = self.primary_imsi
+        return list(dict.fromkeys(([primary] if primary else []) + found))
+
+    @property
+    def name(self) -> str | None:
+        return (self.tags or {}).get("name")
+
+
 class Group(SoracomModel):
     groupId: str | None = None
     operatorId: str | None = None

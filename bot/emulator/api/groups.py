@@ -1,4 +1,4 @@
-"""Groups: create, list, get, delete, configuration namespaces, tags, member SIMs."""
+"""Groups: create, list, get, delete, configuration namespaces, tags, member SIMs (as the spec's Sim objects)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot.emulator.api.subscribers import tag_matcher, tag_updates
 from bot.emulator.errors import bad_request, group_not_found, not_found
 from bot.emulator.paging import paginate
 from bot.emulator.registry import Call, handles, no_content, reply
+from bot.emulator.sims import sim_of
 from bot.emulator.state import EmulatorState
 
 PUT_NAMESPACES = frozenset({"SoracomAir", "SoracomBeam", "SoracomEndorse", "SoracomFlux", "SoracomFunk",
@@ -110,4 +111,4 @@ def list_subscribers_in_group(call: Call) -> Response:
     group_id = call.params["group_id"]
     get_group(call.state, group_id)
     members = [sub for _, sub in sorted(call.state.subscribers.items()) if sub["groupId"] == group_id]
-    return paginate(call, members, "imsi")
+    return paginate(call, members, "imsi", shape=sim_of)  # paged by IMSI, as the spec's last_evaluated_key says
