@@ -23,7 +23,7 @@ from bot.security.roles import Role
 from bot.services import audit
 from bot.services.errors import InputError
 from bot.soracom import SoracomError
-from handlers.views.common import with_marker
+from handlers.views.common import clip, with_marker
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +92,17 @@ class Request:
             return f"{self.command} {self.text.split(' ', 1)[0]}".strip()
         return f"{self.command} {self.text}".strip()
 
-    def blocks(self, blocks: Blocks | None) -> list[dict[str, Any]] | None:
+    def blocks(self, text: str, blocks: Blocks | None) -> list[dict[str, Any]]:
+        """Blocks as Slack takes them (the text alone as a section when there are none), with the sandbox marker."""
         if blocks is None:
-            return None
-        plain = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+            plain = [_text_section(text)]
+        else:
+            plain = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
         return with_marker(plain, self.rt.sandbox)
 
     async def reply(self, text: str, blocks: Blocks | None = None, *, replace_original: bool = False) -> None:
         """A private answer to whoever typed the command or pressed the button."""
-        rendered = self.blocks(blocks) if blocks is not None else self.blocks([_text_section(text)])
+        rendered = self.blocks(text, blocks)
         if self.respond is not None:
             await self.respond(
                 text=text, blocks=rendered, response_type="ephemeral", replace_original=replace_original
@@ -112,13 +114,13 @@ class Request:
 
     async def post(self, text: str, blocks: Blocks | None = None, channel: str | None = None) -> str:
         """A message everyone in the channel sees; returns its ts for later updates."""
-        rendered = self.blocks(blocks) if blocks is not None else self.blocks([_text_section(text)])
-        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=text, blocks=rendered)
+        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=text,
+                                                      blocks=self.blocks(text, blocks))
         return response["ts"]
 
     async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
-        rendered = self.blocks(blocks) if blocks is not None else self.blocks([_text_section(text)])
-        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=text, blocks=rendered)
+        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=text,
+                                      blocks=self.blocks(text, blocks))
 
     async def open_view(self, view: View | dict[str, Any]) -> dict[str, Any]:
         response = await self.client.views_open(trigger_id=self.trigger_id, view=self.view(view))
@@ -137,7 +139,7 @@ class Request:
 
 
 def _text_section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
 
 
 Handler = Callable[[Request], Awaitable[None]]
