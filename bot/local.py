@@ -21,7 +21,7 @@ from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
 from bot.scheduler import BillScheduler
 from bot.store.tables import utcnow
 
-LOCAL_BOT_TOKEN = "xoxb-local-stand-in"
+LOCAL_BOT_TOKEN = "xoxb-local"
 
 
 class _ConsoleServer(uvicorn.Server):
