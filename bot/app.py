@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +19,7 @@ import handlers
 from bot.runtime import Runtime
 from bot.services.roles import role_of
 from bot.web import enroll_page
+from handlers.common import failure_text
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,16 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
         await next()
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error("unhandled error in a Slack listener (%s)", body.get("type") or body.get("command"), exc_info=error)
+    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Whatever escapes a listener: logged with a reference, and the user told so privately."""
+        message = failure_text(error, str(body.get("type") or body.get("command")))
+        user_id = body.get("user_id") or (body.get("user") or {}).get("id")
+        channel_id = body.get("channel_id") or (body.get("channel") or {}).get("id")
+        if user_id:
+            try:
+                await client.chat_postEphemeral(channel=channel_id or user_id, user=user_id, text=message)
+            except SlackApiError as exc:
+                log.error("could not tell %s about a failure: %s", user_id, exc.response.get("error"))
 
     handlers.register_all(app, rt)
     return app

@@ -178,3 +178,19 @@ async def test_bad_input_to_a_mutating_command_is_audited_as_refused(harness) ->
     assert (entry.action, entry.result, entry.user_id) == ("sim.imei-lock", "refused", OPERATOR)
     assert entry.target == "440100000000001 12345" and entry.error
     assert not [r for r in harness.emulator.requests if r.method != "GET" and "/auth" not in r.path]
+
+
+async def test_a_failure_outside_the_command_router_still_reaches_the_user(harness, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    await harness.command("/mfa enroll", user=OPERATOR)
+    view = harness.latest_view()
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(harness.rt.mfa, "confirm", broken)
+    with caplog.at_level(logging.ERROR):
+        await harness.submit({"mfa_code": {"code": {"type": "plain_text_input", "value": "123456"}}},
+                             user=OPERATOR, view=view)
+    told = [c for c in harness.fake.calls_to("chat.postEphemeral") if c.args.get("user") == OPERATOR]
+    assert told and "reference `" in told[-1].args["text"] and "disk full" not in told[-1].args["text"]
+    assert any(r.exc_info for r in caplog.records)
