@@ -166,3 +166,24 @@ async def test_mfa_reset_is_admin_only_and_gated(harness) -> None:  # type: igno
     await harness.submit_code(harness.code(totp), user=ADMIN)
     assert not harness.rt.mfa.status(OPERATOR).enrolled
     assert harness.rt.mfa.enroll(OPERATOR) is not None  # can enroll again
+
+
+async def test_gated_terminate_end_to_end_on_each_database(database_url: str, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    """The whole path (command, preview, Confirm, code modal, SORACOM) on SQLite and on PostgreSQL."""
+    from bot.config import Settings
+    from bot.local import LocalBot
+    from tests.harness import Harness
+
+    settings = Settings(_env_file=None, DATABASE_URL=database_url, BOT_DATA_DIR=str(tmp_path),  # type: ignore[call-arg]
+                        BOT_ADMINS=ADMIN)
+    async with LocalBot(settings, clock=clock) as local:
+        harness = Harness(local, clock)
+        totp = harness.enroll(ADMIN)
+        await harness.command("/sim terminate 440100000000016", user=ADMIN)
+        await harness.press("pending_confirm", user=ADMIN)
+        await harness.submit_code(harness.code(totp), user=ADMIN)
+        await harness.submit_code(harness.code(totp), user=ADMIN)  # a second submit runs nothing
+        assert harness.emulator.subscribers["440100000000016"]["status"] == "terminated"
+        terminations = [r for r in harness.emulator.requests if r.operation_id == "terminateSubscriber"]
+        assert len(terminations) == 1
+        assert [e.result for e in audit.latest(harness.rt.db, 5) if e.action == "sim.terminate"] == ["ok"]
