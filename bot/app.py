@@ -24,6 +24,8 @@ from handlers.common import failure_text
 log = logging.getLogger(__name__)
 
 
+PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
 # At DEBUG these libraries log whole request and response bodies: modal payloads carry MFA enrollment secrets.
 PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt")
 
@@ -79,7 +81,7 @@ def build_web(rt: Runtime, app: AsyncApp) -> Starlette:
         uri = rt.mfa.redeem_enroll_link(request.path_params["token"])
         if uri is None:
             return HTMLResponse(enroll_page.gone(), status_code=410)
-        return HTMLResponse(enroll_page.page(uri), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(enroll_page.page(uri), headers=PRIVATE_PAGE_HEADERS)
 
     return Starlette(
         routes=[

@@ -53,7 +53,8 @@ def define(action: GatedAction) -> GatedAction:
     return action
 
 
-async def ask(request: Request, action_name: str, args: dict[str, Any], summary: list[Block], summary_text: str) -> None:
+async def ask(request: Request, action_name: str, args: dict[str, Any], summary: list[Block],
+              summary_text: str) -> None:
     """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm."""
     action = ACTIONS[action_name]
     if action.requires_code:

@@ -438,7 +438,7 @@ async def test_shipping_address_area_and_payer_information(api, state, root):
     seed = await api.get(f"/v1/operators/{DEMO_OPERATOR_ID}/shipping_addresses/{SEED_SHIPPING_ADDRESS_ID}",
                          headers=root)
     assert seed.json()["shippingArea"] == "kanto"
-    other = await api.get(f"/v1/operators/OP9999999999/shipping_addresses", headers=root)
+    other = await api.get("/v1/operators/OP9999999999/shipping_addresses", headers=root)
     assert other.status_code == 403
 
     registered = await api.post("/v1/payment_statements/payer_information", headers=root,
