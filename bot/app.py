@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 import handlers
+from bot.messages import t
 from bot.runtime import Runtime
 from bot.services.roles import role_of
 from bot.web import enroll_page
@@ -65,10 +67,19 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
                 log.error("could not tell %s about a failure: %s", user_id, exc.response.get("error"))
 
     handlers.register_all(app, rt)
+
+    @app.action(re.compile(".*"))
+    async def stale_button(ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: Any) -> None:
+        """Registered last: a button this version no longer handles is answered, not left spinning."""
+        await ack()
+        if body.get("response_url"):
+            await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
+
     return app
 
 
-def build_web(rt: Runtime, app: AsyncApp) -> Starlette:
+def build_web(rt: Runtime, app: AsyncApp, *, http_events: bool = True) -> Starlette:
+    """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app."""
     slack = AsyncSlackRequestHandler(app)
 
     async def events(request: Request) -> Response:
@@ -85,7 +96,7 @@ def build_web(rt: Runtime, app: AsyncApp) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/slack/events", events, methods=["POST"]),
+            *([Route("/slack/events", events, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/mfa/enroll/{token}", enroll, methods=["GET"]),
         ]

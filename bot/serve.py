@@ -44,7 +44,7 @@ def build_server(settings: Settings) -> Starlette:
     rt = Runtime.create(settings)
     client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
-    web = build_web(rt, app)
+    web = build_web(rt, app, http_events=bool(settings.SLACK_SIGNING_SECRET))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -55,8 +55,10 @@ def build_server(settings: Settings) -> Starlette:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
                 socket = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
-                await socket.connect_async()
                 stack.push_async_callback(socket.close_async)
+                # slack_sdk retries a refused apps.connections.open forever; asking once lets a bad token stop the start
+                socket.client.wss_uri = await socket.client.issue_new_wss_url()
+                await socket.connect_async()
                 log.info("connected over Socket Mode")
             if rt.sandbox:
                 log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")

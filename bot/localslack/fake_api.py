@@ -2,6 +2,8 @@
 
 slack_sdk's async client speaks aiohttp, not httpx, so the fake is a real server (uvicorn in a thread
 with its own event loop); the bot under test talks to it exactly as it would talk to slack.com.
+Socket Mode's WebSocket is served by aiohttp on a second port of the same loop: uvicorn serves WebSockets only
+with the websockets or wsproto package, which the bot does not depend on, while aiohttp it already needs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import uvicorn
+from aiohttp import WSCloseCode, WSMsgType, web
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +32,7 @@ from starlette.routing import Route
 
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "users")
 RESPONSE_URL_USES = 5
+APP_TOKEN_METHODS = ("apps.connections.open",)
 TEXT_LIMITS = {"header": 150, "section": 3000, "button": 75, "title": 24, "submit": 24, "close": 24}
 
 
@@ -98,7 +102,14 @@ class FakeSlack:
         self._last_ts = 0.0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Socket Mode: URLs issued by apps.connections.open and not yet used, open connections by id, and the
+        # envelopes awaiting their ack; connections and acks live on the fake's loop.
+        self._socket_tickets: set[str] = set()
+        self._sockets: dict[str, web.WebSocketResponse] = {}
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.port = 0
+        self.socket_port = 0
         self.app = Starlette(routes=[
             Route("/api/{method}", self._api, methods=["GET", "POST"]),
             Route("/upload/{file_id}", self._upload, methods=["POST"]),
@@ -108,13 +119,11 @@ class FakeSlack:
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> "FakeSlack":
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
+        api_sock, ws_sock = _loopback_socket(), _loopback_socket()
+        self.port, self.socket_port = api_sock.getsockname()[1], ws_sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=asyncio.run, args=(self._server.serve(sockets=[sock]),),
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(self._server, api_sock, ws_sock),),
                                         name="fake-slack", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
@@ -128,7 +137,21 @@ class FakeSlack:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._server = self._thread = self._loop = None
+
+    async def _serve(self, server: uvicorn.Server, api_sock: socket.socket, ws_sock: socket.socket) -> None:
+        self._loop = asyncio.get_running_loop()
+        socket_app = web.Application()
+        socket_app.router.add_get("/socket-mode/{connection_id}", self._socket_mode)
+        runner = web.AppRunner(socket_app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        await web.SockSite(runner, ws_sock).start()
+        try:
+            await server.serve(sockets=[api_sock])
+        finally:
+            for connection in list(self._sockets.values()):
+                await connection.close(code=WSCloseCode.GOING_AWAY)
+            await runner.cleanup()
 
     def __enter__(self) -> "FakeSlack":
         return self.start()
@@ -152,6 +175,27 @@ class FakeSlack:
 
     def calls_to(self, method: str) -> list[SlackCall]:
         return [c for c in self.calls if c.method == method]
+
+    @property
+    def open_sockets(self) -> int:
+        """How many Socket Mode connections an app holds open now."""
+        with self._lock:
+            return len(self._sockets)
+
+    async def socket_connected(self, timeout: float = 5.0) -> None:
+        """Returns once an app is connected over Socket Mode (it has been sent `hello`)."""
+        await self._wait_for_sockets(lambda n: n > 0, "no app connected over Socket Mode", timeout)
+
+    async def socket_closed(self, timeout: float = 5.0) -> None:
+        """Returns once no Socket Mode connection is open any more."""
+        await self._wait_for_sockets(lambda n: n == 0, "a Socket Mode connection stayed open", timeout)
+
+    async def _wait_for_sockets(self, done: Callable[[int], bool], failure: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done(self.open_sockets):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{failure} within {timeout} s")
+            await asyncio.sleep(0.01)
 
     def clear(self) -> None:
         """Forgets the recorded calls; the workspace state (messages, views, files) stays."""
@@ -218,7 +262,8 @@ class FakeSlack:
     def new_trigger_id(self) -> str:
         return f"{next(self._ids)}.{int(time.time())}.{uuid.uuid4().hex[:24]}"
 
-    def apply_response_action(self, view_id: str, body: dict[str, Any] | None, submitted_hash: str | None = None) -> None:
+    def apply_response_action(self, view_id: str, body: dict[str, Any] | None,
+                              submitted_hash: str | None = None) -> None:
         """What Slack does with a view_submission's ack body: close, update, push, or keep the modal for errors.
         Recorded as a "response_action" call so its visible effect is seen like any other. Slack applies the ack
         before anything the app does afterwards; a views.update that reached the fake first (the app kept working
@@ -263,16 +308,89 @@ class FakeSlack:
             except SlackError as exc:
                 self._record("command_response", args, {"ok": False, "error": exc.error}, None)
 
+    async def socket_deliver(self, type: str, payload: dict[str, Any], *, accepts_response_payload: bool | None = None,
+                             retry_attempt: int = 0, retry_reason: str = "", timeout: float = 3.0) -> dict[str, Any]:
+        """Sends an envelope (`type` slash_commands, interactive or events_api; `payload` a slash command's form
+        fields as a dict, an interaction payload or an event callback) to the connected app and returns its ack,
+        {"envelope_id": ..., "payload": ...} as the app sent it. What an ack's payload shows in Slack (a command's
+        reply, a modal's response_action) then shows in the fake. Callable from any event loop; TimeoutError when
+        no ack comes back within `timeout` (Slack's limit is 3 s)."""
+        if accepts_response_payload is None:
+            accepts_response_payload = type == "slash_commands" or (
+                type == "interactive" and payload.get("type") in ("view_submission", "block_suggestion"))
+        envelope = {"envelope_id": str(uuid.uuid4()), "type": type, "payload": payload,
+                    "accepts_response_payload": accepts_response_payload, "retry_attempt": retry_attempt,
+                    "retry_reason": retry_reason}
+        if self._loop is None:
+            raise RuntimeError("the fake Slack server is not running")
+        sent = asyncio.run_coroutine_threadsafe(self._send_envelope(envelope, timeout), self._loop)
+        ack = await asyncio.wrap_future(sent)
+        self._show_ack(type, payload, ack.get("payload"))
+        return ack
+
+    def _show_ack(self, kind: str, payload: dict[str, Any], body: dict[str, Any] | None) -> None:
+        """Slack treats an ack's payload as it treats the same body answered over HTTP."""
+        if kind == "slash_commands" and body:
+            self.apply_command_response(payload["channel_id"], payload["user_id"], body)
+        view = payload.get("view") or {}
+        if kind == "interactive" and payload.get("type") == "view_submission" and view.get("id"):
+            self.apply_response_action(view["id"], body, submitted_hash=view.get("hash"))
+
+    # ---- Socket Mode (on the fake's loop) --------------------------------------------------------------------
+    async def _socket_mode(self, request: web.Request) -> web.StreamResponse:
+        connection_id = request.match_info["connection_id"]
+        with self._lock:
+            if connection_id not in self._socket_tickets:
+                return web.Response(status=401, text="invalid or used Socket Mode URL")
+            self._socket_tickets.discard(connection_id)
+        connection = web.WebSocketResponse()
+        await connection.prepare(request)
+        with self._lock:
+            self._sockets[connection_id] = connection
+        try:
+            await connection.send_json({
+                "type": "hello", "num_connections": self.open_sockets,
+                "debug_info": {"host": "applink-local", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": self.app_id},
+            })
+            async for message in connection:
+                if message.type == WSMsgType.TEXT:
+                    self._take_ack(message.data)
+        finally:
+            with self._lock:
+                del self._sockets[connection_id]
+        return connection
+
+    def _take_ack(self, text: str) -> None:
+        try:
+            ack = json.loads(text)
+        except ValueError:
+            return
+        waiting = self._acks.get(ack.get("envelope_id")) if isinstance(ack, dict) else None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(ack)
+
+    async def _send_envelope(self, envelope: dict[str, Any], timeout: float) -> dict[str, Any]:
+        with self._lock:
+            connection = next(reversed(self._sockets.values()), None)
+        if connection is None:
+            raise RuntimeError("no app is connected over Socket Mode")
+        envelope_id = envelope["envelope_id"]
+        self._acks[envelope_id] = asyncio.get_running_loop().create_future()
+        try:
+            await connection.send_json(envelope)
+            return await asyncio.wait_for(self._acks[envelope_id], timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no ack for the {envelope['type']} envelope within {timeout} s") from None
+        finally:
+            del self._acks[envelope_id]
+
     # ---- HTTP endpoints --------------------------------------------------------------------------------------
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
         args = await _request_args(request)
         try:
-            token = _bearer(request) or args.get("token")
-            if not token:
-                raise SlackError("not_authed")
-            if not str(token).startswith("xoxb-"):
-                raise SlackError("invalid_auth")
+            _check_token(method, _bearer(request), args.get("token"))
             self._take_failure(method)
             handler = self._methods().get(method)
             if handler is None:
@@ -332,6 +450,7 @@ class FakeSlack:
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]]]:
         return {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
@@ -349,6 +468,11 @@ class FakeSlack:
         return {"url": f"https://{self.team_domain}.slack.com/", "team": self.team_domain, "user": "soracom-bot",
                 "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
                 "is_enterprise_install": False}, None
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> tuple[dict[str, Any], None]:
+        connection_id = uuid.uuid4().hex
+        self._socket_tickets.add(connection_id)
+        return {"url": f"ws://127.0.0.1:{self.socket_port}/socket-mode/{connection_id}"}, None
 
     def _post_message(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         channel = self._resolve_channel(_required(args, "channel"))
@@ -567,6 +691,26 @@ class FakeSlack:
 
 
 # ---- request parsing and validation ------------------------------------------------------------------------------
+def _loopback_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _check_token(method: str, bearer: str | None, param: Any) -> None:
+    """A bot token for the Web API; the app-level token for Socket Mode, in the header only, as Slack requires."""
+    token = str(bearer or param or "")
+    if not token:
+        raise SlackError("not_authed")
+    if not token.startswith(("xoxb-", "xapp-")):
+        raise SlackError("invalid_auth")
+    if token.startswith("xapp-") != (method in APP_TOKEN_METHODS):
+        raise SlackError("not_allowed_token_type")
+    if method in APP_TOKEN_METHODS and bearer is None:
+        raise SlackError("not_authed")
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     return header[7:].strip() or None if header.lower().startswith("bearer ") else None

@@ -16,6 +16,7 @@ MESSAGES = {
     "common.pending_taken": "This was already confirmed once; it runs only once. Nothing more was done.",
     "common.pending_cancelled": "Cancelled. Nothing was changed.",
     "common.pending_unknown": "This confirmation is unknown (perhaps from an earlier installation). Nothing was done; run the command again.",
+    "common.stale_button": "This button belongs to an older message and does nothing now. Run the command again.",
     "common.confirm": "Confirm",
     "common.cancel": "Cancel",
     "common.running": ":hourglass_flowing_sand: Working on it…",
