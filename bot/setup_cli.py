@@ -34,6 +34,7 @@ from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.models import ShippingAddress
 
 PROG = "soracom-bot setup"
+TOKEN_HELP = "the token from the mail (put -- before a token that begins with -)"
 DEFAULT_ENV_FILE = ".env"
 KEY_ID_NAME, KEY_NAME = "SORACOM_AUTH_KEY_ID", "SORACOM_AUTH_KEY"
 ROOT_SECRET_NAMES = ("SORACOM_EMAIL", "SORACOM_PASSWORD")
@@ -419,12 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("login", login, "check the configured credentials: operator, coverage, endpoint, token expiry")
     add("signup", signup, "sign up a new operator (password prompted) where the endpoint still offers it"
         ).add_argument("email")
-    add("verify", verify, "verify a sign-up with the token of the verification mail").add_argument("token")
+    add("verify", verify, "verify a sign-up with the token of the verification mail"
+        ).add_argument("token", help=TOKEN_HELP)
 
     reset = group("password-reset", "reset the root user's password by e-mail")
     add("issue", password_reset_issue, "mail a password reset token to this address", reset).add_argument("email")
     add("verify", password_reset_verify, "set a new password (prompted) with the mailed token", reset
-        ).add_argument("token")
+        ).add_argument("token", help=TOKEN_HELP)
 
     payer = group("payer-info", "payer information of the accounting statements")
     add("show", payer_info_show, "show the registered payer information", payer)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.localslack import FakeSlack
+from bot.localslack import FakeSlack, SlackSender
 from bot.serve import build_server
 
 APP_TOKEN = "xapp-1-test"
@@ -41,34 +41,14 @@ async def connected(settings: Settings, fake: FakeSlack) -> AsyncIterator[None]:
         yield
 
 
-def command_form(fake: FakeSlack, text: str, *, user_id: str, channel_id: str) -> dict[str, Any]:
-    """A slash command's fields as Socket Mode carries them: the HTTP form, as a JSON object."""
-    return {
-        "token": "unused-in-socket-mode", "team_id": fake.team_id, "team_domain": fake.team_domain,
-        "channel_id": channel_id, "channel_name": channel_id.lower(), "user_id": user_id,
-        "user_name": user_id.lower(), "command": "/soracom", "text": text, "api_app_id": fake.app_id,
-        "is_enterprise_install": "false", "response_url": fake.new_response_url(channel_id, user_id),
-        "trigger_id": fake.new_trigger_id(),
-    }
-
-
-def block_actions(fake: FakeSlack, action_id: str, *, user_id: str, channel_id: str) -> dict[str, Any]:
-    return {
-        "type": "block_actions", "api_app_id": fake.app_id, "trigger_id": fake.new_trigger_id(),
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": fake.team_id},
-        "team": {"id": fake.team_id, "domain": fake.team_domain}, "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": channel_id.lower()},
-        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": channel_id,
-                      "is_ephemeral": False},
-        "response_url": fake.new_response_url(channel_id, user_id, message_ts="1700000000.000100"),
-        "actions": [{"action_id": action_id, "block_id": "b1", "type": "button", "value": "x",
-                     "action_ts": "1700000001.000200"}],
-        "state": {"values": {}},
-    }
+def sender(fake: FakeSlack) -> SlackSender:
+    """Builds Slack's payloads; over Socket Mode they travel in envelopes, not signed HTTP, so nothing is posted."""
+    return SlackSender("unused-in-socket-mode", None, fake=fake, team_id=fake.team_id,
+                       team_domain=fake.team_domain, api_app_id=fake.app_id)
 
 
 async def test_slash_command_is_acked_and_answered_through_its_response_url(connected: None, fake: FakeSlack) -> None:
-    form = command_form(fake, "roles", user_id="U_ADMIN", channel_id="C_SOCKET")
+    form = sender(fake).command_form("/soracom", "roles", user_id="U_ADMIN", channel_id="C_SOCKET")
     ack = await fake.socket_deliver(type="slash_commands", payload=form)
     reply = await fake.wait_for("response_url")
     assert set(ack) == {"envelope_id"}  # an empty ack: the reply goes through the response_url
@@ -81,7 +61,10 @@ async def test_slash_command_is_acked_and_answered_through_its_response_url(conn
 
 async def test_a_stale_button_is_acked_and_explained(connected: None, fake: FakeSlack) -> None:
     """A button no listener takes (an old message after an upgrade) is acked, not left spinning, and explained."""
-    payload = block_actions(fake, "no_such_action", user_id="U_ADMIN", channel_id="C_SOCKET")
+    message = {"ts": "1700000000.000100", "blocks": [{"type": "actions", "block_id": "b1", "elements": [
+        {"type": "button", "action_id": "no_such_action", "value": "x", "text": {"type": "plain_text", "text": "Old"}}]}]}
+    payload = sender(fake).block_action_payload("no_such_action", user_id="U_ADMIN", channel_id="C_SOCKET",
+                                                message=message)
     ack = await fake.socket_deliver(type="interactive", payload=payload)
     assert ack["envelope_id"]
     reply = await fake.wait_for("response_url")

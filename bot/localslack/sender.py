@@ -124,9 +124,10 @@ def find_element(blocks: list[dict[str, Any]], action_id: str,
 
 # ---- the sender ------------------------------------------------------------------------------------------------
 class SlackSender:
-    """Posts signed Slack requests to the app through `http` (httpx.ASGITransport onto the app, or a real URL)."""
+    """Posts signed Slack requests to the app through `http` (httpx.ASGITransport onto the app, or a real URL);
+    with no `http` it only builds payloads (Socket Mode carries them in envelopes)."""
 
-    def __init__(self, signing_secret: str, http: httpx.AsyncClient, path: str = "/slack/events",
+    def __init__(self, signing_secret: str, http: httpx.AsyncClient | None, path: str = "/slack/events",
                  fake: FakeSlack | None = None, team_id: str = "T0LOCAL", *, team_domain: str = "local",
                  api_app_id: str = "A0LOCAL", clock: Callable[[], float] = time.time) -> None:
         self.signing_secret = signing_secret
@@ -153,6 +154,8 @@ class SlackSender:
         headers = {"Content-Type": content_type, **self.sign(body)}
         if retry_num is not None:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        if self.http is None:
+            raise RuntimeError("this sender only builds payloads: give it an httpx client to send them")
         self._last = (body, content_type)
         return await self.http.post(self.path, content=body, headers=headers)
 
@@ -163,28 +166,34 @@ class SlackSender:
         body, content_type = self._last
         return await self.post(body, content_type, retry_num=retry_num, retry_reason=reason)
 
-    async def command(self, command: str, text: str = "", *, user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL",
-                      user_name: str | None = None, channel_name: str | None = None) -> httpx.Response:
-        """The ack's text or blocks then show in the fake as in Slack: to the user only, or in the channel when
-        response_type is in_channel (recorded as a "command_response" call)."""
-        form = {
+    def command_form(self, command: str, text: str = "", *, user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL",
+                     user_name: str | None = None, channel_name: str | None = None) -> dict[str, str]:
+        """A slash command's fields as Slack sends them (a form over HTTP, a JSON object over Socket Mode)."""
+        return {
             "token": VERIFICATION_TOKEN, "team_id": self.team_id, "team_domain": self.team_domain,
             "channel_id": channel_id, "channel_name": channel_name or _channel_name(channel_id),
             "user_id": user_id, "user_name": user_name or user_id.lower(), "command": command, "text": text,
             "api_app_id": self.api_app_id, "is_enterprise_install": "false",
             "response_url": self._response_url(channel_id, user_id), "trigger_id": self._trigger_id(),
         }
+
+    async def command(self, command: str, text: str = "", *, user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL",
+                      user_name: str | None = None, channel_name: str | None = None) -> httpx.Response:
+        """The ack's text or blocks then show in the fake as in Slack: to the user only, or in the channel when
+        response_type is in_channel (recorded as a "command_response" call)."""
+        form = self.command_form(command, text, user_id=user_id, channel_id=channel_id, user_name=user_name,
+                                 channel_name=channel_name)
         response = await self.post(urlencode(form).encode())
         if self.fake is not None and response.status_code == 200 and response.content:
             self.fake.apply_command_response(channel_id, user_id, _reply_body(response))
         return response
 
-    async def block_action(self, action_id: str, value: Any = None, *, user_id: str = "U_LOCAL",
+    def block_action_payload(self, action_id: str, value: Any = None, *, user_id: str = "U_LOCAL",
                            channel_id: str | None = "C_LOCAL", message: dict[str, Any] | None = None,
                            view: dict[str, Any] | None = None, block_id: str | None = None,
                            action_type: str = "button", response_url: str | None = None,
                            trigger_id: str | None = None,
-                           state_values: dict[str, Any] | None = None) -> httpx.Response:
+                           state_values: dict[str, Any] | None = None) -> dict[str, Any]:
         """A press (or selection) on an element of `message` or of the modal `view`; the element is looked up in
         their blocks to report its block_id, type and label as Slack would. `value` is the button's value
         (default: the element's) or the option chosen."""
@@ -206,7 +215,11 @@ class SlackSender:
             channel_id = (message or {}).get("channel") or channel_id or "C_LOCAL"
             payload["channel"] = {"id": channel_id, "name": _channel_name(channel_id)}
             payload |= self._message_container(message, channel_id, user_id, response_url)
-        return await self._send_payload(payload)
+        return payload
+
+    async def block_action(self, action_id: str, value: Any = None, **options: Any) -> httpx.Response:
+        """Sends the press that `block_action_payload` describes (same arguments)."""
+        return await self._send_payload(self.block_action_payload(action_id, value, **options))
 
     async def view_submission(self, view: dict[str, Any], values: dict[str, Any] | None = None, *,
                               user_id: str = "U_LOCAL", answers: Mapping[str, Any] | None = None) -> httpx.Response:
