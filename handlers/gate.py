@@ -106,7 +106,9 @@ def _usable(request: Request) -> tuple[Pending, GatedAction]:
 
 async def on_confirm(request: Request) -> None:
     pending, action = _usable(request)
-    if not request.role.allows(action.role):
+    if not request.role.allows(action.role):  # the role was taken away since the preview
+        request.command = pending.command
+        request.audit(pending.action, pending.summary, "refused", f"role {request.role.name} < {action.role.name}")
         raise UserError(t("common.refused_role", role=request.role.name, command=pending.command, sub="",
                           required=action.role.name, user=request.user_id))
     if action.requires_code:

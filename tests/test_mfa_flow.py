@@ -187,3 +187,15 @@ async def test_gated_terminate_end_to_end_on_each_database(database_url: str, tm
         terminations = [r for r in harness.emulator.requests if r.operation_id == "terminateSubscriber"]
         assert len(terminations) == 1
         assert [e.result for e in audit.latest(harness.rt.db, 5) if e.action == "sim.terminate"] == ["ok"]
+
+
+async def test_a_role_taken_away_after_the_preview_is_refused_at_confirm(harness) -> None:  # type: ignore[no-untyped-def]
+    harness.enroll(OPERATOR)
+    await harness.command("/sim terminate 440100000000016", user=OPERATOR)
+    roles.set_role(harness.rt.db, OPERATOR, Role.viewer, granted_by=ADMIN)
+    await harness.press("pending_confirm", user=OPERATOR)
+    assert "needs the *operator* role" in harness.all_text()
+    assert not harness.fake.calls_to("views.open")
+    assert harness.emulator.subscribers["440100000000016"]["status"] != "terminated"
+    entry = audit.latest(harness.rt.db, 1)[0]
+    assert (entry.action, entry.result) == ("sim.terminate", "refused")
