@@ -249,7 +249,7 @@ class Console:
         elif kind == "ephemeral" or (kind == "update" and effect.get("ephemeral")):
             recipient = effect.get("user") or self.user_id
             who = "you" if recipient == self.user_id else recipient
-            label = "only visible to " + who + (" (updated)" if kind == "update" else "")
+            label = "only visible to " + who + (", updated" if kind == "update" else "")
             self._show_message(f"{where} ({label})", effect["message"], "ephemeral", effect["channel"], recipient)
         else:
             label = {"message": "", "update": " (updated)", "file": " (file)"}[kind]
