@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     BOT_ADMINS: str = ""
     BOT_SECRET_KEY: str | None = None
     BOT_TIMEZONE: str = "Asia/Tokyo"
+    BOT_LANG: Literal["en", "ja"] = "en"
     BOT_DATA_DIR: str = "data"
     BILL_SUMMARY_CHANNEL: str | None = None
     BILL_SUMMARY_CRON: str = "0 9 4 * *"

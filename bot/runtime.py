@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
+from bot.messages import use_language
 from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Mfa
 from bot.security.pending import PendingActions
@@ -50,6 +51,7 @@ class Runtime:
                 emulator = emulator or EmulatorState()
                 soracom_transport = httpx.ASGITransport(app=create_app(emulator))
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
+        use_language(settings.BOT_LANG)
         db = Database(settings.DATABASE_URL)
         db.create_schema()
         box = SecretBox(load_or_create_key(settings.BOT_SECRET_KEY, settings.data_dir))

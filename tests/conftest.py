@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import SQLModel
 
 from bot.config import Settings
+from bot.messages import DEFAULT_LANG, use_language
 from bot.security.roles import Role
 from bot.services.roles import set_role
 from bot.store import Database
@@ -19,11 +20,13 @@ ADMIN, OPERATOR, VIEWER = "U_ADMIN", "U_OP", "U_VIEW"
 
 
 @pytest.fixture(autouse=True)
-def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tests see only the configuration they set: no SORACOM or Slack credentials from the environment."""
     for name in list(os.environ):
         if name.startswith(("SORACOM_", "SLACK_", "BOT_", "BILL_")) or name in ("DATABASE_URL", "PORT"):
             monkeypatch.delenv(name, raising=False)
+    yield
+    use_language(DEFAULT_LANG)  # a test that ran the bot in Japanese leaves English behind
 
 
 @pytest.fixture

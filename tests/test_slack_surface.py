@@ -194,3 +194,15 @@ async def test_a_failure_outside_the_command_router_still_reaches_the_user(harne
     told = [c for c in harness.fake.calls_to("chat.postEphemeral") if c.args.get("user") == OPERATOR]
     assert told and "reference `" in told[-1].args["text"] and "disk full" not in told[-1].args["text"]
     assert any(r.exc_info for r in caplog.records)
+
+
+async def test_replies_in_japanese_with_bot_lang_ja(settings, clock) -> None:  # type: ignore[no-untyped-def]
+    from bot.local import LocalBot
+
+    async with LocalBot(settings.model_copy(update={"BOT_LANG": "ja"}), clock=clock) as local:
+        await local.sender.command("/sim", "show 123", user_id=ADMIN, channel_id="C1")
+        await local.sender.command("/sim", "list status:active", user_id=ADMIN, channel_id="C1")
+        await local.settle()
+        replies = [c.args["text"] for c in local.fake.calls_to("response_url")]
+    assert replies[0].startswith("`123` は IMSI ではありません。IMSI は 15 桁です")
+    assert replies[1].startswith("*SIM 13 枚* (`status:active` に一致)")

@@ -1,7 +1,7 @@
 """One catalogue of user-facing text, keyed by message id, per language.
 
-Each subject keeps its English text in `bot/messages/en/<subject>.py` as a `MESSAGES` dict; a Japanese
-catalogue can follow as `bot/messages/ja/` without touching handler logic.
+Each subject keeps its text in `bot/messages/<lang>/<subject>.py` as a `MESSAGES` dict: English (`en`), the
+reference, and Japanese (`ja`). The bot serves one workspace, so one language (BOT_LANG) holds for every reply.
 """
 
 from __future__ import annotations
@@ -11,6 +11,20 @@ import pkgutil
 from functools import cache
 
 DEFAULT_LANG = "en"
+LANGUAGES = ("en", "ja")
+_current = DEFAULT_LANG
+
+
+def use_language(lang: str) -> None:
+    """The language of every reply from now on."""
+    global _current
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
+    _current = lang
+
+
+def current_language() -> str:
+    return _current
 
 
 @cache
@@ -26,7 +40,7 @@ def catalogue(lang: str = DEFAULT_LANG) -> dict[str, str]:
     return merged
 
 
-def t(message_id: str, lang: str = DEFAULT_LANG, /, **values: object) -> str:
-    """The text of a message id with its {placeholders} filled in."""
-    text = catalogue(lang).get(message_id) or catalogue(DEFAULT_LANG)[message_id]
-    return text.format(**values) if values else text
+def t(message_id: str, lang: str | None = None, /, **values: object) -> str:
+    """The text of a message id with its {placeholders} filled in; English where a translation lacks it."""
+    text = catalogue(lang or _current).get(message_id) or catalogue(DEFAULT_LANG)[message_id]
+    return text.format(**values)

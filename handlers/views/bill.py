@@ -35,7 +35,7 @@ def state_text(bill: MonthBill) -> str:
 
 def bill_text(bill: MonthBill) -> str:
     return t("bill.text", month=month_label(bill.year_month), amount=money(bill.amount, bill.currency),
-             state=bill.state, payment=bill.payment_status or t("bill.payment_none"), change=change_text(bill))
+             state=state_text(bill), payment=bill.payment_status or t("bill.payment_none"), change=change_text(bill))
 
 
 def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:

@@ -9,8 +9,8 @@ MESSAGES = {
         "`/group config GROUP NAMESPACE` — the parameters of one configuration namespace\n"
         "`/group config GROUP NAMESPACE KEY=VALUE… -KEY…` — set parameters, or remove them with `-KEY` "
         "(operator). "
-        "`true`/`false`, numbers and `{…}`/`[…]` JSON keep their type; `\"…\"` keeps a value as text. "
-        "E.g. `/group config CustomerManagement UnifiedEndpoint response={\"format\":\"SoracomHarvest\"} enabled=true`"
+        "`true`/`false`, numbers and `{{…}}`/`[…]` JSON keep their type; `\"…\"` keeps a value as text. "
+        "E.g. `/group config CustomerManagement UnifiedEndpoint response={{\"format\":\"SoracomHarvest\"}} enabled=true`"
     ),
     "group.show_usage": "Type `/group show GROUP` with a group name or ID, e.g. `/group show CustomerManagement`.",
     "group.create_usage": "Type `/group create NAME`, e.g. `/group create CustomerManagement` "

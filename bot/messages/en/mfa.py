@@ -17,7 +17,6 @@ MESSAGES = {
     "mfa.enroll_submit": "Confirm",
     "mfa.enroll_done": ":white_check_mark: MFA is active for you. Gated actions will ask for a code from your app.",
     "mfa.enroll_already": "You are already enrolled (since {since}). To start over, ask an admin for `/mfa reset @you`.",
-    "mfa.enroll_sent": "Your enrollment is open in a window only you can see. Close it by mistake? Run `/mfa enroll` again for a new key.",
     "mfa.verify_usage": "Type `/mfa verify CODE` with the 6 digits your app shows, e.g. `/mfa verify 123456`.",
     "mfa.verify_none": "You have no enrollment waiting for a code. Run `/mfa enroll` first.",
     "mfa.verify_already": "Your enrollment is already active; nothing to verify.",

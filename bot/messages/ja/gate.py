@@ -1,0 +1,16 @@
+MESSAGES = {
+    "gate.modal_title": "二段階認証で確認",
+    "gate.modal_submit": "確認",
+    "gate.code_label": "認証アプリに表示された 6 桁のコード",
+    "gate.code_hint": "/mfa enroll で追加した SORACOM Bot のワンタイムコードです。",
+    "gate.code_wrong": "コードが正しくありません。あと {left} 回間違えると 15 分間ロックされます。",
+    "gate.code_malformed": "認証アプリに表示された 6 桁の数字を入力してください (例: 123456)。",
+    "gate.code_replayed": "このコードは使用済みです。次のコードが表示されるまでお待ちください (コードは 30 秒ごとに変わります)。",
+    "gate.locked": "間違ったコードが多すぎるため、{until} まで二段階認証が必要な操作をロックしています。何も実行していません。",
+    "gate.not_enrolled": "この操作にはワンタイムコードが必要ですが、二段階認証が未登録です。`/mfa enroll` を実行してから再度お試しください。何も実行していません。",
+    "gate.needs_code": ":lock: 確認時に認証アプリのワンタイムコードを入力します。",
+    "gate.result_title": "結果",
+    "gate.done_title": "完了",
+    "gate.running_modal": ":hourglass_flowing_sand: コードを確認しました。処理中です。結果はチャンネルにも投稿します。",
+    "gate.expires": "この確認の有効期限は 5 分です。",
+}
