@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.state import FIELD_GROUP_ID, SEED_GROUP_ID
+from bot.emulator import FIELD_GROUP_ID, SEED_GROUP_ID
 from bot.services import audit
 from bot.services.errors import InputError
 from bot.services.groups import NAMESPACES, REMOVABLE_NAMESPACES, parse_change, parse_value

@@ -7,7 +7,7 @@
 
 from bot.emulator.app import create_app, serve
 from bot.emulator.faults import Faults, RateLimit, ScriptedFailure
-from bot.emulator.state import (
+from bot.emulator.seed import (
     DEMO_AUTH_KEY,
     DEMO_AUTH_KEY_ID,
     DEMO_EMAIL,
@@ -18,10 +18,8 @@ from bot.emulator.state import (
     PLAN_KM1_PRODUCT_CODE,
     SEED_GROUP_ID,
     SEED_SHIPPING_ADDRESS_ID,
-    EmulatorState,
-    Identity,
-    RecordedRequest,
 )
+from bot.emulator.state import EmulatorState, Identity, RecordedRequest
 
 __all__ = [
     "DEMO_AUTH_KEY", "DEMO_AUTH_KEY_ID", "DEMO_EMAIL", "DEMO_OPERATOR_ID", "DEMO_PASSWORD", "FIELD_GROUP_ID",

@@ -12,18 +12,6 @@ from typing import Any
 
 from bot.emulator import seed
 from bot.emulator.faults import Faults
-from bot.emulator.seed import (  # noqa: F401  (re-exported: others import the constants from here)
-    DEMO_AUTH_KEY,
-    DEMO_AUTH_KEY_ID,
-    DEMO_EMAIL,
-    DEMO_OPERATOR_ID,
-    DEMO_PASSWORD,
-    FIELD_GROUP_ID,
-    MODEM_PRODUCT_CODE,
-    PLAN_KM1_PRODUCT_CODE,
-    SEED_GROUP_ID,
-    SEED_SHIPPING_ADDRESS_ID,
-)
 
 Clock = Callable[[], datetime]
 
@@ -158,7 +146,7 @@ class EmulatorState:
         created_at = self.now_ms()
         subscription = fields.pop("subscription", "plan01s")
         tags = fields.pop("tags", None)
-        operator_id = fields.pop("operatorId", DEMO_OPERATOR_ID)
+        operator_id = fields.pop("operatorId", seed.DEMO_OPERATOR_ID)
         added = []
         for number in range(start, start + n):
             sub = seed.new_subscriber(number, operator_id=operator_id,

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from bot.emulator.api.subscribers import tag_matcher, tag_updates
+from bot.emulator.api.subscribers import tag_matcher, tag_updates, touch
 from bot.emulator.errors import bad_request, group_not_found, not_found
 from bot.emulator.paging import paginate
 from bot.emulator.registry import Call, handles, no_content, reply
@@ -23,11 +23,6 @@ def get_group(state: EmulatorState, group_id: str) -> dict[str, Any]:
     group = state.groups.get(group_id)
     if group is None:
         raise group_not_found(group_id)
-    return group
-
-
-def touch(state: EmulatorState, group: dict[str, Any]) -> dict[str, Any]:
-    group["lastModifiedAt"] = group["lastModifiedTime"] = state.now_ms()
     return group
 
 

@@ -39,9 +39,10 @@ def get_subscriber(state: EmulatorState, imsi: str) -> dict[str, Any]:
     return sub
 
 
-def touch(state: EmulatorState, sub: dict[str, Any]) -> dict[str, Any]:
-    sub["lastModifiedAt"] = sub["lastModifiedTime"] = state.now_ms()
-    return sub
+def touch(state: EmulatorState, record: dict[str, Any]) -> dict[str, Any]:
+    """Stamps a subscriber or group as changed now (both carry lastModifiedAt and lastModifiedTime)."""
+    record["lastModifiedAt"] = record["lastModifiedTime"] = state.now_ms()
+    return record
 
 
 def end_session(state: EmulatorState, sub: dict[str, Any]) -> None:
