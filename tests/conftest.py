@@ -3,8 +3,10 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from sqlmodel import SQLModel
 
 from bot.config import Settings
@@ -36,6 +38,24 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def raw_spec() -> dict[str, Any]:
+    """The official SORACOM spec, parsed once per session (it is about 1 MB of YAML)."""
+    path = SHARED / "soracom-openapi" / "soracom-api.en.yaml"
+    if not path.is_file():
+        pytest.skip(f"../shared is absent ({path}); it holds the official SORACOM spec")
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@pytest.fixture(scope="session")
+def openapi(raw_spec: dict[str, Any]) -> Any:
+    from openapi_core import Config, OpenAPI
+
+    # The official file has a few defaults outside their own enums (openapi-spec-validator refuses it): it is used
+    # as published, unchecked, and only the bodies are validated against it.
+    return OpenAPI.from_dict(raw_spec, config=Config(spec_validator_cls=None))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The same test on SQLite and on a real PostgreSQL (TEST_DATABASE_URL; .ci/run starts one)."""
@@ -59,6 +79,15 @@ def settings(tmp_path: Path) -> Settings:
         BOT_ADMINS=ADMIN,
         BOT_PUBLIC_URL="https://bot.example.test",
     )
+
+
+@pytest.fixture
+def fake() -> Iterator["FakeSlack"]:  # noqa: F821
+    """The local Slack stand-in alone, for tests that run the bot some other way than the harness."""
+    from bot.localslack import FakeSlack
+
+    with FakeSlack() as slack:
+        yield slack
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
 import pytest
-import yaml
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from bot.emulator import (
@@ -36,8 +34,8 @@ from bot.soracom import AuthKeyCredentials, SoracomClient
 from bot.soracom.client import OPERATION_EXTENSION
 from bot.soracom.models import PayerInformation
 from bot.soracom.operations import OPERATIONS
+from tests.openapi_spec import without_nulls
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "soracom-openapi" / "soracom-api.en.yaml"
 ENDPOINT = "https://api.soracom.io"  # the spec's server; the ASGI transport keeps every call in-process
 
 
@@ -81,14 +79,6 @@ class OpenAPIRequest:
         )
 
 
-def without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_nulls(v) for v in value]
-    return value
-
-
 class OpenAPIResponse:
     """An httpx response as openapi-core reads it.
 
@@ -104,21 +94,6 @@ class OpenAPIResponse:
         if data and self.content_type.startswith("application/json"):
             data = json.dumps(without_nulls(response.json())).encode()
         self.data = data
-
-
-@pytest.fixture(scope="session")
-def raw_spec() -> dict[str, Any]:
-    if not SPEC.is_file():
-        pytest.skip(f"../shared is absent ({SPEC}); it holds the official SORACOM spec")
-    return yaml.load(SPEC.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-@pytest.fixture(scope="session")
-def openapi(raw_spec: dict[str, Any]) -> Any:
-    from openapi_core import Config, OpenAPI
-
-    # The official file has a few defaults outside their own enums; it is used as published, unchecked.
-    return OpenAPI.from_dict(raw_spec, config=Config(spec_validator_cls=None))
 
 
 async def exercise(state: EmulatorState, client: SoracomClient) -> None:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
-from openapi_core import Config, OpenAPI
+from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from bot.emulator import (
@@ -27,20 +25,9 @@ from bot.emulator import (
     EmulatorState,
     create_app,
 )
+from tests.openapi_spec import without_nulls
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "soracom-openapi"
 SERVER = "https://api.soracom.io"
-
-
-@pytest.fixture(scope="module")
-def spec() -> OpenAPI:
-    path = SPECS / "soracom-api.en.yaml"
-    if not path.is_file():
-        pytest.skip(f"the official spec is absent ({path}); it lives in ../shared beside the repository")
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    # The spec itself does not pass openapi-spec-validator (an enum default outside its enum): check bodies only.
-    return OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
 
 
 @pytest.fixture
@@ -50,14 +37,6 @@ async def api() -> AsyncIterator[httpx.AsyncClient]:
         auth = (await client.post("/v1/auth", json={"authKeyId": DEMO_AUTH_KEY_ID, "authKey": DEMO_AUTH_KEY})).json()
         client.headers.update({"X-Soracom-API-Key": auth["apiKey"], "X-Soracom-Token": auth["token"]})
         yield client
-
-
-def without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_nulls(v) for v in value]
-    return value
 
 
 def validate(spec: OpenAPI, response: httpx.Response, body: Any = None) -> None:
@@ -93,26 +72,26 @@ SAMPLES = [
 
 
 @pytest.mark.parametrize("method, url, body", SAMPLES, ids=[f"{m} {u}" for m, u, _ in SAMPLES])
-async def test_response_matches_the_spec(spec, api, method, url, body):
+async def test_response_matches_the_spec(openapi, api, method, url, body):
     response = await api.request(method, url, json=body)
     assert response.status_code < 300, response.text
-    validate(spec, response)
+    validate(openapi, response)
 
 
-async def test_subscriber_bodies_match_the_spec_but_for_nulls(spec, api):
+async def test_subscriber_bodies_match_the_spec_but_for_nulls(openapi, api):
     listed = await api.get("/v1/subscribers", params={"limit": 5})
-    validate(spec, listed, without_nulls(listed.json()))
+    validate(openapi, listed, without_nulls(listed.json()))
     for imsi in ("440100000000001", "440100000000003"):
         one = await api.get(f"/v1/subscribers/{imsi}")
-        validate(spec, one, without_nulls(one.json()))
+        validate(openapi, one, without_nulls(one.json()))
     tagged = await api.put("/v1/subscribers/440100000000002/tags", json=[{"tagName": "k", "tagValue": "v"}])
-    validate(spec, tagged, without_nulls(tagged.json()))
+    validate(openapi, tagged, without_nulls(tagged.json()))
 
 
-async def test_confirmed_order_matches_the_spec(spec, api):
+async def test_confirmed_order_matches_the_spec(openapi, api):
     quotation = await api.post("/v1/orders", json={
         "orderItemList": [{"productCode": PLAN_KM1_PRODUCT_CODE, "quantity": 1}],
         "shippingAddressId": SEED_SHIPPING_ADDRESS_ID})
     confirmed = await api.put(f"/v1/orders/{quotation.json()['orderId']}/confirm")
-    validate(spec, confirmed)
-    validate(spec, await api.get(f"/v1/orders/{quotation.json()['orderId']}"))
+    validate(openapi, confirmed)
+    validate(openapi, await api.get(f"/v1/orders/{quotation.json()['orderId']}"))

@@ -20,12 +20,6 @@ SECRET = "serve-test-signing-secret"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture
 def server(fake: FakeSlack, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,6 @@ from bot.localslack import FakeSlack, SlackSender
 from bot.serve import build_server
 
 APP_TOKEN = "xapp-1-test"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
 
 
 @pytest.fixture
