@@ -16,7 +16,7 @@ import httpx
 from bot.config import Settings
 from bot.services.errors import InputError
 from bot.services.orders import create_address, missing_address_fields
-from bot.soracom import NotFound, SoracomClient, SoracomError, credentials_from_settings
+from bot.soracom import NotFound, SoracomClient, SoracomError, client_from_settings, credentials_from_settings
 from bot.soracom.credentials import AuthKeyCredentials, RootCredentials, SamCredentials
 from bot.soracom.models import PayerInformation, ShippingAddress
 from bot.soracom.operations import OPERATIONS, permission_actions, permission_policy
@@ -75,13 +75,7 @@ def bot_permissions() -> list[str]:
 
 def open_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> SoracomClient:
     """A client for one setup run; `settings` must already point at the endpoint to use (see runtime)."""
-    return SoracomClient(
-        endpoint=settings.soracom_endpoint,
-        credentials=credentials_from_settings(settings),
-        lang=settings.SORACOM_LANG,
-        transport=transport,
-        token_timeout_seconds=SETUP_TOKEN_TIMEOUT,
-    )
+    return client_from_settings(settings, transport, token_timeout_seconds=SETUP_TOKEN_TIMEOUT)
 
 
 # Login

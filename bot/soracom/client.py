@@ -66,6 +66,7 @@ RATE_LIMIT_HEADER = "X-Soracom-Ratelimit-Seconds-Before-Refresh"
 NEXT_KEY_HEADER = "x-soracom-next-key"
 MAX_RATE_LIMIT_WAIT = 60.0
 MAX_PAGE_SIZE = 100
+DEFAULT_TOKEN_TIMEOUT = 86400  # seconds; SORACOM allows up to 172800
 MAX_TOKEN_TIMEOUT = 172800
 # Each request carries its operationId here, for transports and event hooks that observe the client.
 OPERATION_EXTENSION = "soracom_operation_id"
@@ -123,7 +124,7 @@ class SoracomClient:
         credentials: Credentials,
         lang: str = "en",
         transport: httpx.AsyncBaseTransport | None = None,
-        token_timeout_seconds: int = 86400,
+        token_timeout_seconds: int = DEFAULT_TOKEN_TIMEOUT,
         max_retries: int = 4,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         *,
@@ -659,10 +660,12 @@ def credentials_from_settings(settings: Settings) -> Credentials:
     return SamCredentials(settings.SORACOM_OPERATOR_ID, settings.SORACOM_USER_NAME, settings.SORACOM_PASSWORD)
 
 
-def client_from_settings(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> SoracomClient:
+def client_from_settings(settings: Settings, transport: httpx.AsyncBaseTransport | None = None, *,
+                         token_timeout_seconds: int = DEFAULT_TOKEN_TIMEOUT) -> SoracomClient:
     return SoracomClient(
         endpoint=settings.soracom_endpoint,
         credentials=credentials_from_settings(settings),
         lang=settings.SORACOM_LANG,
         transport=transport,
+        token_timeout_seconds=token_timeout_seconds,
     )
