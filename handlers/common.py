@@ -23,7 +23,8 @@ from bot.security.roles import Role
 from bot.services import audit
 from bot.services.errors import InputError
 from bot.soracom import SoracomError
-from handlers.views.common import clip, with_marker
+from handlers.views.common import text as section
+from handlers.views.common import with_marker
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,8 @@ class Request:
 
     def blocks(self, text: str, blocks: Blocks | None) -> list[dict[str, Any]]:
         """Blocks as Slack takes them (the text alone as a section when there are none), with the sandbox marker."""
-        if blocks is None:
-            plain = [_text_section(text)]
-        else:
-            plain = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+        items = [section(text)] if blocks is None else blocks
+        plain = [b.to_dict() if isinstance(b, Block) else b for b in items]
         return with_marker(plain, self.rt.sandbox)
 
     async def reply(self, text: str, blocks: Blocks | None = None, *, replace_original: bool = False) -> None:
@@ -136,10 +135,6 @@ class Request:
         audit.record(
             self.rt.db, self.actor, command=self.command_line, action=action, target=target, result=result, error=error
         )
-
-
-def _text_section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
 
 
 Handler = Callable[[Request], Awaitable[None]]

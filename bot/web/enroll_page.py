@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
 from urllib.parse import parse_qs, urlparse
 
 import segno
@@ -11,13 +10,6 @@ import segno
 
 def qr_svg(uri: str) -> str:
     return segno.make(uri, error="m").svg_inline(scale=6, border=2)
-
-
-def qr_text(uri: str) -> str:
-    """The QR code drawn with block characters, for terminals."""
-    buffer = io.StringIO()
-    segno.make(uri, error="m").terminal(out=buffer, compact=True)
-    return buffer.getvalue()
 
 
 def secret_of(uri: str) -> str:
