@@ -23,10 +23,6 @@ def use_language(lang: str) -> None:
     _current = lang
 
 
-def current_language() -> str:
-    return _current
-
-
 @cache
 def catalogue(lang: str = DEFAULT_LANG) -> dict[str, str]:
     package = importlib.import_module(f"bot.messages.{lang}")

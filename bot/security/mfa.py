@@ -133,9 +133,6 @@ class Mfa:
             locked_until=locked if locked and locked > self.clock() else None,
         )
 
-    def is_enrolled(self, user_id: str) -> bool:
-        return self.status(user_id).enrolled
-
     def reset(self, user_id: str) -> bool:
         with self.db.session() as session:
             row = session.get(MfaEnrollment, user_id)

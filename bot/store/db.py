@@ -48,10 +48,6 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     def create_schema(self) -> None:
         SQLModel.metadata.create_all(self.engine)
 
