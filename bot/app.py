@@ -19,7 +19,6 @@ from starlette.routing import Route
 import handlers
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.services.roles import role_of
 from bot.web import enroll_page
 from handlers.common import failure_text
 
@@ -47,12 +46,6 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )
-
-    @app.middleware
-    async def resolve_role(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-        user_id = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-        context["role"] = role_of(rt.db, user_id, rt.settings.admins) if user_id else None
-        await next()
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -89,7 +82,7 @@ def build_web(rt: Runtime, app: AsyncApp, *, http_events: bool = True) -> Starle
         return JSONResponse({"ok": True, "sandbox": rt.sandbox})
 
     async def enroll(request: Request) -> Response:
-        uri = rt.mfa.redeem_enroll_link(request.path_params["token"])
+        uri = await rt.mfa.redeem_enroll_link(request.path_params["token"])
         if uri is None:
             return HTMLResponse(enroll_page.gone(), status_code=410)
         return HTMLResponse(enroll_page.page(uri), headers=PRIVATE_PAGE_HEADERS)

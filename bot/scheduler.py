@@ -31,7 +31,7 @@ from sqlmodel import col, select, update
 from bot.config import check_cron
 from bot.runtime import Runtime
 from bot.services import bills
-from bot.store import Database
+from bot.store import Database, off_loop
 from bot.store.tables import ScheduleClaim, ScheduleSetting, as_utc
 from handlers.views import bill as views
 from handlers.views.common import with_marker
@@ -56,6 +56,7 @@ class Schedule:
         return self.enabled and bool(self.channel)
 
 
+@off_loop
 def current_schedule(rt: Runtime) -> Schedule:
     """The admin's override from the database where there is one, else the configuration."""
     with rt.db.session() as session:
@@ -66,10 +67,18 @@ def current_schedule(rt: Runtime) -> Schedule:
     return Schedule(row.channel_id or configured.channel, row.cron or configured.cron, row.enabled, row.updated_by)
 
 
-def save_schedule(rt: Runtime, *, channel: str | None, cron: str | None, enabled: bool, by: str) -> Schedule:
+async def save_schedule(rt: Runtime, *, channel: str | None, cron: str | None, enabled: bool, by: str) -> Schedule:
     """Stores the override (cron None: the configured one); running schedulers of this process follow at once."""
     if cron is not None:
         check_cron(cron, rt.settings.BOT_TIMEZONE)
+    await _store_schedule(rt, channel=channel, cron=cron, enabled=enabled, by=by)
+    for scheduler in _RUNNING.get(id(rt), []):
+        await scheduler.reload()
+    return await current_schedule(rt)
+
+
+@off_loop
+def _store_schedule(rt: Runtime, *, channel: str | None, cron: str | None, enabled: bool, by: str) -> None:
     with rt.db.session() as session:
         row = session.get(ScheduleSetting, JOB) or ScheduleSetting(name=JOB, updated_by=by)
         if channel is not None:
@@ -80,9 +89,6 @@ def save_schedule(rt: Runtime, *, channel: str | None, cron: str | None, enabled
         row.updated_at = rt.clock()
         session.add(row)
         session.commit()
-    for scheduler in _RUNNING.get(id(rt), []):
-        scheduler.reload()
-    return current_schedule(rt)
 
 
 def next_run(rt: Runtime, schedule: Schedule) -> datetime | None:
@@ -126,10 +132,6 @@ class BillScheduler:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
-    def schedule(self) -> Schedule:
-        return current_schedule(self.rt)
-
-    @property
     def next_fire_time(self) -> datetime | None:
         """When the cron job fires next; None when off or not started."""
         job = self._scheduler.get_job(JOB) if self._scheduler is not None else None
@@ -148,7 +150,7 @@ class BillScheduler:
                                 coalesce=True, max_instances=1)
         _RUNNING.setdefault(id(self.rt), []).append(self)
         self._applied = None
-        self.reload()
+        await self.reload()
         await self._fire()
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -166,9 +168,9 @@ class BillScheduler:
             for task in pending:
                 task.cancel()
 
-    def reload(self) -> Schedule:
+    async def reload(self) -> Schedule:
         """Reads the schedule again; the cron job follows when it changed."""
-        schedule = current_schedule(self.rt)
+        schedule = await current_schedule(self.rt)
         if self._scheduler is not None and schedule != self._applied:
             if schedule.active:
                 self._scheduler.add_job(self._fire, self._trigger(schedule), id=JOB, replace_existing=True,
@@ -208,7 +210,7 @@ class BillScheduler:
         return first is not None and first <= now
 
     async def run_if_due(self) -> Outcome:
-        schedule = self.reload()
+        schedule = await self.reload()
         if not schedule.active:
             return Outcome.off
         if not self.due(schedule, self.rt.clock()):
@@ -218,24 +220,24 @@ class BillScheduler:
     async def run_now(self) -> Outcome:
         """One pass: last month's summary to the channel, unless it was posted there already."""
         async with self._lock:
-            schedule = self.reload()
+            schedule = await self.reload()
             if not schedule.active:
                 return Outcome.off
             assert schedule.channel is not None
             now = self.rt.clock()
             current = bills.month_of(now, self.rt.settings.timezone)
             period = bills.previous_month(current)
-            claim = self.claims.take(period, schedule.channel, now)
+            claim = await self.claims.take(period, schedule.channel, now)
             if claim is None:
-                return Outcome.done if self.claims.posted(period, schedule.channel) else Outcome.busy
+                return Outcome.done if await self.claims.posted(period, schedule.channel) else Outcome.busy
             try:
                 chart_error = await self._post(period, current, schedule.channel)
             except Exception as exc:  # noqa: BLE001 - any failure releases the claim for a retry
-                attempts = self.claims.fail(claim, _plain(exc))
+                attempts = await self.claims.fail(claim, _plain(exc))
                 log.warning("bill summary of %s to %s failed (attempt %d, %s); retrying in %.0f s: %s", period,
                             schedule.channel, attempts, self.owner, self.claims.delay(attempts), _plain(exc))
                 return Outcome.failed
-            self.claims.done(claim, self.rt.clock(), chart_error)
+            await self.claims.done(claim, self.rt.clock(), chart_error)
             log.info("bill summary of %s posted to %s by %s", period, schedule.channel, self.owner)
             return Outcome.posted
 
@@ -267,9 +269,10 @@ class Claims:
         self._retry_delays = tuple(retry_delays)
         self._stale_after = stale_after
 
+    @off_loop
     def take(self, period: str, channel: str, now: datetime) -> int | None:
         """The claim's id when this owner may post now; None when posted, held by another, or backing off."""
-        existing = self.row(period, channel)
+        existing = self._row(period, channel)
         if existing is None:
             try:
                 with self.db.session() as session:
@@ -303,17 +306,23 @@ class Claims:
         """Seconds to wait after the attempts-th failure."""
         return self._retry_delays[min(attempts, len(self._retry_delays)) - 1]
 
+    @off_loop
     def row(self, period: str, channel: str) -> ScheduleClaim | None:
+        return self._row(period, channel)
+
+    def _row(self, period: str, channel: str) -> ScheduleClaim | None:
         with self.db.session() as session:
             return session.exec(
                 select(ScheduleClaim).where(col(ScheduleClaim.job) == self.job, col(ScheduleClaim.period) == period,
                                             col(ScheduleClaim.channel_id) == channel)
             ).first()
 
+    @off_loop
     def posted(self, period: str, channel: str) -> bool:
-        row = self.row(period, channel)
+        row = self._row(period, channel)
         return row is not None and row.state == "posted"
 
+    @off_loop
     def fail(self, claim_id: int, error: str) -> int:
         """Marks the claim failed (any process may take it after the backoff); returns its attempts."""
         with self.db.session() as session:
@@ -324,6 +333,7 @@ class Claims:
             session.commit()
             return row.attempts
 
+    @off_loop
     def done(self, claim_id: int, now: datetime, note: str | None = None) -> None:
         with self.db.session() as session:
             session.exec(

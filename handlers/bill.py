@@ -66,11 +66,11 @@ async def daily(request: Request) -> None:
 async def schedule(request: Request) -> None:
     rt = request.rt
     if not request.args:
-        await request.reply(status_text(rt, scheduler.current_schedule(rt)))
+        await request.reply(status_text(rt, await scheduler.current_schedule(rt)))
         return
     if len(request.args) == 1 and request.args[0].lower() == "off":
-        scheduler.save_schedule(rt, channel=None, cron=None, enabled=False, by=request.user_id)
-        request.audit("bill.schedule", "off", "ok")
+        await scheduler.save_schedule(rt, channel=None, cron=None, enabled=False, by=request.user_id)
+        await request.audit("bill.schedule", "off", "ok")
         await request.reply(t("bill.schedule_off", user=request.user_id))
         return
     try:
@@ -82,10 +82,10 @@ async def schedule(request: Request) -> None:
         try:
             check_cron(cron, rt.settings.BOT_TIMEZONE)
         except ValueError as exc:
-            request.audit("bill.schedule", f"{channel} {cron}", "refused", str(exc))
+            await request.audit("bill.schedule", f"{channel} {cron}", "refused", str(exc))
             raise UserError(t("bill.schedule_bad_cron", error=exc)) from None
-    saved = scheduler.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
-    request.audit("bill.schedule", f"{channel} {saved.cron}", "ok")
+    saved = await scheduler.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
+    await request.audit("bill.schedule", f"{channel} {saved.cron}", "ok")
     await request.reply(t("bill.schedule_set", user=request.user_id, channel=channel, cron=saved.cron,
                           tz=rt.settings.BOT_TIMEZONE, next=_next_text(rt, saved)))
 

@@ -21,6 +21,7 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
+from bot.services.roles import role_of
 from bot.services.errors import InputError
 from bot.soracom import SoracomError
 from handlers.views.common import text as section
@@ -130,9 +131,9 @@ class Request:
         plain["blocks"] = with_marker(plain.get("blocks", []), self.rt.sandbox)
         return plain
 
-    def audit(self, action: str, target: str | None, result: str, error: str | None = None) -> None:
+    async def audit(self, action: str, target: str | None, result: str, error: str | None = None) -> None:
         self.audited = True
-        audit.record(
+        await audit.record(
             self.rt.db, self.actor, command=self.command_line, action=action, target=target, result=result, error=error
         )
 
@@ -202,7 +203,7 @@ def register_command(
     SLASH_COMMANDS.add(command)
 
     async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                         respond: AsyncRespond, context: dict[str, Any]) -> None:
+                         respond: AsyncRespond) -> None:
         await ack()
         request = Request(
             rt=rt,
@@ -212,7 +213,7 @@ def register_command(
             team_id=body.get("team_id"),
             channel_id=body.get("channel_id"),
             trigger_id=body.get("trigger_id"),
-            role=context["role"],
+            role=await role_of(rt.db, body["user_id"], rt.settings.admins),
             command=command,
             text=(body.get("text") or "").strip(),
             body=body,
@@ -232,7 +233,7 @@ def register_command(
             message = await report_failure(request, exc)
             if sub is not None and sub.mutating and not request.audited:
                 refused = isinstance(exc, (UserError, InputError))
-                request.audit(_action_name(request, sub), " ".join(request.args) or None,
+                await request.audit(_action_name(request, sub), " ".join(request.args) or None,
                               "refused" if refused else "error", message)
 
     app.command(command)(on_command)
@@ -264,7 +265,7 @@ def _action_name(request: Request, sub: Subcommand) -> str:
 
 async def _refuse(request: Request, sub: Subcommand) -> None:
     if sub.mutating:
-        request.audit(_action_name(request, sub), " ".join(request.args) or None, "refused",
+        await request.audit(_action_name(request, sub), " ".join(request.args) or None, "refused",
                       f"role {request.role.name} < {sub.role.name}")
     await request.reply(
         t("common.refused_role", role=request.role.name, command=request.command, sub=sub.name,
@@ -272,9 +273,9 @@ async def _refuse(request: Request, sub: Subcommand) -> None:
     )
 
 
-def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None,
-                        context: dict[str, Any]) -> Request:
-    """A Request for a button press, select or modal submission."""
+async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClient,
+                              respond: AsyncRespond | None) -> Request:
+    """A Request for a button press, select or modal submission, with the user's role as it is now."""
     actions = body.get("actions") or [{}]
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     return Request(
@@ -285,7 +286,7 @@ def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClien
         team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id"),
         channel_id=channel,
         trigger_id=body.get("trigger_id"),
-        role=context["role"],
+        role=await role_of(rt.db, body["user"]["id"], rt.settings.admins),
         value=actions[0].get("value") or (actions[0].get("selected_option") or {}).get("value"),
         body=body,
     )
@@ -297,9 +298,9 @@ def register_action(
     """A button or select; refused privately, with nothing done, below `role`."""
 
     async def on_action(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                        respond: AsyncRespond, context: dict[str, Any]) -> None:
+                        respond: AsyncRespond) -> None:
         await ack()
-        request = interaction_request(rt, body, client, respond, context)
+        request = await interaction_request(rt, body, client, respond)
         try:
             if not request.role.allows(role):
                 raise UserError(t("common.refused_role", role=request.role.name, command="this", sub="button",

@@ -58,11 +58,11 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
     """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm."""
     action = ACTIONS[action_name]
     if action.requires_code:
-        refusal = code_refusal(request.rt, request.user_id)
+        refusal = await code_refusal(request.rt, request.user_id)
         if refusal:
-            request.audit(action_name, summary_text, "refused", "no usable MFA enrollment")
+            await request.audit(action_name, summary_text, "refused", "no usable MFA enrollment")
             raise UserError(refusal)
-    pending = request.rt.pending.create(
+    pending = await request.rt.pending.create(
         user_id=request.user_id,
         team_id=request.team_id,
         channel_id=request.channel_id,
@@ -77,9 +77,9 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
     await request.reply(summary_text, blocks)
 
 
-def code_refusal(rt: Runtime, user_id: str) -> str | None:
+async def code_refusal(rt: Runtime, user_id: str) -> str | None:
     """Why a user cannot give a code now (not enrolled, locked), or None."""
-    status = rt.mfa.status(user_id)
+    status = await rt.mfa.status(user_id)
     if not status.enrolled:
         return t("gate.not_enrolled")
     if status.locked_until:
@@ -91,8 +91,8 @@ def format_time(rt: Runtime, when: Any) -> str:
     return when.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _usable(request: Request) -> tuple[Pending, GatedAction]:
-    pending = request.rt.pending.get(request.value or "")
+async def _usable(request: Request) -> tuple[Pending, GatedAction]:
+    pending = await request.rt.pending.get(request.value or "")
     if pending is None or pending.action not in ACTIONS:
         raise UserError(t("common.pending_unknown"))
     if pending.user_id != request.user_id:
@@ -105,19 +105,20 @@ def _usable(request: Request) -> tuple[Pending, GatedAction]:
 
 
 async def on_confirm(request: Request) -> None:
-    pending, action = _usable(request)
+    pending, action = await _usable(request)
     if not request.role.allows(action.role):  # the role was taken away since the preview
         request.command = pending.command
-        request.audit(pending.action, pending.summary, "refused", f"role {request.role.name} < {action.role.name}")
+        await request.audit(pending.action, pending.summary, "refused",
+                            f"role {request.role.name} < {action.role.name}")
         raise UserError(t("common.refused_role", role=request.role.name, command=pending.command, sub="",
                           required=action.role.name, user=request.user_id))
     if action.requires_code:
-        refusal = code_refusal(request.rt, request.user_id)
+        refusal = await code_refusal(request.rt, request.user_id)
         if refusal:
             raise UserError(refusal)
         await request.open_view(views.code_modal(pending.id, pending.summary))
         return
-    if not request.rt.pending.claim(pending.id):
+    if not await request.rt.pending.claim(pending.id):
         raise UserError(t("common.pending_taken"))
     await request.reply(t("common.running"), replace_original=True)
     outcome = await execute(request, pending, action)
@@ -125,8 +126,8 @@ async def on_confirm(request: Request) -> None:
 
 
 async def on_cancel(request: Request) -> None:
-    pending = request.rt.pending.get(request.value or "")
-    if pending is None or pending.user_id != request.user_id or not request.rt.pending.cancel(pending.id):
+    pending = await request.rt.pending.get(request.value or "")
+    if pending is None or pending.user_id != request.user_id or not await request.rt.pending.cancel(pending.id):
         raise UserError(t("common.pending_taken"))
     await request.reply(t("common.pending_cancelled"), replace_original=True)
 
@@ -138,9 +139,9 @@ async def execute(request: Request, pending: Pending, action: GatedAction) -> Ou
     try:
         outcome = await action.run(run_request, pending)
     except Exception as exc:
-        request.rt.pending.finish(pending.id, "failed", {"error": type(exc).__name__})
+        await request.rt.pending.finish(pending.id, "failed", {"error": type(exc).__name__})
         return Outcome(False, await report_failure(run_request, exc))
-    request.rt.pending.finish(pending.id, "done" if outcome.ok else "failed", {"summary": outcome.summary})
+    await request.rt.pending.finish(pending.id, "done" if outcome.ok else "failed", {"summary": outcome.summary})
     return outcome
 
 
@@ -161,24 +162,23 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     register_action(app, rt, "pending_cancel", on_cancel)
 
     @app.view(views.CODE_CALLBACK_ID)
-    async def on_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                      context: dict[str, Any]) -> None:
+    async def on_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient) -> None:
         view = body["view"]
-        request = interaction_request(rt, body, client, None, context)
+        request = await interaction_request(rt, body, client, None)
         request.value = view.get("private_metadata", "")
         try:
-            pending, action = _usable(request)
+            pending, action = await _usable(request)
         except UserError as exc:
             await ack(response_action="update", view=request.view(views.result_modal(str(exc))))
             return
-        result = rt.mfa.verify(request.user_id, views.code_from(view))
+        result = await rt.mfa.verify(request.user_id, views.code_from(view))
         if not result.ok:
             request.command = pending.command
             request.channel_id = pending.channel_id
-            request.audit(pending.action, pending.summary, "refused", f"MFA code {result.outcome.value}")
+            await request.audit(pending.action, pending.summary, "refused", f"MFA code {result.outcome.value}")
             await ack(response_action="errors", errors={views.CODE_BLOCK_ID: code_error(result, rt)})
             return
-        if not rt.pending.claim(pending.id):
+        if not await rt.pending.claim(pending.id):
             await ack(response_action="update", view=request.view(views.result_modal(t("common.pending_taken"))))
             return
         await ack(response_action="update", view=request.view(views.result_modal(t("gate.running_modal"))))

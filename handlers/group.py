@@ -34,9 +34,9 @@ def why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def audit_failure(request: Request, action: str, target: str | None, exc: BaseException) -> None:
+async def audit_failure(request: Request, action: str, target: str | None, exc: BaseException) -> None:
     result = "refused" if isinstance(exc, (UserError, InputError)) else "error"
-    request.audit(action, target, result, why(exc))
+    await request.audit(action, target, result, why(exc))
 
 
 def one_argument(request: Request, usage_id: str) -> str:
@@ -67,9 +67,9 @@ async def create_group(request: Request) -> None:
     try:
         created = await groups.create_group(request.rt.soracom, one_argument(request, "group.create_usage"))
     except Exception as exc:
-        audit_failure(request, CREATE_ACTION, target, exc)
+        await audit_failure(request, CREATE_ACTION, target, exc)
         raise
-    request.audit(CREATE_ACTION, f"{created.name} {created.group_id}", "ok")
+    await request.audit(CREATE_ACTION, f"{created.name} {created.group_id}", "ok")
     await request.post(t("group.created", user=request.user_id, name=views.escape(created.name or ""),
                          group_id=created.group_id))
 
@@ -83,7 +83,7 @@ async def ask_delete(request: Request) -> None:
         group = await groups.find_group(request.rt.soracom, one_argument(request, "group.delete_usage"))
         await groups.ensure_empty(request.rt.soracom, group)
     except Exception as exc:
-        audit_failure(request, DELETE_ACTION, target, exc)
+        await audit_failure(request, DELETE_ACTION, target, exc)
         raise
     blocks, summary = views.delete_preview(groups.name_tag(group), group.groupId, len(group.configuration or {}))
     await gate.ask(request, DELETE_ACTION, {"group_id": group.groupId, "name": groups.name_tag(group)},
@@ -96,12 +96,12 @@ async def run_delete(request: Request, pending: Pending) -> gate.Outcome:
     try:
         await groups.delete_group(request.rt.soracom, group_id)
     except InputError as exc:
-        audit_failure(request, DELETE_ACTION, target, exc)
+        await audit_failure(request, DELETE_ACTION, target, exc)
         return gate.Outcome(False, why(exc))
     except Exception as exc:
-        audit_failure(request, DELETE_ACTION, target, exc)
+        await audit_failure(request, DELETE_ACTION, target, exc)
         raise
-    request.audit(DELETE_ACTION, target, "ok")
+    await request.audit(DELETE_ACTION, target, "ok")
     done = t("group.deleted", user=request.user_id, name=views.label(name), group_id=group_id)
     await request.post(done)
     return gate.Outcome(True, done)
@@ -175,9 +175,9 @@ async def configure(request: Request) -> None:
         target = f"{groups.group_name(group)} {group.groupId} {change.namespace}"
         after = await groups.configure(request.rt.soracom, group, change)
     except Exception as exc:
-        audit_failure(request, CONFIG_ACTION, target, exc)
+        await audit_failure(request, CONFIG_ACTION, target, exc)
         raise
-    request.audit(CONFIG_ACTION, target, "ok")
+    await request.audit(CONFIG_ACTION, target, "ok")
     handle = groups.group_name(group)
     summary = views.configured_text(request.user_id, handle, change)
     await request.post(summary, views.configured_blocks(summary, handle, change.namespace, after))

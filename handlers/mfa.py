@@ -22,39 +22,39 @@ from handlers.views.gate import result_modal
 
 async def enroll(request: Request) -> None:
     rt = request.rt
-    new = rt.mfa.enroll(request.user_id)
+    new = await rt.mfa.enroll(request.user_id)
     if new is None:
-        since = gate.format_time(rt, rt.mfa.status(request.user_id).confirmed_at)
+        since = gate.format_time(rt, (await rt.mfa.status(request.user_id)).confirmed_at)
         raise UserError(t("mfa.enroll_already", since=since))
-    page_url = f"{rt.settings.public_url}/mfa/enroll/{rt.mfa.issue_enroll_link(request.user_id)}"
+    page_url = f"{rt.settings.public_url}/mfa/enroll/{await rt.mfa.issue_enroll_link(request.user_id)}"
     await request.open_view(views.enroll_modal(new.secret, new.uri, page_url))
-    request.audit("mfa.enroll", request.user_id, "ok")
+    await request.audit("mfa.enroll", request.user_id, "ok")
 
 
 async def verify(request: Request) -> None:
     if len(request.args) != 1:
         raise UserError(t("mfa.verify_usage"))
-    await request.reply(confirm_text(request, request.args[0]))
+    await request.reply(await confirm_text(request, request.args[0]))
 
 
-def confirm_text(request: Request, code: str) -> str:
+async def confirm_text(request: Request, code: str) -> str:
     """Confirms a pending enrollment; the reply (or the error) as text."""
-    status = request.rt.mfa.status(request.user_id)
+    status = await request.rt.mfa.status(request.user_id)
     if status.enrolled:
         raise UserError(t("mfa.verify_already"))
-    result = request.rt.mfa.confirm(request.user_id, code)
+    result = await request.rt.mfa.confirm(request.user_id, code)
     if result.outcome is Check.not_enrolled:
         raise UserError(t("mfa.verify_none"))
     if not result.ok:
-        request.audit("mfa.verify", request.user_id, "refused", f"code {result.outcome.value}")
+        await request.audit("mfa.verify", request.user_id, "refused", f"code {result.outcome.value}")
         raise UserError(gate.code_error(result, request.rt))
-    request.audit("mfa.verify", request.user_id, "ok")
+    await request.audit("mfa.verify", request.user_id, "ok")
     return t("mfa.enroll_done")
 
 
 async def status(request: Request) -> None:
     rt = request.rt
-    state = rt.mfa.status(request.user_id)
+    state = await rt.mfa.status(request.user_id)
     if state.created_at is None:
         await request.reply(t("mfa.status_none"))
         return
@@ -78,10 +78,10 @@ async def ask_reset(request: Request) -> None:
 
 async def run_reset(request: Request, pending: Pending) -> gate.Outcome:
     user = pending.args["user"]
-    if not request.rt.mfa.reset(user):
-        request.audit("mfa.reset", user, "error", "not enrolled")
+    if not await request.rt.mfa.reset(user):
+        await request.audit("mfa.reset", user, "error", "not enrolled")
         return gate.Outcome(False, t("mfa.reset_none", user=user))
-    request.audit("mfa.reset", user, "ok")
+    await request.audit("mfa.reset", user, "ok")
     done = t("mfa.reset_done", user=user, by=request.user_id)
     await request.post(done)
     return gate.Outcome(True, done)
@@ -103,13 +103,12 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     )
 
     @app.view(views.ENROLL_CALLBACK_ID)
-    async def on_enroll_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                             context: dict[str, Any]) -> None:
-        request = interaction_request(rt, body, client, None, context)
+    async def on_enroll_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient) -> None:
+        request = await interaction_request(rt, body, client, None)
         request.command = "/mfa enroll"
         code = body["view"]["state"]["values"][views.ENROLL_BLOCK_ID][views.ENROLL_ACTION_ID].get("value") or ""
         try:
-            done = confirm_text(request, code)
+            done = await confirm_text(request, code)
         except UserError as exc:
             await ack(response_action="errors", errors={views.ENROLL_BLOCK_ID: str(exc)})
             return

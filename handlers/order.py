@@ -47,9 +47,9 @@ async def ask_sims(request: Request) -> None:
         if not 1 <= len(request.args) <= 2:
             raise UserError(t("order.sims_usage"))
         quantity = orders.parse_quantity(request.args[0])
-        _require_code(request)
+        await _require_code(request)
     except (UserError, InputError) as exc:
-        request.audit(ORDER_ACTION, request.text or None, "refused", _audit_note(exc))
+        await request.audit(ORDER_ACTION, request.text or None, "refused", _audit_note(exc))
         raise
     wanted = views.OrderRequest(quantity, request.channel_id, request.args[1] if len(request.args) == 2 else None)
     plan, view_id = await _plan_with_modal_ready(request, wanted)
@@ -96,9 +96,9 @@ async def _plan_with_modal_ready(request: Request,
         return None, view_id
 
 
-def _require_code(request: Request) -> None:
+async def _require_code(request: Request) -> None:
     """Placing an order needs a code: say so before asking SORACOM for anything."""
-    refusal = gate.code_refusal(request.rt, request.user_id)
+    refusal = await gate.code_refusal(request.rt, request.user_id)
     if refusal:
         raise UserError(refusal)
 
@@ -110,9 +110,9 @@ async def quote_and_ask(request: Request, wanted: views.OrderRequest) -> None:
     try:
         quotation = await orders.quote(request.rt.soracom, wanted.product_code, wanted.quantity, wanted.address_id)
     except Exception as exc:
-        request.audit(QUOTE_ACTION, target, "error", _audit_note(exc))
+        await request.audit(QUOTE_ACTION, target, "error", _audit_note(exc))
         raise
-    request.audit(QUOTE_ACTION, f"{target} -> {quotation.orderId}", "ok")
+    await request.audit(QUOTE_ACTION, f"{target} -> {quotation.orderId}", "ok")
     args = {"order_id": quotation.orderId, "quantity": wanted.quantity, "product_code": wanted.product_code,
             "address_id": wanted.address_id}
     requote = views.OrderRequest(wanted.quantity, request.channel_id, wanted.product_code, wanted.address_id)
@@ -127,20 +127,20 @@ async def run_order(request: Request, pending: Pending) -> gate.Outcome:
     try:
         order = await orders.confirm(request.rt.soracom, order_id)
     except orders.QuotationExpired:
-        request.audit(ORDER_ACTION, order_id, "refused", "quotation expired")
+        await request.audit(ORDER_ACTION, order_id, "refused", "quotation expired")
         message = t("order.quotation_expired", order_id=order_id)
         requote = views.OrderRequest(args["quantity"], request.channel_id, args["product_code"], args["address_id"])
         await request.reply(message, views.expired_blocks(message, requote))
         return gate.Outcome(False, message)
     except orders.ConfirmUnknown:
-        request.audit(ORDER_ACTION, order_id, "error", "SORACOM unreachable; outcome unknown")
+        await request.audit(ORDER_ACTION, order_id, "error", "SORACOM unreachable; outcome unknown")
         message = t("order.confirm_unknown", order_id=order_id)
         await request.reply(message)
         return gate.Outcome(False, message)
     except Exception as exc:
-        request.audit(ORDER_ACTION, order_id, "error", _audit_note(exc))
+        await request.audit(ORDER_ACTION, order_id, "error", _audit_note(exc))
         raise
-    request.audit(ORDER_ACTION, order_id, "ok")
+    await request.audit(ORDER_ACTION, order_id, "ok")
     done = views.placed_text(request.user_id, order)
     await request.post(done)
     return gate.Outcome(True, done)
@@ -153,24 +153,24 @@ async def requote(request: Request) -> None:
         orders.parse_quantity(str(wanted.quantity))
     except (ValueError, KeyError, TypeError, InputError):
         raise UserError(t("common.pending_unknown")) from None
-    _require_code(request)
+    await _require_code(request)
     await request.reply(t("order.requoting"), replace_original=True)
     await quote_and_ask(request, views.OrderRequest(wanted.quantity, request.channel_id or wanted.channel_id,
                                                     wanted.product_code, wanted.address_id))
 
 
-async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                  context: dict[str, Any]) -> None:
+async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                  client: AsyncWebClient) -> None:
     """The picker modal submitted: create the address if one was typed in, then quote."""
     view = body["view"]
-    request = interaction_request(rt, body, client, None, context)
+    request = await interaction_request(rt, body, client, None)
     wanted = views.OrderRequest.decode(view.get("private_metadata") or "{}")
     request.channel_id = wanted.channel_id
     request.command, request.text = "/order", f"sims {wanted.quantity}"
     if not request.role.allows(Role.operator):
         refusal = t("common.refused_role", role=request.role.name, command="/order", sub="sims",
                     required=Role.operator.name, user=request.user_id)
-        request.audit(ORDER_ACTION, request.text, "refused", f"role {request.role.name}")
+        await request.audit(ORDER_ACTION, request.text, "refused", f"role {request.role.name}")
         await ack(response_action="update", view=request.view(result_modal(refusal)))
         return
     choice = views.picker_choice(view)
@@ -197,9 +197,9 @@ async def _create_address(request: Request, fields: dict[str, str]) -> str:
     try:
         address = await orders.create_address(request.rt.soracom, fields)
     except Exception as exc:
-        request.audit(ADDRESS_ACTION, fields.get("zipCode"), "error", _audit_note(exc))
+        await request.audit(ADDRESS_ACTION, fields.get("zipCode"), "error", _audit_note(exc))
         raise
-    request.audit(ADDRESS_ACTION, address.shippingAddressId, "ok")
+    await request.audit(ADDRESS_ACTION, address.shippingAddressId, "ok")
     assert address.shippingAddressId
     return address.shippingAddressId
 
@@ -245,7 +245,7 @@ async def ask_cancel(request: Request) -> None:
             raise UserError(t("order.cancel_refused", order_id=order.orderId,
                               status=views.status_text(order.orderStatus)))
     except (UserError, InputError) as exc:
-        request.audit(CANCEL_ACTION, request.text or None, "refused", _audit_note(exc))
+        await request.audit(CANCEL_ACTION, request.text or None, "refused", _audit_note(exc))
         raise
     summary = views.cancel_preview_text(order)
     await gate.ask(request, CANCEL_ACTION, {"order_id": order.orderId}, [text(summary)], summary)
@@ -256,12 +256,12 @@ async def run_cancel(request: Request, pending: Pending) -> gate.Outcome:
     try:
         order = await orders.cancel(request.rt.soracom, order_id)
     except orders.CancelRefused as exc:
-        request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)
+        await request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)
         return gate.Outcome(False, t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
     except Exception as exc:
-        request.audit(CANCEL_ACTION, order_id, "error", _audit_note(exc))
+        await request.audit(CANCEL_ACTION, order_id, "error", _audit_note(exc))
         raise
-    request.audit(CANCEL_ACTION, order_id, "ok")
+    await request.audit(CANCEL_ACTION, order_id, "ok")
     done = views.cancelled_text(request.user_id, order)
     await request.post(done)
     return gate.Outcome(True, done)
@@ -287,6 +287,5 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     register_action(app, rt, views.REQUOTE_ACTION_ID, requote, role=Role.operator)
 
     @app.view(views.PICKER_CALLBACK_ID)
-    async def on_pick_view(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                           context: dict[str, Any]) -> None:
-        await on_pick(rt, ack, body, client, context)
+    async def on_pick_view(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_pick(rt, ack, body, client)

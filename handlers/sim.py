@@ -146,9 +146,9 @@ async def change_one(request: Request, change: Change, sim: Subscriber) -> gate.
         await sims.apply(request.rt.soracom, change, sim.imsi or "")
     except (SoracomError, sims.ProtectionNotRestored) as exc:
         reason = sims.failure_reason(exc)
-        request.audit(action, sim.imsi, "failed", reason)
+        await request.audit(action, sim.imsi, "failed", reason)
         raise UserError(views.failed_text(change, sim, reason)) from None
-    request.audit(action, sim.imsi, "ok")
+    await request.audit(action, sim.imsi, "ok")
     done = views.done_text(change, sim, request.user_id)
     await request.post(done)
     return gate.Outcome(True, done)
@@ -181,8 +181,8 @@ async def run_many(request: Request, change: Change, names: dict[str, str]) -> g
         await request.update(ts, views.progress_text(change, progress, request.user_id),
                              views.progress_blocks(change, progress, request.user_id))
 
-    def record(imsi: str, reason: str | None) -> None:
-        request.audit(action, imsi, "failed" if reason else "ok", reason)
+    async def record(imsi: str, reason: str | None) -> None:
+        await request.audit(action, imsi, "failed" if reason else "ok", reason)
 
     async def work(imsi: str) -> None:
         await sims.apply(request.rt.soracom, change, imsi)

@@ -24,7 +24,7 @@ async def show_help(request: Request) -> None:
 
 
 async def show_roles(request: Request) -> None:
-    grants = roles.list_roles(request.rt.db, request.rt.settings.admins)
+    grants = await roles.list_roles(request.rt.db, request.rt.settings.admins)
     await request.reply(t("soracom.roles_title"), views.roles_blocks(grants))
 
 
@@ -36,16 +36,16 @@ async def ask_role(request: Request) -> None:
         role = Role.parse(request.args[1])
     except ValueError:
         raise UserError(t("soracom.role_bad", value=request.args[1])) from None
-    current = roles.role_of(request.rt.db, user, request.rt.settings.admins)
+    current = await roles.role_of(request.rt.db, user, request.rt.settings.admins)
     summary = t("soracom.role_preview", user=user, role=role.name, current=current.name)
     await gate.ask(request, "soracom.role", {"user": user, "role": role.name}, [text(summary)], summary)
 
 
 async def run_role(request: Request, pending: Pending) -> gate.Outcome:
     user, role = pending.args["user"], Role.parse(pending.args["role"])
-    previous = roles.role_of(request.rt.db, user, request.rt.settings.admins)
-    roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
-    request.audit("soracom.role", f"{user} {previous.name}->{role.name}", "ok")
+    previous = await roles.role_of(request.rt.db, user, request.rt.settings.admins)
+    await roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
+    await request.audit("soracom.role", f"{user} {previous.name}->{role.name}", "ok")
     done = t("soracom.role_done", user=user, role=role.name, previous=previous.name, by=request.user_id)
     await request.post(done)
     return gate.Outcome(True, done)
@@ -58,7 +58,7 @@ async def show_audit(request: Request) -> None:
         if not value.isdigit() or not 1 <= int(value) <= MAX_AUDIT:
             raise UserError(t("soracom.audit_bad", value=value))
         count = int(value)
-    entries = audit.latest(request.rt.db, count)
+    entries = await audit.latest(request.rt.db, count)
     await request.reply(t("soracom.audit_title", count=len(entries), tz=request.rt.settings.BOT_TIMEZONE),
                         views.audit_blocks(entries, request.rt.settings.timezone))
 

@@ -106,8 +106,8 @@ async def harness(settings: Settings, clock) -> AsyncIterator["Harness"]:  # typ
     local = LocalBot(settings, clock=clock)
     await local.start()
     assert local.rt is not None
-    set_role(local.rt.db, OPERATOR, Role.operator, granted_by=ADMIN)
-    set_role(local.rt.db, VIEWER, Role.viewer, granted_by=ADMIN)
+    await set_role(local.rt.db, OPERATOR, Role.operator, granted_by=ADMIN)
+    await set_role(local.rt.db, VIEWER, Role.viewer, granted_by=ADMIN)
     try:
         yield Harness(local, clock)
         assert_valid_slack_payloads(local.fake)

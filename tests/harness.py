@@ -114,11 +114,11 @@ class Harness:
 
     # MFA
 
-    def enroll(self, user: str) -> pyotp.TOTP:
+    async def enroll(self, user: str) -> pyotp.TOTP:
         """Enrolls a user directly (as /mfa enroll + verify would) and returns their authenticator."""
-        new = self.rt.mfa.enroll(user)
+        new = await self.rt.mfa.enroll(user)
         totp = pyotp.TOTP(new.secret)
-        assert self.rt.mfa.confirm(user, totp.at(self.clock.now)).ok
+        assert (await self.rt.mfa.confirm(user, totp.at(self.clock.now))).ok
         self.clock.advance(30)
         return totp
 

@@ -199,17 +199,17 @@ async def test_schedule_is_for_admins_checked_stored_and_audited(harness: Harnes
     rt = harness.rt
     await harness.command("/bill schedule C0BILLS 0 9 1 * *", user=OPERATOR)
     assert "needs the *admin* role" in reply_text(harness, OPERATOR)
-    assert scheduler.current_schedule(rt).channel is None
+    assert (await scheduler.current_schedule(rt)).channel is None
     await harness.command("/bill schedule C0BILLS 0 9 32 * *", user=ADMIN)
     assert "bad cron expression" in reply_text(harness, ADMIN)
-    assert scheduler.current_schedule(rt).channel is None
+    assert (await scheduler.current_schedule(rt)).channel is None
     await harness.command("/bill schedule <#C0BILLS|bills> 30 8 5 * *", user=ADMIN)
-    assert scheduler.current_schedule(rt) == scheduler.Schedule("C0BILLS", "30 8 5 * *", True, ADMIN)
+    assert await scheduler.current_schedule(rt) == scheduler.Schedule("C0BILLS", "30 8 5 * *", True, ADMIN)
     await harness.command("/bill schedule off", user=ADMIN)
-    assert scheduler.current_schedule(rt).active is False
+    assert (await scheduler.current_schedule(rt)).active is False
     await harness.command("/bill schedule", user=ADMIN)
     assert "is off, set by <@U_ADMIN>" in reply_text(harness, ADMIN)
-    entries = [(e.user_id, e.action, e.target, e.result) for e in audit.latest(rt.db, 10)][::-1]
+    entries = [(e.user_id, e.action, e.target, e.result) for e in await audit.latest(rt.db, 10)][::-1]
     assert entries == [
         (OPERATOR, "bill.schedule", "C0BILLS 0 9 1 * *", "refused"),
         (ADMIN, "bill.schedule", "C0BILLS 0 9 32 * *", "refused"),

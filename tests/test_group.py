@@ -40,8 +40,8 @@ def members(harness, group_id: str) -> list[str]:  # type: ignore[no-untyped-def
     return sorted(imsi for imsi, sim in harness.emulator.subscribers.items() if sim["groupId"] == group_id)
 
 
-def audits(harness, action: str) -> list[audit.AuditEntry]:  # type: ignore[no-untyped-def]
-    return [e for e in audit.latest(harness.rt.db, 100) if e.action == action]
+async def audits(harness, action: str) -> list[audit.AuditEntry]:  # type: ignore[no-untyped-def]
+    return [e for e in await audit.latest(harness.rt.db, 100) if e.action == action]
 
 
 def channel_text(harness) -> str:  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ async def test_seed_configuration_as_three_commands(harness) -> None:  # type: i
     assert harness.emulator.groups[SEED_GROUP_ID]["configuration"] == SEED_CONFIGURATION
     assert len(harness.fake.messages("C_OPS")) == 3
     assert "changed *SoracomAir* of group *CustomerManagement*" in channel_text(harness)
-    assert [e.result for e in audits(harness, "group.config")] == ["ok"] * 3
+    assert [e.result for e in await audits(harness, "group.config")] == ["ok"] * 3
 
     harness.fake.clear()
     await harness.command("/group config CustomerManagement unifiedendpoint", user=VIEWER)
@@ -149,7 +149,7 @@ async def test_remove_a_parameter(harness) -> None:  # type: ignore[no-untyped-d
     await harness.command("/group config FieldTest SoracomAir -metadata", user=OPERATOR)
     assert "has no parameter metadata" in harness.all_text()
     assert len(mutations(harness)) == 1
-    assert [e.result for e in audits(harness, "group.config")] == ["refused", "ok"]
+    assert [e.result for e in await audits(harness, "group.config")] == ["refused", "ok"]
 
 
 @pytest.mark.parametrize(("line", "expected"), [
@@ -169,7 +169,7 @@ async def test_bad_configuration_changes_nothing(harness, line: str,  # type: ig
     assert mutations(harness) == []
     assert json.dumps(harness.emulator.groups, sort_keys=True) == before
     assert not harness.fake.messages("C_OPS")
-    assert [e.result for e in audits(harness, "group.config")] == ["refused"]
+    assert [e.result for e in await audits(harness, "group.config")] == ["refused"]
 
 
 async def test_ambiguous_name_lists_the_matches(harness) -> None:  # type: ignore[no-untyped-def]
@@ -185,7 +185,7 @@ async def test_ambiguous_name_lists_the_matches(harness) -> None:  # type: ignor
 
 
 async def test_viewer_is_refused_every_change(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(VIEWER)
+    await harness.enroll(VIEWER)
     before = json.dumps(harness.emulator.groups, sort_keys=True)
     for line in ("/group config CustomerManagement SoracomAir binaryParserEnabled=false",
                  "/group create Lab", "/group delete CustomerManagement"):
@@ -195,7 +195,7 @@ async def test_viewer_is_refused_every_change(harness) -> None:  # type: ignore[
     assert mutations(harness) == []
     assert json.dumps(harness.emulator.groups, sort_keys=True) == before
     assert not harness.fake.calls_to("views.open")
-    refused = [(e.action, e.result) for e in audit.latest(harness.rt.db, 10)]
+    refused = [(e.action, e.result) for e in await audit.latest(harness.rt.db, 10)]
     assert sorted(refused) == [("group.config", "refused"), ("group.create", "refused"), ("group.delete", "refused")]
 
 
@@ -246,11 +246,11 @@ async def test_create_then_refuse_the_same_name(harness) -> None:  # type: ignor
     await harness.command('/group create "Field lab"', user=OPERATOR)
     assert f"A group named `Field lab` already exists ({created[0]['groupId']})" in harness.all_text()
     assert len(mutations(harness)) == 1 and len(harness.emulator.groups) == 3
-    assert [e.result for e in audits(harness, "group.create")] == ["refused", "ok"]
+    assert [e.result for e in await audits(harness, "group.create")] == ["refused", "ok"]
 
 
 async def test_delete_an_empty_group_with_a_code(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/group create Lab", user=OPERATOR)
     lab = next(g["groupId"] for g in harness.emulator.groups.values() if g["tags"].get("name") == "Lab")
     await harness.command("/group delete Lab", user=OPERATOR)
@@ -262,22 +262,22 @@ async def test_delete_an_empty_group_with_a_code(harness) -> None:  # type: igno
     assert lab not in harness.emulator.groups
     assert [(r.method, r.path) for r in mutations(harness)][-1] == ("DELETE", f"/v1/groups/{lab}")
     assert f"deleted group *Lab* `{lab}`" in channel_text(harness)
-    assert [e.result for e in audits(harness, "group.delete")] == ["ok"]
+    assert [e.result for e in await audits(harness, "group.delete")] == ["ok"]
 
 
 async def test_delete_refused_while_sims_are_in_the_group(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     await harness.command("/group delete CustomerManagement", user=OPERATOR)
     count = len(members(harness, SEED_GROUP_ID))
     assert count and f"Group `CustomerManagement` still holds {count} SIMs" in harness.all_text()
     with pytest.raises(AssertionError):
         harness.find_element("pending_confirm")
     assert SEED_GROUP_ID in harness.emulator.groups and mutations(harness) == []
-    assert [e.result for e in audits(harness, "group.delete")] == ["refused"]
+    assert [e.result for e in await audits(harness, "group.delete")] == ["refused"]
 
 
 async def test_delete_checks_again_when_confirmed(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/group create Lab", user=OPERATOR)
     lab = next(g["groupId"] for g in harness.emulator.groups.values() if g["tags"].get("name") == "Lab")
     await harness.command("/group delete Lab", user=OPERATOR)
@@ -288,7 +288,7 @@ async def test_delete_checks_again_when_confirmed(harness) -> None:  # type: ign
     assert lab in harness.emulator.groups and harness.emulator.subscribers[moved]["groupId"] == lab
     assert [r.method for r in mutations(harness)] == ["POST"]
     assert "Group `Lab` still holds 1 SIMs" in harness.all_text()
-    assert [e.result for e in audits(harness, "group.delete")] == ["refused"]
+    assert [e.result for e in await audits(harness, "group.delete")] == ["refused"]
 
 
 async def test_admin_sees_usage_on_help(harness) -> None:  # type: ignore[no-untyped-def]

@@ -32,8 +32,8 @@ def wrong(code: str) -> str:
     return "000000" if code != "000000" else "111111"
 
 
-def audit_results(harness, action: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [e.result for e in reversed(audit.latest(harness.rt.db, 100)) if e.action == action]
+async def audit_results(harness, action: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.result for e in reversed(await audit.latest(harness.rt.db, 100)) if e.action == action]
 
 
 def add_plan_d(harness) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def test_good_quantities() -> None:
 
 
 async def test_quotation_shows_the_seed_figures_privately(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     await harness.command("/order sims 2")
 
     (quote,) = calls(harness, "createQuotation")
@@ -107,7 +107,7 @@ async def test_quotation_shows_the_seed_figures_privately(harness) -> None:  # t
 
 
 async def test_confirm_with_a_code_places_exactly_one_order(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/order sims 2")
     await harness.press("pending_confirm")
     assert harness.latest_view()["callback_id"] == "gate_code"
@@ -125,11 +125,11 @@ async def test_confirm_with_a_code_places_exactly_one_order(harness) -> None:  #
     assert f"<@{OPERATOR}> ordered 2 × SORACOM Air SIM card plan-KM1" in post["text"]
     assert order["orderId"] in post["text"] and "¥4,147 JPY" in post["text"]
     assert "payment pending" in post["text"]
-    assert audit_results(harness, "order.sims") == ["refused", "ok"]
+    assert await audit_results(harness, "order.sims") == ["refused", "ok"]
 
 
 async def test_double_confirm_and_retried_submit_confirm_once(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/order sims 2")
     await harness.press("pending_confirm")
     first = harness.latest_view()
@@ -154,7 +154,7 @@ async def test_double_confirm_and_retried_submit_confirm_once(harness) -> None: 
 
 
 async def test_every_bad_quantity_is_refused_without_an_order(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     for value in ("0", "-1", "abc", "1e3", "1000000", "2.5"):
         harness.fake.clear()
         await harness.command(f"/order sims {value}")
@@ -166,7 +166,7 @@ async def test_every_bad_quantity_is_refused_without_an_order(harness) -> None: 
 
     assert not calls(harness, "createQuotation") and not placed(harness)
     assert not harness.fake.calls_to("chat.postMessage") and not harness.fake.calls_to("views.open")
-    assert set(audit_results(harness, "order.sims")) == {"refused"}
+    assert set(await audit_results(harness, "order.sims")) == {"refused"}
 
 
 async def test_without_mfa_enrollment_nothing_is_quoted(harness) -> None:  # type: ignore[no-untyped-def]
@@ -181,14 +181,14 @@ async def test_viewer_is_refused(harness) -> None:  # type: ignore[no-untyped-de
     replies = [m["text"] for m in harness.fake.ephemerals(VIEWER)]
     assert len(replies) == 2 and all("needs the *operator* role" in r for r in replies)
     assert not calls(harness, "createQuotation") and not calls(harness, "cancelOrder")
-    assert audit_results(harness, "order.sims") == ["refused"]
+    assert await audit_results(harness, "order.sims") == ["refused"]
 
 
 # The picker modal
 
 
 async def test_several_products_and_addresses_open_a_picker(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     add_plan_d(harness)
     add_okinawa_address(harness)
     await harness.command("/order sims 3")
@@ -215,7 +215,7 @@ async def test_several_products_and_addresses_open_a_picker(harness) -> None:  #
 
 
 async def test_a_product_code_picks_the_product(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     add_plan_d(harness)
     await harness.command(f"/order sims 4 {PLAN_D_CODE}")
     assert not harness.fake.calls_to("views.open")
@@ -228,7 +228,7 @@ async def test_a_product_code_picks_the_product(harness) -> None:  # type: ignor
 
 
 async def test_no_address_asks_for_one_and_creates_it(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     harness.emulator.shipping_addresses.clear()
     await harness.command("/order sims 2")
     view = harness.latest_view()
@@ -249,12 +249,12 @@ async def test_no_address_asks_for_one_and_creates_it(harness) -> None:  # type:
     (quote,) = calls(harness, "createQuotation")
     assert quote.json["shippingAddressId"] == created["shippingAddressId"]
     assert "¥4,147" in "\n".join(harness.texts(OPERATOR))
-    assert audit_results(harness, "order.address") == ["ok"]
+    assert await audit_results(harness, "order.address") == ["ok"]
 
 
 async def test_slow_soracom_gets_the_modal_opened_first(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(order_handlers, "MODAL_DEADLINE", 0)
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     add_plan_d(harness)
     await harness.command("/order sims 2")
     opened, updated = harness.fake.calls_to("views.open"), harness.fake.calls_to("views.update")
@@ -271,21 +271,21 @@ async def test_slow_soracom_gets_the_modal_opened_first(harness, monkeypatch) ->
 
 
 async def test_a_failed_quotation_is_reported_plainly(harness) -> None:  # type: ignore[no-untyped-def]
-    harness.enroll(OPERATOR)
+    await harness.enroll(OPERATOR)
     harness.emulator.faults.fail_next("POST", r"/orders$", status=500)
     await harness.command("/order sims 2")
     (reply,) = harness.fake.ephemerals(OPERATOR)
     assert "SORACOM refused" in reply["text"] and "Traceback" not in reply["text"]
     assert len(calls(harness, "createQuotation")) == 1  # a quotation is never repeated blindly
     assert not placed(harness)
-    assert audit_results(harness, "order.quote") == ["error"]
+    assert await audit_results(harness, "order.quote") == ["error"]
 
 
 # Too old to confirm
 
 
 async def test_quotation_expired_at_soracom_offers_a_fresh_one(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/order sims 2")
     (stale_id,) = harness.emulator.orders
     harness.emulator.advance(31 * 60)  # SORACOM's side: the quotation is older than 30 minutes
@@ -295,7 +295,7 @@ async def test_quotation_expired_at_soracom_offers_a_fresh_one(harness) -> None:
     assert not placed(harness) and not harness.fake.messages("C_OPS")
     assert "too old to confirm" in "\n".join(harness.texts(OPERATOR))
     assert "too old to confirm" in str(harness.fake.calls_to("views.update")[-1].args["view"])  # the modal too
-    assert audit_results(harness, "order.sims") == ["refused"]
+    assert await audit_results(harness, "order.sims") == ["refused"]
 
     harness.clock.advance(30)
     await harness.press("order_requote")  # the button offered with the refusal
@@ -309,7 +309,7 @@ async def test_quotation_expired_at_soracom_offers_a_fresh_one(harness) -> None:
 
 
 async def test_confirmation_expired_in_the_bot_offers_a_fresh_one(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/order sims 2")
     harness.clock.advance(6 * 60)  # the bot's side: a confirmation lasts 5 minutes
     await harness.press("pending_confirm")
@@ -331,7 +331,7 @@ async def test_confirmation_expired_in_the_bot_offers_a_fresh_one(harness) -> No
 async def test_list_and_show(harness) -> None:  # type: ignore[no-untyped-def]
     await harness.command("/order list", user=VIEWER)
     assert "No orders yet" in harness.all_text()
-    order_id = await place_order(harness, harness.enroll(OPERATOR))
+    order_id = await place_order(harness, await harness.enroll(OPERATOR))
 
     harness.fake.clear()
     await harness.command("/order list", user=VIEWER)
@@ -349,7 +349,7 @@ async def test_list_and_show(harness) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_cancel_is_gated(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     order_id = await place_order(harness, totp)
     harness.fake.clear()
 
@@ -365,11 +365,11 @@ async def test_cancel_is_gated(harness) -> None:  # type: ignore[no-untyped-def]
     assert len(calls(harness, "cancelOrder")) == 1
     (post,) = [m for m in harness.fake.messages("C_OPS") if "cancelled order" in m["text"]]
     assert order_id in post["text"]
-    assert audit_results(harness, "order.cancel") == ["refused", "ok"]
+    assert await audit_results(harness, "order.cancel") == ["refused", "ok"]
 
 
 async def test_shipped_orders_cannot_be_cancelled(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     order_id = await place_order(harness, totp)
 
     await harness.command(f"/order cancel {order_id}")  # preview while it is still cancellable
@@ -385,4 +385,4 @@ async def test_shipped_orders_cannot_be_cancelled(harness) -> None:  # type: ign
     with pytest.raises(AssertionError):
         harness.find_element("pending_confirm")
     assert len(calls(harness, "cancelOrder")) == 1  # only the attempt SORACOM refused
-    assert audit_results(harness, "order.cancel") == ["refused", "refused"]
+    assert await audit_results(harness, "order.cancel") == ["refused", "refused"]

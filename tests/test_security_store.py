@@ -32,9 +32,9 @@ def box() -> SecretBox:
     return SecretBox("test-key-not-secret")
 
 
-def test_secret_is_encrypted_at_rest(db: Database, box: SecretBox) -> None:
+async def test_secret_is_encrypted_at_rest(db: Database, box: SecretBox) -> None:
     mfa = Mfa(db, box)
-    new = mfa.enroll("U1")
+    new = await mfa.enroll("U1")
     with db.engine.connect() as conn:
         raw = conn.execute(text("SELECT secret_encrypted FROM mfa_enrollment WHERE slack_user_id='U1'")).scalar_one()
     assert new.secret not in raw
@@ -43,103 +43,103 @@ def test_secret_is_encrypted_at_rest(db: Database, box: SecretBox) -> None:
     assert new.uri.startswith("otpauth://totp/SORACOM%20Bot:U1?secret=")
 
 
-def test_enrollment_needs_one_current_code(db: Database, box: SecretBox) -> None:
+async def test_enrollment_needs_one_current_code(db: Database, box: SecretBox) -> None:
     clock = Clock()
     mfa = Mfa(db, box, clock=clock)
-    totp = pyotp.TOTP(mfa.enroll("U1").secret)
-    assert mfa.verify("U1", totp.at(clock.now)).outcome is Check.not_confirmed
-    assert mfa.confirm("U1", totp.at(clock.now)).ok
-    assert mfa.status("U1").enrolled
-    assert mfa.enroll("U1") is None  # an active enrollment is not replaced silently
+    totp = pyotp.TOTP((await mfa.enroll("U1")).secret)
+    assert (await mfa.verify("U1", totp.at(clock.now))).outcome is Check.not_confirmed
+    assert (await mfa.confirm("U1", totp.at(clock.now))).ok
+    assert (await mfa.status("U1")).enrolled
+    assert await mfa.enroll("U1") is None  # an active enrollment is not replaced silently
 
 
-def test_code_is_accepted_once_across_two_processes(database_url: str, box: SecretBox) -> None:
+async def test_code_is_accepted_once_across_two_processes(database_url: str, box: SecretBox) -> None:
     clock = Clock()
     first, second = Database(database_url), Database(database_url)
     first.create_schema()
     mfa_a, mfa_b = Mfa(first, box, clock=clock), Mfa(second, box, clock=clock)
-    totp = pyotp.TOTP(mfa_a.enroll("U1").secret)
-    assert mfa_a.confirm("U1", totp.at(clock.now)).ok
+    totp = pyotp.TOTP((await mfa_a.enroll("U1")).secret)
+    assert (await mfa_a.confirm("U1", totp.at(clock.now))).ok
     clock.advance(30)
     code = totp.at(clock.now)
-    assert mfa_a.verify("U1", code).ok
-    assert mfa_b.verify("U1", code).outcome is Check.replayed
+    assert (await mfa_a.verify("U1", code)).ok
+    assert (await mfa_b.verify("U1", code)).outcome is Check.replayed
     clock.advance(30)
-    assert mfa_b.verify("U1", totp.at(clock.now)).ok
+    assert (await mfa_b.verify("U1", totp.at(clock.now))).ok
     first.dispose()
     second.dispose()
 
 
-def test_five_wrong_codes_lock_out_even_the_right_one(db: Database, box: SecretBox) -> None:
+async def test_five_wrong_codes_lock_out_even_the_right_one(db: Database, box: SecretBox) -> None:
     clock = Clock()
     mfa = Mfa(db, box, clock=clock)
-    totp = pyotp.TOTP(mfa.enroll("U1").secret)
-    assert mfa.confirm("U1", totp.at(clock.now)).ok
+    totp = pyotp.TOTP((await mfa.enroll("U1")).secret)
+    assert (await mfa.confirm("U1", totp.at(clock.now))).ok
     clock.advance(30)
     wrong = f"{(int(totp.at(clock.now)) + 1) % 1_000_000:06d}"
-    results = [mfa.verify("U1", wrong) for _ in range(5)]
+    results = [await mfa.verify("U1", wrong) for _ in range(5)]
     assert [r.outcome for r in results] == [Check.wrong] * 4 + [Check.locked]
     assert results[0].failures_left == 4
-    right = mfa.verify("U1", totp.at(clock.now))
+    right = await mfa.verify("U1", totp.at(clock.now))
     assert right.outcome is Check.locked
     assert right.locked_until == clock.now + timedelta(minutes=15)
     clock.advance(15 * 60 + 1)
-    assert mfa.verify("U1", totp.at(clock.now)).ok
+    assert (await mfa.verify("U1", totp.at(clock.now))).ok
 
 
-def test_wrong_codes_spread_over_more_than_15_minutes_do_not_lock(db: Database, box: SecretBox) -> None:
+async def test_wrong_codes_spread_over_more_than_15_minutes_do_not_lock(db: Database, box: SecretBox) -> None:
     clock = Clock()
     mfa = Mfa(db, box, clock=clock)
-    totp = pyotp.TOTP(mfa.enroll("U1").secret)
-    assert mfa.confirm("U1", totp.at(clock.now)).ok
+    totp = pyotp.TOTP((await mfa.enroll("U1")).secret)
+    assert (await mfa.confirm("U1", totp.at(clock.now))).ok
     for _ in range(6):
         clock.advance(4 * 60)
-        assert mfa.verify("U1", "000000" if totp.at(clock.now) != "000000" else "111111").outcome is Check.wrong
+        assert (await mfa.verify("U1", "000000" if totp.at(clock.now) != "000000" else "111111")).outcome is Check.wrong
 
 
-def test_enroll_link_works_once_and_expires(db: Database, box: SecretBox) -> None:
+async def test_enroll_link_works_once_and_expires(db: Database, box: SecretBox) -> None:
     clock = Clock()
     mfa = Mfa(db, box, clock=clock)
-    new = mfa.enroll("U1")
-    token = mfa.issue_enroll_link("U1")
-    assert mfa.redeem_enroll_link(token) == new.uri
-    assert mfa.redeem_enroll_link(token) is None
-    late = mfa.issue_enroll_link("U1")
+    new = await mfa.enroll("U1")
+    token = await mfa.issue_enroll_link("U1")
+    assert await mfa.redeem_enroll_link(token) == new.uri
+    assert await mfa.redeem_enroll_link(token) is None
+    late = await mfa.issue_enroll_link("U1")
     clock.advance(11 * 60)
-    assert mfa.redeem_enroll_link(late) is None
+    assert await mfa.redeem_enroll_link(late) is None
 
 
 async def test_pending_action_is_claimed_once_under_concurrency(db: Database) -> None:
     pending = PendingActions(db)
-    action = pending.create(user_id="U1", action="sim.terminate", args={"imsis": ["440100000000001"]},
+    action = await pending.create(user_id="U1", action="sim.terminate", args={"imsis": ["440100000000001"]},
                             requires_code=True)
-    results = await asyncio.gather(*[asyncio.to_thread(pending.claim, action.id) for _ in range(8)])
+    results = await asyncio.gather(*[pending.claim(action.id) for _ in range(8)])
     assert results.count(True) == 1
-    assert pending.get(action.id).state == "running"
+    assert (await pending.get(action.id)).state == "running"
 
 
-def test_expired_pending_action_cannot_be_claimed(db: Database) -> None:
+async def test_expired_pending_action_cannot_be_claimed(db: Database) -> None:
     clock = Clock()
     pending = PendingActions(db, clock=clock)
-    action = pending.create(user_id="U1", action="x", args={}, requires_code=False)
+    action = await pending.create(user_id="U1", action="x", args={}, requires_code=False)
     clock.advance(5 * 60 + 1)
-    assert pending.get(action.id).expired(clock.now)
-    assert not pending.claim(action.id)
+    assert (await pending.get(action.id)).expired(clock.now)
+    assert not await pending.claim(action.id)
 
 
-def test_roles_and_audit(db: Database) -> None:
-    assert roles.role_of(db, "U9", frozenset({"U9"})) is Role.admin
-    assert roles.role_of(db, "U8", frozenset()) is Role.viewer
-    roles.set_role(db, "U8", Role.operator, granted_by="U9")
-    assert roles.role_of(db, "U8", frozenset()) is Role.operator
-    assert [(g.user_id, g.role) for g in roles.list_roles(db, frozenset({"U9"}))] == [
+async def test_roles_and_audit(db: Database) -> None:
+    assert await roles.role_of(db, "U9", frozenset({"U9"})) is Role.admin
+    assert await roles.role_of(db, "U8", frozenset()) is Role.viewer
+    await roles.set_role(db, "U8", Role.operator, granted_by="U9")
+    assert await roles.role_of(db, "U8", frozenset()) is Role.operator
+    assert [(g.user_id, g.role) for g in await roles.list_roles(db, frozenset({"U9"}))] == [
         ("U9", Role.admin), ("U8", Role.operator)]
     actor = audit.Actor("U8", "T1", "C1")
-    audit.record(db, actor, command="/sim activate 440100000000001", action="sim.activate",
+    await audit.record(db, actor, command="/sim activate 440100000000001", action="sim.activate",
                  target="440100000000001", result="ok")
-    audit.record(db, actor, command="/sim terminate x", action="sim.terminate", target="x", result="error",
+    await audit.record(db, actor, command="/sim terminate x", action="sim.terminate", target="x", result="error",
                  error="E" * 2000)
-    entries = audit.latest(db, 10)
+    entries = await audit.latest(db, 10)
     assert [e.action for e in entries] == ["sim.terminate", "sim.activate"]
     assert len(entries[0].error or "") == audit.MAX_ERROR_LENGTH
 

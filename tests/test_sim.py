@@ -145,7 +145,7 @@ async def test_activate_and_standby_one_sim(harness) -> None:  # type: ignore[no
     assert sim(harness, SPARES[1])["status"] == "standby"
     assert any("Activate" in p and SENSOR_05 in p and "was `inactive`" in p for p in posted(harness))
     assert any("Set to standby" in p and SPARES[1] in p for p in posted(harness))
-    entries = audit.latest(harness.rt.db, 5)
+    entries = await audit.latest(harness.rt.db, 5)
     assert [(e.action, e.target, e.result) for e in entries[:2]] == [
         ("sim.standby", SPARES[1], "ok"), ("sim.activate", SENSOR_05, "ok")]
 
@@ -155,7 +155,7 @@ async def test_a_refused_change_is_private_and_audited(harness) -> None:  # type
     assert sim(harness, SENSOR_03)["status"] == "active"
     assert "cannot change from active to standby" in private(harness)
     assert not posted(harness)
-    entry = audit.latest(harness.rt.db, 1)[0]
+    entry = (await audit.latest(harness.rt.db, 1))[0]
     assert (entry.action, entry.target, entry.result) == ("sim.standby", SENSOR_03, "failed")
 
 
@@ -188,7 +188,7 @@ async def test_speed_class(harness) -> None:  # type: ignore[no-untyped-def]
 async def test_imei_lock_then_gated_unlock(harness) -> None:  # type: ignore[no-untyped-def]
     await harness.command("/sim imei-lock sensor-01 353456789012345")
     assert sim(harness, SENSOR_01)["imeiLock"] == {"imei": "353456789012345"}
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/sim imei-unlock sensor-01")
     assert sim(harness, SENSOR_01)["imeiLock"] == {"imei": "353456789012345"}  # nothing before the code
     await confirm_with_code(harness, totp)
@@ -202,11 +202,11 @@ async def test_gated_change_needs_an_enrollment(harness) -> None:  # type: ignor
     await harness.command("/sim deactivate sensor-02")
     assert "/mfa enroll" in private(harness)
     assert sim(harness, SENSOR_02)["status"] == "active" and not changes(harness)
-    assert audit.latest(harness.rt.db, 1)[0].result == "refused"
+    assert (await audit.latest(harness.rt.db, 1))[0].result == "refused"
 
 
 async def test_deactivate_and_suspend_with_a_code(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/sim deactivate sensor-02")
     assert "inactive` SIMs are still billed" in private(harness)
     await confirm_with_code(harness, totp)
@@ -220,7 +220,7 @@ async def test_deactivate_and_suspend_with_a_code(harness) -> None:  # type: ign
 
 
 async def test_terminate_asks_for_a_code_and_lifts_protection(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/sim terminate sensor-02")
     preview = private(harness)
     assert "Terminating is final" in preview and "Termination protection is *on* for 1 of 1" in preview
@@ -237,12 +237,12 @@ async def test_terminate_asks_for_a_code_and_lifts_protection(harness) -> None: 
     assert sim(harness, SENSOR_02)["status"] == "terminated"
     assert [r.operation_id for r in changes(harness)] == ["enableTermination", "terminateSubscriber"]
     assert any("Terminate" in p and SENSOR_02 in p for p in posted(harness))
-    results = [(e.action, e.result) for e in audit.latest(harness.rt.db, 5) if e.action == "sim.terminate"]
+    results = [(e.action, e.result) for e in await audit.latest(harness.rt.db, 5) if e.action == "sim.terminate"]
     assert results == [("sim.terminate", "ok"), ("sim.terminate", "refused")]
 
 
 async def test_protection_is_put_back_when_terminate_fails(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     harness.emulator.faults.fail_next("POST", r"/terminate$", status=400,
                                       body={"code": "SEM9999", "message": "Injected refusal."})
     await harness.command("/sim terminate meter-01")
@@ -252,18 +252,18 @@ async def test_protection_is_put_back_when_terminate_fails(harness) -> None:  # 
     assert [(r.operation_id, r.status) for r in changes(harness)] == [
         ("enableTermination", 200), ("terminateSubscriber", 400), ("disableTermination", 200)]
     assert "Injected refusal" in harness.all_text()
-    entry = audit.latest(harness.rt.db, 1)[0]
+    entry = (await audit.latest(harness.rt.db, 1))[0]
     assert (entry.action, entry.result, entry.target) == ("sim.terminate", "failed", METER_01)
 
 
 async def test_gated_bulk_takes_one_code_for_all(harness) -> None:  # type: ignore[no-untyped-def]
-    totp = harness.enroll(OPERATOR)
+    totp = await harness.enroll(OPERATOR)
     await harness.command("/sim suspend meter-01 meter-02")
     assert "*Suspend* — 2 SIM(s)" in private(harness) and not changes(harness)
     await confirm_with_code(harness, totp)
     assert sim(harness, METER_01)["status"] == sim(harness, METER_02)["status"] == "suspended"
     assert "all 2 SIMs done" in harness.fake.calls_to("chat.update")[-1].args["text"]
-    entries = [(e.target, e.result) for e in audit.latest(harness.rt.db, 5) if e.action == "sim.suspend"]
+    entries = [(e.target, e.result) for e in await audit.latest(harness.rt.db, 5) if e.action == "sim.suspend"]
     assert sorted(entries) == [(METER_01, "ok"), (METER_02, "ok")]
 
 
@@ -281,7 +281,7 @@ async def test_bulk_tag_by_selector_previews_then_runs_once(harness) -> None:  #
     assert "already confirmed once" in harness.all_text()
     final = harness.fake.calls_to("chat.update")[-1].args["text"]
     assert "all 3 SIMs done" in final
-    entries = [e for e in audit.latest(harness.rt.db, 10) if e.action == "sim.tag"]
+    entries = [e for e in await audit.latest(harness.rt.db, 10) if e.action == "sim.tag"]
     assert sorted(e.target for e in entries) == sorted(SPARES) and {e.result for e in entries} == {"ok"}
 
 
@@ -337,7 +337,7 @@ async def test_viewer_is_refused_and_nothing_changes(harness) -> None:  # type: 
     await harness.command("/sim activate sensor-05", user=VIEWER)
     assert "needs the *operator* role" in harness.all_text()
     assert sim(harness, SENSOR_05)["status"] == "inactive" and not changes(harness)
-    entry = audit.latest(harness.rt.db, 1)[0]
+    entry = (await audit.latest(harness.rt.db, 1))[0]
     assert (entry.user_id, entry.action, entry.result) == (VIEWER, "sim.activate", "refused")
     await harness.command("/sim tag status:ready x=1")  # the operator's preview …
     await harness.press("pending_confirm", user=VIEWER)  # … is not the viewer's to confirm

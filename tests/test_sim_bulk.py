@@ -59,7 +59,7 @@ async def test_200_sims_under_a_rate_limit(harness) -> None:  # type: ignore[no-
     assert "all 200 SIMs done" in updates[-1].args["text"]
     assert "already confirmed once" in harness.all_text()
 
-    records = [e for e in audit.latest(harness.rt.db, 300) if e.action == "sim.activate"]
+    records = [e for e in await audit.latest(harness.rt.db, 300) if e.action == "sim.activate"]
     assert sorted(e.target for e in records) == sorted(imsis) and {e.result for e in records} == {"ok"}
 
 

@@ -51,9 +51,9 @@ async def test_help_and_unknown_subcommands_show_usage(harness, line: str) -> No
 async def test_viewer_is_refused_a_mutation_privately_and_audited(harness) -> None:  # type: ignore[no-untyped-def]
     await harness.command(f"/soracom role <@{VIEWER}> admin", user=VIEWER)
     assert "needs the *admin* role" in harness.all_text()
-    assert roles.role_of(harness.rt.db, VIEWER, frozenset()) is Role.viewer
+    assert await roles.role_of(harness.rt.db, VIEWER, frozenset()) is Role.viewer
     assert not harness.fake.calls_to("chat.postMessage")
-    entry = audit.latest(harness.rt.db, 1)[0]
+    entry = (await audit.latest(harness.rt.db, 1))[0]
     assert (entry.user_id, entry.action, entry.result) == (VIEWER, "soracom.role", "refused")
     assert entry.channel_id == "C_OPS"
 
@@ -135,8 +135,8 @@ def test_console_runs_one_command_and_prints_a_real_reply(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_admins_from_configuration(harness) -> None:  # type: ignore[no-untyped-def]
-    assert roles.role_of(harness.rt.db, ADMIN, harness.rt.settings.admins) is Role.admin
+async def test_admins_from_configuration(harness) -> None:  # type: ignore[no-untyped-def]
+    assert await roles.role_of(harness.rt.db, ADMIN, harness.rt.settings.admins) is Role.admin
 
 
 async def test_console_serves_its_links_on_loopback(settings) -> None:  # type: ignore[no-untyped-def]
@@ -169,12 +169,12 @@ async def test_a_slack_failure_is_reported_plainly(harness) -> None:  # type: ig
     assert "I cannot post in this channel (`not_in_channel`)" in text and "/invite @soracom" in text
     assert "reference" not in text and "Traceback" not in text
     assert harness.emulator.subscribers["440100000000005"]["status"] == "active"
-    assert audit.latest(harness.rt.db, 1)[0].result == "ok"
+    assert (await audit.latest(harness.rt.db, 1))[0].result == "ok"
 
 
 async def test_bad_input_to_a_mutating_command_is_audited_as_refused(harness) -> None:  # type: ignore[no-untyped-def]
     await harness.command("/sim imei-lock 440100000000001 12345", user=OPERATOR)
-    entry = audit.latest(harness.rt.db, 1)[0]
+    entry = (await audit.latest(harness.rt.db, 1))[0]
     assert (entry.action, entry.result, entry.user_id) == ("sim.imei-lock", "refused", OPERATOR)
     assert entry.target == "440100000000001 12345" and entry.error
     assert not [r for r in harness.emulator.requests if r.method != "GET" and "/auth" not in r.path]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, select
 
 from bot.security.crypto import SecretBox
-from bot.store import Database
+from bot.store import Database, off_loop
 from bot.store.tables import MfaEnrollment, MfaEnrollToken, MfaFailure, MfaUsedCode, as_utc, utcnow
 
 ISSUER = "SORACOM Bot"
@@ -82,6 +82,7 @@ class Mfa:
 
     # Enrollment
 
+    @off_loop
     def enroll(self, user_id: str) -> NewEnrollment | None:
         """A fresh secret for a user without a confirmed enrollment; None when one is already active."""
         with self.db.session() as session:
@@ -96,14 +97,19 @@ class Mfa:
             session.commit()
         return NewEnrollment(secret=secret, uri=provisioning_uri(secret, user_id))
 
+    @off_loop
     def pending_uri(self, user_id: str) -> str | None:
         """The otpauth URI of an enrollment that waits for its first code."""
+        return self._pending_uri(user_id)
+
+    def _pending_uri(self, user_id: str) -> str | None:
         with self.db.session() as session:
             row = session.get(MfaEnrollment, user_id)
         if row is None or row.confirmed_at is not None:
             return None
         return provisioning_uri(self.box.decrypt(row.secret_encrypted), user_id)
 
+    @off_loop
     def confirm(self, user_id: str, code: str) -> CheckResult:
         result = self._check(user_id, code, need_confirmed=False)
         if result.ok:
@@ -115,10 +121,12 @@ class Mfa:
                 session.commit()
         return result
 
+    @off_loop
     def verify(self, user_id: str, code: str) -> CheckResult:
         """A code for a gated action: enrolled, not locked, right, and not used before."""
         return self._check(user_id, code, need_confirmed=True)
 
+    @off_loop
     def status(self, user_id: str) -> MfaStatus:
         with self.db.session() as session:
             row = session.get(MfaEnrollment, user_id)
@@ -133,6 +141,7 @@ class Mfa:
             locked_until=locked if locked and locked > self.clock() else None,
         )
 
+    @off_loop
     def reset(self, user_id: str) -> bool:
         with self.db.session() as session:
             row = session.get(MfaEnrollment, user_id)
@@ -145,6 +154,7 @@ class Mfa:
 
     # One-time enrollment page
 
+    @off_loop
     def issue_enroll_link(self, user_id: str) -> str:
         token = secrets.token_urlsafe(24)
         with self.db.session() as session:
@@ -156,6 +166,7 @@ class Mfa:
             session.commit()
         return token
 
+    @off_loop
     def redeem_enroll_link(self, token: str) -> str | None:
         """The otpauth URI behind a link, once; None when unknown, used or expired."""
         with self.db.session() as session:
@@ -166,7 +177,7 @@ class Mfa:
             session.add(row)
             session.commit()
             user_id = row.slack_user_id
-        return self.pending_uri(user_id)
+        return self._pending_uri(user_id)
 
     # Code checking
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import col, update
 
-from bot.store import Database
+from bot.store import Database, off_loop
 from bot.store.tables import PendingAction, as_utc, utcnow
 
 LIFETIME = timedelta(minutes=5)
@@ -43,6 +43,7 @@ class PendingActions:
         self.clock = clock
         self.lifetime = lifetime
 
+    @off_loop
     def create(
         self,
         *,
@@ -74,11 +75,13 @@ class PendingActions:
             session.commit()
         return _view(row)
 
+    @off_loop
     def get(self, pending_id: str) -> Pending | None:
         with self.db.session() as session:
             row = session.get(PendingAction, pending_id)
         return _view(row) if row is not None else None
 
+    @off_loop
     def claim(self, pending_id: str) -> bool:
         """pending → running, atomically: exactly one caller wins, however many try at once."""
         with self.db.session() as session:
@@ -94,6 +97,7 @@ class PendingActions:
             session.commit()
         return result.rowcount == 1  # type: ignore[attr-defined]
 
+    @off_loop
     def finish(self, pending_id: str, state: str, result: dict[str, Any] | None = None) -> None:
         with self.db.session() as session:
             session.exec(
@@ -103,6 +107,7 @@ class PendingActions:
             )
             session.commit()
 
+    @off_loop
     def cancel(self, pending_id: str) -> bool:
         with self.db.session() as session:
             result = session.exec(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot.store import Database
+from bot.store import Database, off_loop
 from bot.store.tables import AuditEvent, as_utc
 
 MAX_ERROR_LENGTH = 500
@@ -35,6 +35,7 @@ class AuditEntry:
     error: str | None
 
 
+@off_loop
 def record(
     db: Database,
     actor: Actor,
@@ -60,6 +61,7 @@ def record(
         session.commit()
 
 
+@off_loop
 def latest(db: Database, limit: int) -> list[AuditEntry]:
     with db.session() as session:
         rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)).all()

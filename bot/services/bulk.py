@@ -59,7 +59,7 @@ class BulkResult:
 
 
 Work = Callable[[str], Awaitable[object]]
-OnItem = Callable[[str, str | None], None]  # item, failure reason (None: done)
+OnItem = Callable[[str, str | None], Awaitable[None]]  # item, failure reason (None: done)
 OnProgress = Callable[[Progress], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 
@@ -159,10 +159,10 @@ async def run_bulk(
             except Exception as exc:  # noqa: BLE001 - one item's failure is reported, the others go on
                 reason = describe(exc)
                 result.failures.append(Failure(item, reason))
-                _notify(on_item, item, reason)
+                await _notify(on_item, item, reason)
             else:
                 result.done.append(item)
-                _notify(on_item, item, None)
+                await _notify(on_item, item, None)
 
     finished = asyncio.Event()
     reporter = loop.create_task(_report(result, on_progress, progress_interval, finished)) if on_progress else None
@@ -177,11 +177,11 @@ async def run_bulk(
     return result
 
 
-def _notify(on_item: OnItem | None, item: str, reason: str | None) -> None:
+async def _notify(on_item: OnItem | None, item: str, reason: str | None) -> None:
     if on_item is None:
         return
     try:
-        on_item(item, reason)
+        await on_item(item, reason)
     except Exception:  # noqa: BLE001 - bookkeeping must not stop the work
         log.exception("bulk: recording the end of %s failed", item)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from bot.security.roles import Role
-from bot.store import Database
+from bot.store import Database, off_loop
 from bot.store.tables import UserRole, utcnow
 
 
@@ -18,6 +18,7 @@ class RoleGrant:
     granted_by: str
 
 
+@off_loop
 def role_of(db: Database, user_id: str, admins: frozenset[str]) -> Role:
     with db.session() as session:
         row = session.get(UserRole, user_id)
@@ -26,6 +27,7 @@ def role_of(db: Database, user_id: str, admins: frozenset[str]) -> Role:
     return Role.admin if user_id in admins else Role.viewer
 
 
+@off_loop
 def set_role(db: Database, user_id: str, role: Role, granted_by: str) -> None:
     with db.session() as session:
         row = session.get(UserRole, user_id) or UserRole(slack_user_id=user_id, role=role.name, granted_by=granted_by)
@@ -34,6 +36,7 @@ def set_role(db: Database, user_id: str, role: Role, granted_by: str) -> None:
         session.commit()
 
 
+@off_loop
 def list_roles(db: Database, admins: frozenset[str]) -> list[RoleGrant]:
     """Every stored grant, plus the configured admins that have no stored row."""
     with db.session() as session:

@@ -1,3 +1,3 @@
-from bot.store.db import Database
+from bot.store.db import Database, off_loop
 
-__all__ = ["Database"]
+__all__ = ["Database", "off_loop"]

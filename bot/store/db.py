@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+# A locked SQLite database makes a write wait this long before it fails plainly; the wait happens in a database
+# thread, so it delays replies, never acks.
+BUSY_TIMEOUT_SECONDS = 15
+DB_THREADS = 4
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Owner = TypeVar("Owner")
 
 
 def normalise_url(url: str) -> str:
@@ -28,7 +41,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -38,15 +51,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # WAL lets a second bot process read while one writes; busy_timeout waits instead of failing.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # a killed process loses no commit in WAL; only a power cut could
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 class Database:
+    """The engine, and the threads every database call runs in: the event loop that acks Slack never waits on it."""
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._threads = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="db")
+
+    async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
 
     def create_schema(self) -> None:
         SQLModel.metadata.create_all(self.engine)
@@ -57,4 +78,16 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self._threads.shutdown(wait=True)
         self.engine.dispose()
+
+
+def off_loop(fn: Callable[Concatenate[Owner, P], R]) -> Callable[Concatenate[Owner, P], Awaitable[R]]:
+    """Makes a blocking database function awaitable; its first argument is the Database, or owns one as `.db`."""
+
+    @functools.wraps(fn)
+    async def call(owner: Owner, *args: P.args, **kwargs: P.kwargs) -> R:
+        db = owner if isinstance(owner, Database) else owner.db  # type: ignore[attr-defined]
+        return await db.run(fn, owner, *args, **kwargs)
+
+    return call
