@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from bot.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -49,7 +49,10 @@ class Database:
         self.engine = make_engine(url)
 
     def create_schema(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
+        """Brings the schema to the newest migration, as the bot does at start (bot.store.migrations)."""
+        from bot.store.migrations import upgrade
+
+        upgrade(self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
