@@ -18,6 +18,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Integer, Table, inspect, text
 from sqlmodel import Session, SQLModel, select
 
+from bot.config import Settings
+from bot.runtime import Runtime
 from bot.store import Database, migrations
 from bot.store.db import make_engine
 from bot.store.tables import AuditEvent, UserRole
@@ -55,16 +57,18 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         assert compare_metadata(context, SQLModel.metadata) == []
 
 
-def test_a_database_made_before_migrations_is_stamped_and_keeps_its_rows(database_url: str) -> None:
+async def test_the_bot_starting_on_a_database_made_before_migrations_stamps_it_and_keeps_its_rows(
+        database_url: str, settings: Settings) -> None:
     engine = make_engine(database_url)
-    SQLModel.metadata.create_all(engine)  # what the bot did before it had migrations
+    SQLModel.metadata.create_all(engine)  # what the bot did at start before it had migrations
     with Session(engine) as session:
         session.add(UserRole(slack_user_id="U_KEPT", role="admin", granted_by="U_ROOT"))
         session.add(AuditEvent(slack_user_id="U_KEPT", command="/sim list", action="sim.list", result="ok"))
         session.commit()
     engine.dispose()
 
-    assert migrations.upgrade(database_url) == migrations.head()
+    runtime = Runtime.create(settings.model_copy(update={"DATABASE_URL": database_url}))
+    await runtime.aclose()
 
     with connect(database_url) as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
