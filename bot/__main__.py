@@ -1,4 +1,4 @@
-"""python -m bot serve | console | emulator | setup"""
+"""python -m bot serve | console | emulator | setup | db"""
 
 from __future__ import annotations
 
@@ -37,8 +37,16 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("setup", help="account-level chores: login, payer info, addresses, MFA, bot user")
 
+    db = commands.add_parser("db", help="database migrations of DATABASE_URL (the bot also applies them at start)")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate to the newest revision (stamps a database made before migrations)")
+    db_commands.add_parser("current", help="print the revision the database is at")
+    revision = db_commands.add_parser("revision", help="for developers: autogenerate a revision from the models")
+    revision.add_argument("-m", "--message", required=True, help='what it changes, e.g. "add jobs table"')
+
     args = parser.parse_args(argv)
-    level = args.log_level or ("WARNING" if args.mode == "console" else "INFO")
+    quiet = args.mode == "console" or getattr(args, "db_command", None) == "current"
+    level = args.log_level or ("WARNING" if quiet else "INFO")
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     try:
@@ -47,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(host=args.host, port=args.port)
             return 0
+        if args.mode == "db" and args.db_command == "revision":  # works on a scratch database, needs no settings
+            return run_db(args, "")
         settings = load_settings()
+        if args.mode == "db":
+            return run_db(args, settings.DATABASE_URL)
         if args.mode == "serve":
             from bot.serve import serve
 
@@ -58,6 +70,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def run_db(args: argparse.Namespace, url: str) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.store import migrations
+
+    try:
+        if args.db_command == "revision":
+            print(f"wrote {migrations.revision(args.message)}")
+            return 0
+        revision = migrations.upgrade(url) if args.db_command == "upgrade" else migrations.current(url)
+    except (SQLAlchemyError, migrations.UnknownSchema) as exc:
+        # The driver's own message (host, port, what failed) without SQLAlchemy's SQL echo; URLs are not in it.
+        print(f"soracom-bot: database: {getattr(exc, 'orig', None) or exc}", file=sys.stderr)
+        return 1
+    head = migrations.head()
+    print(f"{revision or 'none'}{' (head)' if revision == head else f' (head is {head})'}")
+    return 0
 
 
 async def run_console(settings: Settings, args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from bot.security.mfa import Mfa
 from bot.security.pending import PendingActions
 from bot.soracom import SoracomClient, client_from_settings
 from bot.store import Database
+from bot.store.migrations import upgrade as upgrade_database
 from bot.store.tables import utcnow
 
 # RFC 6761 keeps *.localhost off the internet: links the embedded emulator builds can never reach a real host.
@@ -52,8 +53,8 @@ class Runtime:
                 soracom_transport = httpx.ASGITransport(app=create_app(emulator))
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
         use_language(settings.BOT_LANG)
+        upgrade_database(settings.DATABASE_URL)
         db = Database(settings.DATABASE_URL)
-        db.create_schema()
         box = SecretBox(load_or_create_key(settings.BOT_SECRET_KEY, settings.data_dir))
         return cls(
             settings=settings,

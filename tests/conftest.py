@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlmodel import SQLModel
+from sqlalchemy import MetaData
 
 from bot.config import Settings
 from bot.messages import DEFAULT_LANG, use_language
@@ -65,7 +65,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not POSTGRES_URL:
         pytest.skip("TEST_DATABASE_URL is not set; .ci/run sets it to a local PostgreSQL")
     db = Database(POSTGRES_URL)
-    SQLModel.metadata.drop_all(db.engine)
+    everything = MetaData()
+    everything.reflect(db.engine)  # alembic_version and any table a test made, not only the models'
+    everything.drop_all(db.engine)
     db.dispose()
     yield POSTGRES_URL
 

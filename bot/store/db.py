@@ -12,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from bot.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -70,7 +70,10 @@ class Database:
         return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
 
     def create_schema(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
+        """Brings the schema to the newest migration, as the bot does at start (bot.store.migrations)."""
+        from bot.store.migrations import upgrade
+
+        upgrade(self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
