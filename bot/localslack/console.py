@@ -3,9 +3,11 @@ The same line syntax (HELP) serves the interactive loop and scripts (`python -m 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -72,7 +74,7 @@ class Console:
             self._say(self.banner)
         while True:
             try:
-                line = self.input_func(f"{self.user_id} #{self.channel_id}> ")
+                line = await self._read(f"{self.user_id} #{self.channel_id}> ")
             except EOFError:
                 self._say("")
                 return
@@ -151,7 +153,7 @@ class Console:
         value = target.ref.value
         if target.ref.options:
             try:
-                value = self._choose_option(target.ref)
+                value = await self._choose_option(target.ref)
             except (_NoAnswer, _Cancelled):
                 self._say("(nothing chosen)")
                 return
@@ -170,11 +172,11 @@ class Console:
         self._show_reply(response)
         await self._after_request()
 
-    def _choose_option(self, ref: ActionRef) -> str:
+    async def _choose_option(self, ref: ActionRef) -> str:
         for i, option in enumerate(ref.options, 1):
             self._say(f"  {i}) {plain(option.get('text'))}")
         while True:
-            answer = self._ask(f"{ref.label} [1-{len(ref.options)}]: ")
+            answer = await self._ask(f"{ref.label} [1-{len(ref.options)}]: ")
             try:
                 return element_value({"type": "static_select", "options": list(ref.options)},
                                      answer)["selected_option"]["value"]
@@ -286,7 +288,7 @@ class Console:
             asked = [f for f in fields if f.block_id in errors] or fields
             try:
                 for field in asked:
-                    answers[field.block_id] = self._ask_field(field, errors.get(field.block_id))
+                    answers[field.block_id] = await self._ask_field(field, errors.get(field.block_id))
             except _NoAnswer:
                 self._say("(the modal stays open: no answer given; :close closes it)")
                 return None
@@ -305,7 +307,7 @@ class Console:
                 self._say(f"  ! {block_id}: {errors[block_id]}")
         return None
 
-    def _ask_field(self, field: InputField, error: str | None) -> str | None:
+    async def _ask_field(self, field: InputField, error: str | None) -> str | None:
         """A person's answer to one input: None leaves it empty (or at its initial value)."""
         if error:
             self._say(f"  ! {field.label}: {error}")
@@ -314,7 +316,7 @@ class Console:
             several = ", several with commas" if field.kind.startswith("multi") or field.kind == "checkboxes" else ""
             prompt += f" [1-{len(field.options)}{several}]"
         while True:
-            answer = self._ask(f"{prompt}: ") or None
+            answer = (await self._ask(f"{prompt}: ")) or None
             if answer is None and not field.optional and not _has_initial(field.element):
                 self._say("  ! this input is required")
                 continue
@@ -325,11 +327,11 @@ class Console:
                 continue
             return answer
 
-    def _ask(self, prompt: str) -> str:
+    async def _ask(self, prompt: str) -> str:
         """The next answer: typed, or the script's next `input` line. Raises _Cancelled or _NoAnswer."""
         if self._script is None:
             try:
-                answer = self.input_func(prompt).strip()
+                answer = (await self._read(prompt)).strip()
             except EOFError:
                 raise _Cancelled from None
             if answer in CANCEL_WORDS:
@@ -344,6 +346,31 @@ class Console:
             raise _Cancelled
         self._say(f"{prompt}{rest.strip()}")
         return rest.strip()
+
+    async def _read(self, prompt: str) -> str:
+        """A typed line, read in a thread of its own: meanwhile the loop serves pages, buttons and the scheduler."""
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str] = loop.create_future()
+
+        def hand_over(value: str | None, error: BaseException | None) -> None:
+            if line.done():
+                return
+            if error is not None:
+                line.set_exception(error)
+            else:
+                line.set_result(value or "")
+
+        def read() -> None:
+            try:
+                value = self.input_func(prompt)
+            except BaseException as exc:  # noqa: BLE001 - EOF and Ctrl-C belong to the loop's side
+                loop.call_soon_threadsafe(hand_over, None, exc)
+            else:
+                loop.call_soon_threadsafe(hand_over, value, None)
+
+        # A daemon thread: a console left at its prompt must not keep the process alive after Ctrl-C.
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return await line
 
     def _say(self, text: str) -> None:
         self.out.write(text + "\n")
