@@ -7,7 +7,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 COVERAGE_ENDPOINTS = {"jp": "https://api.soracom.io", "g": "https://g.api.soracom.io"}
@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     BOT_DATA_DIR: str = "data"
     BILL_SUMMARY_CHANNEL: str | None = None
     BILL_SUMMARY_CRON: str = "0 9 4 * *"
+    # How long a confirmed action's worker may be silent before another takes it over (its process died).
+    BOT_JOB_LEASE_SECONDS: float = Field(default=15.0, ge=1.0, le=300.0)
 
     @field_validator("SORACOM_COVERAGE", mode="before")
     @classmethod

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +18,7 @@ from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Mfa
 from bot.security.pending import PendingActions
 from bot.soracom import SoracomClient, client_from_settings
-from bot.store import Database
+from bot.store import Database, outbox
 from bot.store.migrations import upgrade as upgrade_database
 from bot.store.tables import utcnow
 
@@ -33,6 +36,8 @@ class Runtime:
     sandbox: bool
     clock: Callable[[], datetime] = utcnow
     emulator: Any = None  # the embedded emulator's state, when the bot runs on it
+    # Who holds a job's lease: unique per process, readable in the database.
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64])
 
     @classmethod
     def create(
@@ -54,14 +59,15 @@ class Runtime:
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
         use_language(settings.BOT_LANG)
         upgrade_database(settings.DATABASE_URL)
-        db = Database(settings.DATABASE_URL)
+        db = Database(settings.DATABASE_URL, outbox=outbox.outbox_path(settings.data_dir))
+        outbox.flush(db)
         box = SecretBox(load_or_create_key(settings.BOT_SECRET_KEY, settings.data_dir))
         return cls(
             settings=settings,
             db=db,
             soracom=client_from_settings(settings, transport=soracom_transport),
             mfa=Mfa(db, box, clock=clock),
-            pending=PendingActions(db, clock=clock),
+            pending=PendingActions(db, clock=clock, lease=timedelta(seconds=settings.BOT_JOB_LEASE_SECONDS)),
             sandbox=settings.uses_emulator,
             clock=clock,
             emulator=emulator,

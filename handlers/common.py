@@ -22,7 +22,7 @@ from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
 from bot.services.roles import role_of
-from bot.services.errors import InputError
+from bot.services.errors import InputError, WriteUnconfirmed
 from bot.soracom import SoracomError
 from handlers.views.common import text as section
 from handlers.views.common import with_marker
@@ -39,6 +39,10 @@ REDACTED_COMMANDS = frozenset({"/mfa"})
 
 class UserError(Exception):
     """Bad input or a refused request: the message goes privately to the user, and nothing was changed."""
+
+
+class Refused(UserError):
+    """The acting user's role, read again just now, no longer allows what they asked for."""
 
 
 def parse_user(value: str) -> str:
@@ -83,6 +87,7 @@ class Request:
     value: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
     audited: bool = False
+    required: Role = Role.viewer  # the role the action being run needs: read again before each SORACOM write
 
     @property
     def actor(self) -> audit.Actor:
@@ -131,6 +136,14 @@ class Request:
         plain["blocks"] = with_marker(plain.get("blocks", []), self.rt.sandbox)
         return plain
 
+    async def recheck(self, action: str, target: str | None, *, audit: bool = True) -> None:
+        """The role as it is now, not when the button was shown: Refused (and audited) once it no longer allows."""
+        self.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
+        if not self.role.allows(self.required):
+            if audit:
+                await self.audit(action, target, "refused", f"role {self.role.name} < {self.required.name}")
+            raise Refused(t("common.refused_now", role=self.role.name, required=self.required.name))
+
     async def audit(self, action: str, target: str | None, result: str, error: str | None = None) -> None:
         self.audited = True
         await audit.record(
@@ -158,6 +171,9 @@ def failure_text(exc: BaseException, context: str = "") -> str:
         return str(exc)
     if isinstance(exc, InputError):
         return t(exc.message_id, **exc.values)
+    if isinstance(exc, WriteUnconfirmed):
+        key = "common.write_unconfirmed_not_changed" if exc.changed is False else "common.write_unconfirmed_unknown"
+        return t(key, detail=exc.detail, what=exc.what)
     if isinstance(exc, SoracomError):
         log.warning("SORACOM error in %s: %s", context, exc)
         return soracom_failure_text(exc)

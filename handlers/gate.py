@@ -7,8 +7,7 @@ exactly once; for actions that need a second factor, Confirm opens the code moda
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,43 +18,20 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.mfa import Check, CheckResult
 from bot.security.pending import Pending
-from bot.security.roles import Role
-from handlers.common import Request, UserError, interaction_request, register_action, report_failure
+from handlers import jobs
+from handlers.common import Request, UserError, interaction_request, register_action
+from handlers.jobs import ACTIONS, GatedAction, truth
 from handlers.views import gate as views
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    summary: str
-
-
-Executor = Callable[[Request, Pending], Awaitable[Outcome]]
-
-
-@dataclass(frozen=True)
-class GatedAction:
-    name: str
-    run: Executor
-    role: Role
-    requires_code: bool = False
-    confirm_label: str | None = None
-    danger: bool = False
-
-
-ACTIONS: dict[str, GatedAction] = {}
-
-
-def define(action: GatedAction) -> GatedAction:
-    ACTIONS[action.name] = action
-    return action
-
-
 async def ask(request: Request, action_name: str, args: dict[str, Any], summary: list[Block],
-              summary_text: str) -> None:
-    """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm."""
+              summary_text: str, items: Sequence[tuple[str, str]] = ()) -> None:
+    """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm.
+
+    `items` (id, name), for an action over several things, are stored with it: a job taken over knows what is left.
+    """
     action = ACTIONS[action_name]
     if action.requires_code:
         refusal = await code_refusal(request.rt, request.user_id)
@@ -71,6 +47,7 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
         requires_code=action.requires_code,
         command=request.command_line,
         summary=summary_text,
+        items=items,
     )
     blocks = views.preview_blocks(pending.id, summary, requires_code=action.requires_code,
                                   confirm_label=action.confirm_label, danger=action.danger)
@@ -92,57 +69,51 @@ def format_time(rt: Runtime, when: Any) -> str:
 
 
 async def _usable(request: Request) -> tuple[Pending, GatedAction]:
+    """The user's own pending action, still waiting; UserError saying what is true otherwise."""
     pending = await request.rt.pending.get(request.value or "")
     if pending is None or pending.action not in ACTIONS:
         raise UserError(t("common.pending_unknown"))
     if pending.user_id != request.user_id:
         raise UserError(t("common.pending_not_yours", owner=pending.user_id))
     if pending.state != "pending":
-        raise UserError(t("common.pending_taken") if pending.state != "cancelled" else t("common.pending_cancelled"))
+        raise UserError(truth(pending))
     if pending.expired(request.rt.clock()):
         raise UserError(t("common.pending_expired"))
     return pending, ACTIONS[pending.action]
 
 
+async def _allowed(request: Request, pending: Pending, action: GatedAction) -> None:
+    """The role as it is now: a role taken away since the preview is refused, and audited."""
+    request.command, request.text, request.channel_id = pending.command, "", pending.channel_id or request.channel_id
+    request.required = action.role
+    await request.recheck(pending.action, pending.summary)
+
+
 async def on_confirm(request: Request) -> None:
     pending, action = await _usable(request)
-    if not request.role.allows(action.role):  # the role was taken away since the preview
-        request.command = pending.command
-        await request.audit(pending.action, pending.summary, "refused",
-                            f"role {request.role.name} < {action.role.name}")
-        raise UserError(t("common.refused_role", role=request.role.name, command=pending.command, sub="",
-                          required=action.role.name, user=request.user_id))
+    await _allowed(request, pending, action)
     if action.requires_code:
         refusal = await code_refusal(request.rt, request.user_id)
         if refusal:
             raise UserError(refusal)
         await request.open_view(views.code_modal(pending.id, pending.summary))
         return
-    if not await request.rt.pending.claim(pending.id):
-        raise UserError(t("common.pending_taken"))
+    if not await request.rt.pending.claim(pending.id, request.rt.worker_id):
+        raise UserError(truth(await request.rt.pending.get(pending.id)))
     await request.reply(t("common.running"), replace_original=True)
-    outcome = await execute(request, pending, action)
+    outcome = await jobs.run(request, pending)
     await request.reply(outcome.summary, replace_original=True)
 
 
 async def on_cancel(request: Request) -> None:
     pending = await request.rt.pending.get(request.value or "")
-    if pending is None or pending.user_id != request.user_id or not await request.rt.pending.cancel(pending.id):
-        raise UserError(t("common.pending_taken"))
+    if pending is None:
+        raise UserError(t("common.pending_unknown"))
+    if pending.user_id != request.user_id:
+        raise UserError(t("common.pending_not_yours", owner=pending.user_id))
+    if not await request.rt.pending.cancel(pending.id):
+        raise UserError(truth(await request.rt.pending.get(pending.id)))
     await request.reply(t("common.pending_cancelled"), replace_original=True)
-
-
-async def execute(request: Request, pending: Pending, action: GatedAction) -> Outcome:
-    """Runs a claimed action once; the pending row records how it ended."""
-    run_request = replace(request, channel_id=pending.channel_id or request.channel_id,
-                          command=pending.command, respond=None)
-    try:
-        outcome = await action.run(run_request, pending)
-    except Exception as exc:
-        await request.rt.pending.finish(pending.id, "failed", {"error": type(exc).__name__})
-        return Outcome(False, await report_failure(run_request, exc))
-    await request.rt.pending.finish(pending.id, "done" if outcome.ok else "failed", {"summary": outcome.summary})
-    return outcome
 
 
 def code_error(result: CheckResult, rt: Runtime) -> str:
@@ -168,21 +139,20 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         request.value = view.get("private_metadata", "")
         try:
             pending, action = await _usable(request)
+            await _allowed(request, pending, action)
         except UserError as exc:
             await ack(response_action="update", view=request.view(views.result_modal(str(exc))))
             return
         result = await rt.mfa.verify(request.user_id, views.code_from(view))
         if not result.ok:
-            request.command = pending.command
-            request.channel_id = pending.channel_id
             await request.audit(pending.action, pending.summary, "refused", f"MFA code {result.outcome.value}")
             await ack(response_action="errors", errors={views.CODE_BLOCK_ID: code_error(result, rt)})
             return
-        if not await rt.pending.claim(pending.id):
-            await ack(response_action="update", view=request.view(views.result_modal(t("common.pending_taken"))))
+        if not await rt.pending.claim(pending.id, rt.worker_id, view_id=view["id"]):
+            taken = truth(await rt.pending.get(pending.id))
+            await ack(response_action="update", view=request.view(views.result_modal(taken)))
             return
         await ack(response_action="update", view=request.view(views.result_modal(t("gate.running_modal"))))
-        outcome = await execute(request, pending, action)
+        outcome = await jobs.run(request, pending)
         await client.views_update(view_id=view["id"], view=request.view(
             views.result_modal(outcome.summary, title=t("gate.done_title"))))
-

@@ -11,7 +11,7 @@ from bot.security.roles import Role
 from bot.services import groups
 from bot.services.errors import InputError
 from bot.soracom import SoracomError
-from handlers import gate
+from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, register_command
 from handlers.views import group as views
 
@@ -90,21 +90,21 @@ async def ask_delete(request: Request) -> None:
                    blocks, summary)
 
 
-async def run_delete(request: Request, pending: Pending) -> gate.Outcome:
+async def run_delete(request: Request, pending: Pending) -> jobs.Outcome:
     group_id, name = pending.args["group_id"], pending.args["name"]
     target = f"{name} {group_id}" if name else group_id
     try:
         await groups.delete_group(request.rt.soracom, group_id)
     except InputError as exc:
         await audit_failure(request, DELETE_ACTION, target, exc)
-        return gate.Outcome(False, why(exc))
+        return jobs.Outcome(False, why(exc))
     except Exception as exc:
         await audit_failure(request, DELETE_ACTION, target, exc)
         raise
     await request.audit(DELETE_ACTION, target, "ok")
     done = t("group.deleted", user=request.user_id, name=views.label(name), group_id=group_id)
     await request.post(done)
-    return gate.Outcome(True, done)
+    return jobs.Outcome(True, done)
 
 
 # /group config GROUP NAMESPACE [KEY=VALUE… -KEY…]
@@ -184,7 +184,7 @@ async def configure(request: Request) -> None:
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    gate.define(gate.GatedAction(DELETE_ACTION, run_delete, role=Role.operator, requires_code=True,
+    jobs.define(jobs.GatedAction(DELETE_ACTION, run_delete, role=Role.operator, requires_code=True,
                                  confirm_label=t("group.delete_confirm"), danger=True))
     register_command(
         app,

@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from bot.security.mfa import Check
 from bot.security.pending import Pending
 from bot.security.roles import Role
-from handlers import gate
+from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, interaction_request, parse_user, register_command
 from handlers.views import mfa as views
 from handlers.views.common import text
@@ -76,19 +76,19 @@ async def ask_reset(request: Request) -> None:
     await gate.ask(request, "mfa.reset", {"user": user}, [text(summary)], summary)
 
 
-async def run_reset(request: Request, pending: Pending) -> gate.Outcome:
+async def run_reset(request: Request, pending: Pending) -> jobs.Outcome:
     user = pending.args["user"]
     if not await request.rt.mfa.reset(user):
         await request.audit("mfa.reset", user, "error", "not enrolled")
-        return gate.Outcome(False, t("mfa.reset_none", user=user))
+        return jobs.Outcome(False, t("mfa.reset_none", user=user))
     await request.audit("mfa.reset", user, "ok")
     done = t("mfa.reset_done", user=user, by=request.user_id)
     await request.post(done)
-    return gate.Outcome(True, done)
+    return jobs.Outcome(True, done)
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    gate.define(gate.GatedAction("mfa.reset", run_reset, role=Role.admin, requires_code=True, danger=True))
+    jobs.define(jobs.GatedAction("mfa.reset", run_reset, role=Role.admin, requires_code=True, danger=True))
     register_command(
         app,
         rt,

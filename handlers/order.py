@@ -17,7 +17,7 @@ from bot.security.roles import Role
 from bot.services import orders
 from bot.services.errors import InputError
 from bot.soracom import SoracomError
-from handlers import gate
+from handlers import gate, jobs
 from handlers.common import (
     Request,
     Subcommand,
@@ -120,7 +120,7 @@ async def quote_and_ask(request: Request, wanted: views.OrderRequest) -> None:
                    views.quotation_text(quotation))
 
 
-async def run_order(request: Request, pending: Pending) -> gate.Outcome:
+async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
     """Confirms the quotation: runs once per pending action (the gate's claim), never repeated blindly."""
     args = pending.args
     order_id = args["order_id"]
@@ -131,19 +131,19 @@ async def run_order(request: Request, pending: Pending) -> gate.Outcome:
         message = t("order.quotation_expired", order_id=order_id)
         requote = views.OrderRequest(args["quantity"], request.channel_id, args["product_code"], args["address_id"])
         await request.reply(message, views.expired_blocks(message, requote))
-        return gate.Outcome(False, message)
+        return jobs.Outcome(False, message)
     except orders.ConfirmUnknown:
         await request.audit(ORDER_ACTION, order_id, "error", "SORACOM unreachable; outcome unknown")
         message = t("order.confirm_unknown", order_id=order_id)
         await request.reply(message)
-        return gate.Outcome(False, message)
+        return jobs.Outcome(False, message)
     except Exception as exc:
         await request.audit(ORDER_ACTION, order_id, "error", _audit_note(exc))
         raise
     await request.audit(ORDER_ACTION, order_id, "ok")
     done = views.placed_text(request.user_id, order)
     await request.post(done)
-    return gate.Outcome(True, done)
+    return jobs.Outcome(True, done)
 
 
 async def requote(request: Request) -> None:
@@ -251,26 +251,26 @@ async def ask_cancel(request: Request) -> None:
     await gate.ask(request, CANCEL_ACTION, {"order_id": order.orderId}, [text(summary)], summary)
 
 
-async def run_cancel(request: Request, pending: Pending) -> gate.Outcome:
+async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
     order_id = pending.args["order_id"]
     try:
         order = await orders.cancel(request.rt.soracom, order_id)
     except orders.CancelRefused as exc:
         await request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)
-        return gate.Outcome(False, t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
+        return jobs.Outcome(False, t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
     except Exception as exc:
         await request.audit(CANCEL_ACTION, order_id, "error", _audit_note(exc))
         raise
     await request.audit(CANCEL_ACTION, order_id, "ok")
     done = views.cancelled_text(request.user_id, order)
     await request.post(done)
-    return gate.Outcome(True, done)
+    return jobs.Outcome(True, done)
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    gate.define(gate.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
+    jobs.define(jobs.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
                                  confirm_label=t("order.confirm_label")))
-    gate.define(gate.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
+    jobs.define(jobs.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
                                  confirm_label=t("order.cancel_label"), danger=True))
     register_command(
         app,

@@ -10,20 +10,20 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Pending
+from bot.security.pending import Item, Pending
 from bot.security.roles import Role
 from bot.services import sims, targets
-from bot.services.bulk import Progress, run_bulk
-from bot.services.errors import InputError
+from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
+from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.sims import Action, Change
 from bot.soracom import SoracomError
 from bot.soracom.models import Subscriber
-from handlers import gate
+from handlers import gate, jobs
 from handlers.common import (
+    Refused,
     Request,
     Subcommand,
     UserError,
-    failure_text,
     register_action,
     register_command,
     split_args,
@@ -132,75 +132,108 @@ async def change_sims(request: Request, change: Change, tokens: list[str], *, on
         return
     preview = sims.preview(change, found)
     selection = wanted.text()
-    args = {"change": change.to_args(), "bulk": wanted.is_bulk,
-            "sims": [[sim.imsi, sims.sim_name(sim)] for sim in found]}
+    args = {"change": change.to_args(), "bulk": wanted.is_bulk}
     name = f"sim.{change.action.value}" if change.action in sims.GATED else BULK_ACTION
+    items = [(sim.imsi or "", sims.sim_name(sim)) for sim in found]
     await gate.ask(request, name, args, views.preview_blocks(preview, selection),
-                   views.preview_text(preview, selection))
+                   views.preview_text(preview, selection), items=items)
 
 
-async def change_one(request: Request, change: Change, sim: Subscriber) -> gate.Outcome:
-    """Changes one SIM; a success goes to the channel, a failure privately (through the router)."""
+async def change_one(request: Request, change: Change, sim: Subscriber, *, resumed: bool = False) -> jobs.Outcome:
+    """Changes one SIM; a success goes to the channel, a failure privately (through the router).
+
+    `resumed`: a job taken over after its process died; the SIM as read now says whether the change was made.
+    """
     action = f"sim.{change.action.value}"
     try:
-        await sims.apply(request.rt.soracom, change, sim.imsi or "")
-    except (SoracomError, sims.ProtectionNotRestored) as exc:
+        if not (resumed and sims.shows(sim, change)):
+            await sims.apply(request.rt.soracom, change, sim.imsi or "")
+    except (SoracomError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
         reason = sims.failure_reason(exc)
-        await request.audit(action, sim.imsi, "failed", reason)
+        unknown = isinstance(exc, WriteUnconfirmed) and exc.changed is None
+        await request.audit(action, sim.imsi, "unknown" if unknown else "failed", reason)
+        if unknown:
+            raise
         raise UserError(views.failed_text(change, sim, reason)) from None
     await request.audit(action, sim.imsi, "ok")
     done = views.done_text(change, sim, request.user_id)
     await request.post(done)
-    return gate.Outcome(True, done)
+    return jobs.Outcome(True, done)
 
 
 # Confirmed changes
 
 
-async def run_change(request: Request, pending: Pending) -> gate.Outcome:
-    change = Change.from_args(pending.args["change"])
-    names = {imsi: name for imsi, name in pending.args["sims"]}
-    if not pending.args.get("bulk"):
-        imsi = next(iter(names))
-        try:
-            sim = await targets.find_by_imsi(request.rt.soracom, imsi)
-            return await change_one(request, change, sim)
-        except (UserError, InputError) as exc:
-            return gate.Outcome(False, failure_text(exc))
-    return await run_many(request, change, names)
+async def run_change(request: Request, job: Pending) -> jobs.Outcome:
+    change = Change.from_args(job.args["change"])
+    items = await request.rt.pending.items(job.id)
+    if not job.args.get("bulk"):
+        sim = await targets.find_by_imsi(request.rt.soracom, items[0].item)
+        return await change_one(request, change, sim, resumed=job.resumed)
+    return await run_many(request, job, change, items)
 
 
-async def run_many(request: Request, change: Change, names: dict[str, str]) -> gate.Outcome:
-    """One channel message, updated as SIMs are done; one audit record per SIM; a final report of failures."""
+async def run_many(request: Request, job: Pending, change: Change, items: list[Item]) -> jobs.Outcome:
+    """One channel message, updated as SIMs are done; one audit record per SIM; a final report of failures.
+
+    The role is read again before each SIM. A job taken over skips the SIMs already ended, repeats the others
+    where that is harmless, and reads the SIM first where it is not (terminate).
+    """
     action = f"sim.{change.action.value}"
-    start = Progress(len(names), 0, 0)
-    ts = await request.post(views.progress_text(change, start, request.user_id),
-                            views.progress_blocks(change, start, request.user_id))
+    names = {item.item: item.name for item in items}
+    before = BulkResult(total=len(items), done=[i.item for i in items if i.state == "done"],
+                        failures=[Failure(i.item, i.reason or "") for i in items if i.state == "failed"])
+    left = [item.item for item in items if item.state == "todo"]
+
+    def overall(progress: Progress) -> Progress:
+        return Progress(len(items), len(before.done) + progress.done, len(before.failures) + progress.failed)
 
     async def report(progress: Progress) -> None:
-        await request.update(ts, views.progress_text(change, progress, request.user_id),
-                             views.progress_blocks(change, progress, request.user_id))
+        await request.update(ts, views.progress_text(change, overall(progress), request.user_id),
+                             views.progress_blocks(change, overall(progress), request.user_id))
+
+    ts = job.message_ts or await request.post(views.progress_text(change, before.progress, request.user_id),
+                                              views.progress_blocks(change, before.progress, request.user_id))
+    if job.message_ts is None:
+        await request.rt.pending.set_message(job.id, ts)
+    item_log = jobs.ItemLog(request, job, action)
+    refused: set[str] = set()
 
     async def record(imsi: str, reason: str | None) -> None:
-        await request.audit(action, imsi, "failed" if reason else "ok", reason)
+        await item_log.end(imsi, reason, refused=imsi in refused)
 
     async def work(imsi: str) -> None:
+        try:
+            await request.recheck(action, imsi, audit=False)  # the item's own audit row says "refused"
+        except Refused:
+            refused.add(imsi)
+            raise
+        if job.resumed and change.action not in sims.IDEMPOTENT:
+            if sims.shows(await targets.find_by_imsi(request.rt.soracom, imsi), change):
+                return
         await sims.apply(request.rt.soracom, change, imsi)
 
-    result = await run_bulk(list(names), work, concurrency=BULK_CONCURRENCY, describe=sims.failure_reason,
+    result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, describe=describe_failure,
                             on_item=record, on_progress=report)
+    await item_log.close()
+    result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,
+                        result.peak_concurrency, result.rate_limited)
     summary = views.report_text(change, result, request.user_id)
     try:
         await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
     except SlackApiError as exc:  # the work is done and audited; the user still gets the summary privately
         log.warning("could not post the final report of %s: %s", action, exc.response.get("error"))
-    return gate.Outcome(not result.failures, summary)
+    return jobs.Outcome(not result.failures, summary)
+
+
+def describe_failure(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, UserError) else sims.failure_reason(exc)
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     for action in sorted(sims.GATED):
-        gate.define(gate.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
-    gate.define(gate.GatedAction(BULK_ACTION, run_change, role=Role.operator))
+        jobs.define(jobs.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
+    jobs.define(jobs.GatedAction(BULK_ACTION, run_change, role=Role.operator))
     register_action(app, rt, views.NEXT_ACTION, turn_page)
     register_action(app, rt, views.PREVIOUS_ACTION, turn_page)
 

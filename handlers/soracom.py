@@ -9,7 +9,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import audit, roles
-from handlers import gate
+from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, parse_user, register_command
 from handlers.views import soracom as views
 from handlers.views.common import text
@@ -41,14 +41,14 @@ async def ask_role(request: Request) -> None:
     await gate.ask(request, "soracom.role", {"user": user, "role": role.name}, [text(summary)], summary)
 
 
-async def run_role(request: Request, pending: Pending) -> gate.Outcome:
+async def run_role(request: Request, pending: Pending) -> jobs.Outcome:
     user, role = pending.args["user"], Role.parse(pending.args["role"])
     previous = await roles.role_of(request.rt.db, user, request.rt.settings.admins)
     await roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
     await request.audit("soracom.role", f"{user} {previous.name}->{role.name}", "ok")
     done = t("soracom.role_done", user=user, role=role.name, previous=previous.name, by=request.user_id)
     await request.post(done)
-    return gate.Outcome(True, done)
+    return jobs.Outcome(True, done)
 
 
 async def show_audit(request: Request) -> None:
@@ -64,7 +64,7 @@ async def show_audit(request: Request) -> None:
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    gate.define(gate.GatedAction("soracom.role", run_role, role=Role.admin, requires_code=True))
+    jobs.define(jobs.GatedAction("soracom.role", run_role, role=Role.admin, requires_code=True))
     register_command(
         app,
         rt,

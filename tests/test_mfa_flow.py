@@ -93,7 +93,7 @@ async def test_wrong_code_changes_nothing_right_code_runs_once(harness) -> None:
     assert harness.fake.calls_to("views.update")  # the modal shows the result
 
     again = await harness.submit_code(harness.code(totp), user=ADMIN, view=view)  # double submit
-    assert "already confirmed once" in str(again.json())
+    assert "already done, once" in str(again.json())
     assert len(harness.fake.calls_to("chat.postMessage")) == 1
     results = [e.result for e in await audit.latest(harness.rt.db, 10) if e.action == "soracom.role"]
     assert results == ["ok", "refused"]

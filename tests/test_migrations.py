@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -59,8 +60,11 @@ def test_models_and_migrations_agree(database_url: str) -> None:
 
 async def test_the_bot_starting_on_a_database_made_before_migrations_stamps_it_and_keeps_its_rows(
         database_url: str, settings: Settings) -> None:
+    with connect(database_url) as connection:  # the tables create_all made before the bot had migrations
+        command.upgrade(migrations.config(connection), migrations.BASELINE)
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.commit()
     engine = make_engine(database_url)
-    SQLModel.metadata.create_all(engine)  # what the bot did at start before it had migrations
     with Session(engine) as session:
         session.add(UserRole(slack_user_id="U_KEPT", role="admin", granted_by="U_ROOT"))
         session.add(AuditEvent(slack_user_id="U_KEPT", command="/sim list", action="sim.list", result="ok"))
@@ -103,7 +107,7 @@ def test_db_upgrade_and_current_as_processes(database_url: str, tmp_path: Path) 
     assert run_bot_db("current", url=database_url, cwd=tmp_path) == f"{head} (head)"
     assert run_bot_db("upgrade", url=database_url, cwd=tmp_path) == f"{head} (head)"  # a second run changes nothing
     with connect(database_url) as connection:
-        assert set(inspect(connection).get_table_names()) == migrations.BASELINE_TABLES | {"alembic_version"}
+        assert set(inspect(connection).get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
 
 
 def test_a_process_starting_while_another_migrates_waits_for_it(database_url: str, tmp_path: Path) -> None:
@@ -138,6 +142,7 @@ def test_db_revision_autogenerates_a_new_table_on_top_of_head(tmp_path: Path, mo
     copy = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrations, "HERE", copy)
+    head = int(migrations.head())
     probe = Table("probe_job", SQLModel.metadata, Column("id", Integer, primary_key=True))
     try:
         path = migrations.revision("add probe job")
@@ -145,11 +150,11 @@ def test_db_revision_autogenerates_a_new_table_on_top_of_head(tmp_path: Path, mo
         SQLModel.metadata.remove(probe)
     source = path.read_text()
     assert path.parent == copy / "versions"
-    assert "revision: str = '0002'" in source and "down_revision: str | None = '0001'" in source
+    assert f"revision: str = '{head + 1:04d}'" in source and f"down_revision: str | None = '{head:04d}'" in source
     assert "op.create_table('probe_job'" in source
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    assert migrations.upgrade(url) == "0002"
+    assert migrations.upgrade(url) == f"{head + 1:04d}"
     with connect(url) as connection:
         assert "probe_job" in inspect(connection).get_table_names()
 

@@ -146,7 +146,7 @@ async def test_double_confirm_and_retried_submit_confirm_once(harness) -> None: 
     await harness.local.settle()
     harness.clock.advance(30)
     again = await harness.submit_code(harness.code(totp), view=second)  # a fresh code, later
-    assert "already confirmed once" in str(again.json())
+    assert "already done, once" in str(again.json())
 
     assert len(calls(harness, "confirmOrder")) == 1
     assert len(placed(harness)) == 1

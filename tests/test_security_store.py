@@ -113,7 +113,7 @@ async def test_pending_action_is_claimed_once_under_concurrency(db: Database) ->
     pending = PendingActions(db)
     action = await pending.create(user_id="U1", action="sim.terminate", args={"imsis": ["440100000000001"]},
                             requires_code=True)
-    results = await asyncio.gather(*[pending.claim(action.id) for _ in range(8)])
+    results = await asyncio.gather(*[pending.claim(action.id, "worker") for _ in range(8)])
     assert results.count(True) == 1
     assert (await pending.get(action.id)).state == "running"
 
@@ -124,7 +124,7 @@ async def test_expired_pending_action_cannot_be_claimed(db: Database) -> None:
     action = await pending.create(user_id="U1", action="x", args={}, requires_code=False)
     clock.advance(5 * 60 + 1)
     assert (await pending.get(action.id)).expired(clock.now)
-    assert not await pending.claim(action.id)
+    assert not await pending.claim(action.id, "worker")
 
 
 async def test_roles_and_audit(db: Database) -> None:

@@ -278,7 +278,7 @@ async def test_bulk_tag_by_selector_previews_then_runs_once(harness) -> None:  #
     await harness.press("pending_confirm")
     assert all(sim(harness, i)["tags"]["batch"] == "7" for i in SPARES)
     assert len(calls(harness, "putSubscriberTags")) == 3
-    assert "already confirmed once" in harness.all_text()
+    assert "already done, once" in harness.all_text()
     final = harness.fake.calls_to("chat.update")[-1].args["text"]
     assert "all 3 SIMs done" in final
     entries = [e for e in await audit.latest(harness.rt.db, 10) if e.action == "sim.tag"]

@@ -57,7 +57,7 @@ async def test_200_sims_under_a_rate_limit(harness) -> None:  # type: ignore[no-
     assert 2 <= len(updates) <= elapsed / 0.5 + 2  # progress shown, but throttled: not one update per SIM
     assert any("left" in u.args["text"] and "left 0" not in u.args["text"] for u in updates[:-1])
     assert "all 200 SIMs done" in updates[-1].args["text"]
-    assert "already confirmed once" in harness.all_text()
+    assert "already running; it runs only once" in harness.all_text()
 
     records = [e for e in await audit.latest(harness.rt.db, 300) if e.action == "sim.activate"]
     assert sorted(e.target for e in records) == sorted(imsis) and {e.result for e in records} == {"ok"}

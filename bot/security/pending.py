@@ -1,20 +1,29 @@
-"""Pending actions: an action waits for its owner's confirmation (and code, where gated) and runs once."""
+"""Pending actions: an action waits for its owner's confirmation (and code, where gated), then runs once as a job.
+
+A confirmed action is a job: the process that claims it holds a lease and renews it while working. When that
+process dies, the lease lapses and another worker (or the same one, restarted) takes the job over. Bulk jobs
+keep one row per item, written with the action, so a job taken over knows what is left.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, update
+from sqlmodel import Session, col, select, update
 
 from bot.store import Database, off_loop
-from bot.store.tables import PendingAction, as_utc, utcnow
+from bot.store.tables import AuditEvent, JobItem, PendingAction, as_utc, utcnow
 
 LIFETIME = timedelta(minutes=5)
+LEASE = timedelta(seconds=15)
+
+# How a job ends: done, failed (verified: not done) or unknown (said so, with what to check).
+FINAL_STATES = frozenset({"done", "failed", "unknown", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -32,16 +41,44 @@ class Pending:
     created_at: datetime
     expires_at: datetime
     result: dict[str, Any] | None
+    attempts: int = 0
+    view_id: str | None = None
+    message_ts: str | None = None
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at <= now
 
+    @property
+    def resumed(self) -> bool:
+        """Taken over after the process that started it stopped: some of it may have been done."""
+        return self.attempts > 1
+
+
+@dataclass(frozen=True)
+class ItemEnd:
+    item: str
+    reason: str | None = None  # None: done
+
+    @property
+    def state(self) -> str:
+        return "failed" if self.reason else "done"
+
+
+@dataclass(frozen=True)
+class Item:
+    item: str
+    name: str
+    state: str
+    reason: str | None
+
 
 class PendingActions:
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow, lifetime: timedelta = LIFETIME) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow, lifetime: timedelta = LIFETIME,
+                 lease: timedelta = LEASE) -> None:
         self.db = db
         self.clock = clock
         self.lifetime = lifetime
+        self.lease = lease
 
     @off_loop
     def create(
@@ -55,7 +92,9 @@ class PendingActions:
         channel_id: str | None = None,
         command: str = "",
         summary: str = "",
+        items: Sequence[tuple[str, str]] = (),
     ) -> Pending:
+        """The action, and its items (id, name) when it has several, in one transaction."""
         now = self.clock()
         row = PendingAction(
             id=secrets.token_hex(12),
@@ -72,6 +111,8 @@ class PendingActions:
         )
         with self.db.session() as session:
             session.add(row)
+            session.flush()
+            session.add_all(JobItem(job_id=row.id, item=item, name=name[:200]) for item, name in dict(items).items())
             session.commit()
         return _view(row)
 
@@ -82,30 +123,80 @@ class PendingActions:
         return _view(row) if row is not None else None
 
     @off_loop
-    def claim(self, pending_id: str) -> bool:
-        """pending → running, atomically: exactly one caller wins, however many try at once."""
+    def claim(self, pending_id: str, owner: str, *, view_id: str | None = None) -> bool:
+        """pending → running under `owner`'s lease, atomically: exactly one caller wins, however many try at once."""
+        now = self.clock()
         with self.db.session() as session:
             result = session.exec(
                 update(PendingAction)
                 .where(
                     col(PendingAction.id) == pending_id,
                     col(PendingAction.state) == "pending",
-                    col(PendingAction.expires_at) > self.clock(),
+                    col(PendingAction.expires_at) > now,
                 )
-                .values(state="running")
+                .values(state="running", lease_owner=owner, lease_until=now + self.lease, attempts=1, view_id=view_id)
             )
             session.commit()
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     @off_loop
-    def finish(self, pending_id: str, state: str, result: dict[str, Any] | None = None) -> None:
+    def take_over(self, owner: str) -> Pending | None:
+        """The oldest running job whose lease lapsed (its process died), now under `owner`'s lease; None if none."""
+        now = self.clock()
         with self.db.session() as session:
-            session.exec(
+            orphans = session.exec(
+                select(PendingAction)
+                .where(col(PendingAction.state) == "running", col(PendingAction.lease_until) < now)
+                .order_by(col(PendingAction.lease_until))
+                .limit(5)
+            ).all()
+            for row in orphans:
+                # Conditional on the lease seen: of two workers taking over at once, one wins.
+                won = session.exec(
+                    update(PendingAction)
+                    .where(col(PendingAction.id) == row.id, col(PendingAction.state) == "running",
+                           col(PendingAction.lease_owner) == row.lease_owner,
+                           col(PendingAction.attempts) == row.attempts)
+                    .values(lease_owner=owner, lease_until=now + self.lease, attempts=row.attempts + 1)
+                )
+                session.commit()
+                if won.rowcount == 1:  # type: ignore[attr-defined]
+                    session.refresh(row)
+                    return _view(row)
+        return None
+
+    @off_loop
+    def renew(self, pending_id: str, owner: str) -> bool:
+        """Extends the lease; False when another worker took the job over (this one must stop)."""
+        with self.db.session() as session:
+            result = session.exec(
                 update(PendingAction)
-                .where(col(PendingAction.id) == pending_id)
-                .values(state=state, finished_at=self.clock(), result_json=json.dumps(result) if result else None)
+                .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == "running",
+                       col(PendingAction.lease_owner) == owner)
+                .values(lease_until=self.clock() + self.lease)
             )
             session.commit()
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    @off_loop
+    def finish(self, pending_id: str, state: str, result: dict[str, Any] | None = None, *,
+               owner: str | None = None, event: AuditEvent | None = None) -> bool:
+        """Ends the job (with its audit row, in one transaction); with `owner`, only while that owner holds it."""
+        assert state in FINAL_STATES
+        conditions = [col(PendingAction.id) == pending_id]
+        if owner is not None:
+            conditions += [col(PendingAction.lease_owner) == owner, col(PendingAction.state) == "running"]
+        with self.db.session() as session:
+            ended = session.exec(
+                update(PendingAction)
+                .where(*conditions)
+                .values(state=state, finished_at=self.clock(), lease_until=None,
+                        result_json=json.dumps(result) if result else None)
+            )
+            if ended.rowcount == 1 and event is not None:  # type: ignore[attr-defined]
+                session.add(event)
+            session.commit()
+        return ended.rowcount == 1  # type: ignore[attr-defined]
 
     @off_loop
     def cancel(self, pending_id: str) -> bool:
@@ -117,6 +208,39 @@ class PendingActions:
             )
             session.commit()
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    @off_loop
+    def set_message(self, pending_id: str, ts: str) -> None:
+        """The channel message that shows the job's progress: a job taken over updates the same one."""
+        with self.db.session() as session:
+            session.exec(update(PendingAction).where(col(PendingAction.id) == pending_id).values(message_ts=ts))
+            session.commit()
+
+    # Items
+
+    @off_loop
+    def items(self, pending_id: str) -> list[Item]:
+        with self.db.session() as session:
+            rows = session.exec(select(JobItem).where(col(JobItem.job_id) == pending_id)).all()
+        return [Item(row.item, row.name, row.state, row.reason) for row in rows]
+
+    @off_loop
+    def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[AuditEvent]) -> None:
+        """Items' outcomes and their audit rows in one transaction: neither is ever written without the other."""
+        now = self.clock()
+        with self.db.session() as session:
+            for end in ends:
+                _end_item(session, pending_id, end, now)
+            session.add_all(events)
+            session.commit()
+
+
+def _end_item(session: Session, pending_id: str, end: ItemEnd, now: datetime) -> None:
+    session.exec(
+        update(JobItem)
+        .where(col(JobItem.job_id) == pending_id, col(JobItem.item) == end.item)
+        .values(state=end.state, reason=end.reason, finished_at=now)
+    )
 
 
 def _view(row: PendingAction) -> Pending:
@@ -134,4 +258,7 @@ def _view(row: PendingAction) -> Pending:
         created_at=as_utc(row.created_at),  # type: ignore[arg-type]
         expires_at=as_utc(row.expires_at),  # type: ignore[arg-type]
         result=json.loads(row.result_json) if row.result_json else None,
+        attempts=row.attempts,
+        view_id=row.view_id,
+        message_ts=row.message_ts,
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot.store import Database, off_loop
+from bot.store import Database, off_loop, outbox
 from bot.store.tables import AuditEvent, as_utc
 
 MAX_ERROR_LENGTH = 500
@@ -35,9 +35,7 @@ class AuditEntry:
     error: str | None
 
 
-@off_loop
-def record(
-    db: Database,
+def event(
     actor: Actor,
     *,
     command: str,
@@ -45,8 +43,9 @@ def record(
     target: str | None,
     result: str,
     error: str | None = None,
-) -> None:
-    event = AuditEvent(
+) -> AuditEvent:
+    """An audit row, to be written alone (`record`) or with the state it reports (a job's items)."""
+    return AuditEvent(
         slack_user_id=actor.user_id,
         team_id=actor.team_id,
         channel_id=actor.channel_id,
@@ -56,9 +55,19 @@ def record(
         result=result,
         error=(error or None) and error[:MAX_ERROR_LENGTH],
     )
-    with db.session() as session:
-        session.add(event)
-        session.commit()
+
+
+async def record(
+    db: Database,
+    actor: Actor,
+    *,
+    command: str,
+    action: str,
+    target: str | None,
+    result: str,
+    error: str | None = None,
+) -> None:
+    await outbox.save(db, [event(actor, command=command, action=action, target=target, result=result, error=error)])
 
 
 @off_loop

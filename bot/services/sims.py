@@ -11,10 +11,11 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from bot.services.errors import InputError
+from bot.messages import t
+from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.groups import find_group, group_name
 from bot.services.targets import NAME_TAG, Query, fetch_page, iter_selected
-from bot.soracom import SoracomClient, SoracomError
+from bot.soracom import SoracomClient, SoracomError, SoracomUnavailable
 from bot.soracom.client import MAX_PAGE_SIZE
 from bot.soracom.models import Subscriber
 
@@ -46,6 +47,10 @@ class Action(StrEnum):
 # Destructive or hard to undo: these need a step-up code, for one SIM as for many.
 GATED = frozenset({Action.deactivate, Action.suspend, Action.terminate, Action.imei_unlock})
 LIFECYCLE = frozenset({Action.activate, Action.standby, Action.deactivate, Action.suspend, Action.terminate})
+TARGET_STATUS = {Action.activate: "active", Action.standby: "standby", Action.deactivate: "inactive",
+                 Action.suspend: "suspended", Action.terminate: "terminated"}
+# Done again on a SIM that already has them, they change nothing: a job taken over repeats them without a read.
+IDEMPOTENT = frozenset(Action) - {Action.terminate}
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,44 @@ def preview(change: Change, sims: Sequence[Subscriber]) -> Preview:
 
 
 async def apply(client: SoracomClient, change: Change, imsi: str) -> None:
-    """Makes the change on one SIM; raises SoracomError (or ProtectionNotRestored) when SORACOM refuses."""
+    """Makes the change on one SIM; raises SoracomError (or ProtectionNotRestored) when SORACOM refuses.
+
+    When SORACOM does not answer, the SIM is read back before anything is said: a change it shows is done, one it
+    does not show was not made (WriteUnconfirmed with changed=False), and a failed read leaves it unknown.
+    """
+    try:
+        await _apply(client, change, imsi)
+    except SoracomUnavailable as exc:
+        try:
+            sim = await client.get_subscriber(imsi)
+        except SoracomError:
+            raise WriteUnconfirmed(imsi, None, exc.message) from None
+        if not shows(sim, change):
+            raise WriteUnconfirmed(imsi, False, exc.message) from None
+
+
+def shows(sim: Subscriber, change: Change) -> bool:
+    """Whether the SIM, as read from SORACOM, already has the change."""
+    p, tags = change.params, sim.tags or {}
+    match change.action:
+        case Action.tag:
+            return all(tags.get(key) == value for key, value in p["tags"].items())
+        case Action.untag:
+            return not any(key in tags for key in p["keys"])
+        case Action.group:
+            return sim.groupId == p["group_id"]
+        case Action.ungroup:
+            return sim.groupId is None
+        case Action.imei_lock:
+            return sim.imeiLock is not None and sim.imeiLock.imei == p["imei"]
+        case Action.imei_unlock:
+            return sim.imeiLock is None
+        case Action.speed:
+            return sim.speedClass == p["speed_class"]
+    return sim.status == TARGET_STATUS[change.action]
+
+
+async def _apply(client: SoracomClient, change: Change, imsi: str) -> None:
     p = change.params
     match change.action:
         case Action.activate:
@@ -318,5 +360,7 @@ def failure_reason(exc: BaseException) -> str:
         return f"{exc.message} ({exc.code})" if exc.code else exc.message
     if isinstance(exc, ProtectionNotRestored):
         return str(exc)
+    if isinstance(exc, WriteUnconfirmed):
+        return t("common.write_not_changed" if exc.changed is False else "common.write_unknown", detail=exc.detail)
     log.error("unexpected error in a SIM change", exc_info=exc)
     return f"unexpected error ({type(exc).__name__})"

@@ -60,9 +60,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 class Database:
     """The engine, and the threads every database call runs in: the event loop that acks Slack never waits on it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, outbox: Path | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.outbox = outbox  # where rows the database refused wait (bot.store.outbox)
         self._threads = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="db")
 
     async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -89,8 +90,8 @@ def off_loop(fn: Callable[Concatenate[Owner, P], R]) -> Callable[Concatenate[Own
     """Makes a blocking database function awaitable; its first argument is the Database, or owns one as `.db`."""
 
     @functools.wraps(fn)
-    async def call(owner: Owner, *args: P.args, **kwargs: P.kwargs) -> R:
-        db = owner if isinstance(owner, Database) else owner.db  # type: ignore[attr-defined]
-        return await db.run(fn, owner, *args, **kwargs)
+    async def call(holder: Owner, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        db = holder if isinstance(holder, Database) else holder.db  # type: ignore[attr-defined]
+        return await db.run(fn, holder, *args, **kwargs)
 
     return call

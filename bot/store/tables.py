@@ -99,6 +99,24 @@ class PendingAction(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_when())
     finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     result_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Once confirmed it is a job: the worker holding the lease runs it, and another takes over when the lease lapses.
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    attempts: int = 0
+    view_id: str | None = Field(default=None, max_length=32)  # the code modal that waits for the outcome
+    message_ts: str | None = Field(default=None, max_length=32)  # the channel message that shows progress
+
+
+class JobItem(SQLModel, table=True):
+    """One SIM (or other item) of a job: written before the first SORACOM call, ended with its audit row."""
+
+    __tablename__ = "job_item"
+    job_id: str = Field(primary_key=True, max_length=32)
+    item: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    state: str = Field(default="todo", max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class ScheduleSetting(SQLModel, table=True):

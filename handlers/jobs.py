@@ -1,0 +1,250 @@
+"""Confirmed actions run as jobs: under a lease, with the actor's role read again before the work, the outcome
+written to the database before anyone is told, and taken over by another worker when the process running one dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.pending import ItemEnd, Pending
+from bot.security.roles import Role
+from bot.services import audit
+from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.roles import role_of
+from bot.soracom import SoracomError, SoracomUnavailable
+from bot.store import outbox
+from handlers.common import Request, UserError, failure_text
+from handlers.views import gate as views
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    summary: str
+    unknown: bool = False  # SORACOM may or may not have done it, and reading back could not tell
+
+    @property
+    def state(self) -> str:
+        return "done" if self.ok else "unknown" if self.unknown else "failed"
+
+
+Executor = Callable[[Request, Pending], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class GatedAction:
+    name: str
+    run: Executor
+    role: Role
+    requires_code: bool = False
+    confirm_label: str | None = None
+    danger: bool = False
+
+
+ACTIONS: dict[str, GatedAction] = {}
+
+
+def define(action: GatedAction) -> GatedAction:
+    ACTIONS[action.name] = action
+    return action
+
+
+async def run(request: Request, job: Pending) -> Outcome:
+    """Runs a job this process has claimed, renewing its lease; stops if another worker took it over."""
+    rt = request.rt
+    work = asyncio.current_task()
+    assert work is not None
+    lost = asyncio.Event()
+    keeper = asyncio.get_running_loop().create_task(_keep_lease(rt, job.id, work, lost), name=f"lease:{job.id}")
+    try:
+        return await _execute(request, job, ACTIONS[job.action])
+    except asyncio.CancelledError:
+        if not lost.is_set():
+            raise
+        work.uncancel()
+        log.warning("job %s was taken over by another worker; this one stopped", job.id)
+        return Outcome(False, t("common.pending_taken_over"), unknown=True)
+    finally:
+        keeper.cancel()
+
+
+async def _keep_lease(rt: Runtime, job_id: str, work: asyncio.Task[object], lost: asyncio.Event) -> None:
+    every = rt.pending.lease.total_seconds() / 3
+    while True:
+        await asyncio.sleep(every)
+        try:
+            held = await rt.pending.renew(job_id, rt.worker_id)
+        except Exception:  # noqa: BLE001 - a database hiccup: try again; the lease outlives a few misses
+            log.warning("could not renew the lease of job %s", job_id, exc_info=True)
+            continue
+        if not held:
+            lost.set()
+            work.cancel()
+            return
+
+
+async def _execute(request: Request, job: Pending, action: GatedAction) -> Outcome:
+    run_request = replace(request, channel_id=job.channel_id or request.channel_id, command=job.command, text="",
+                          respond=None, required=action.role)
+    try:
+        await run_request.recheck(job.action, job.summary)
+        outcome = await action.run(run_request, job)
+    except Exception as exc:
+        known = isinstance(exc, (UserError, InputError)) or (
+            isinstance(exc, SoracomError) and not isinstance(exc, SoracomUnavailable)) or (
+            isinstance(exc, WriteUnconfirmed) and exc.changed is False)
+        outcome = Outcome(False, failure_text(exc, job.command), unknown=not known)
+    await _finish(request.rt, job, outcome)
+    return outcome
+
+
+async def _finish(rt: Runtime, job: Pending, outcome: Outcome) -> None:
+    """Writes how the job ended; retried, since SORACOM has acted and the row must say so."""
+    for delay in (0.5, 2.0, 5.0, None):
+        try:
+            await rt.pending.finish(job.id, outcome.state, {"summary": outcome.summary[:2000]}, owner=rt.worker_id)
+            return
+        except Exception:  # noqa: BLE001 - after the last try the lease lapses and a takeover reconciles
+            if delay is None:
+                log.error("could not record the end of job %s; it will be reconciled when taken over", job.id)
+                return
+            await asyncio.sleep(delay)
+
+
+async def request_for(rt: Runtime, client: AsyncWebClient, job: Pending) -> Request:
+    """A Request for a job taken over: no Slack payload, the owner's role as it is now."""
+    return Request(rt=rt, client=client, respond=None, user_id=job.user_id, team_id=job.team_id,
+                   channel_id=job.channel_id, trigger_id=None,
+                   role=await role_of(rt.db, job.user_id, rt.settings.admins), command=job.command)
+
+
+class ItemLog:
+    """Ends of a bulk job's items with their audit rows, written in batches: one transaction per batch."""
+
+    def __init__(self, request: Request, job: Pending, action: str, *, batch: int = 100,
+                 interval: float = 0.25) -> None:
+        self.request, self.job, self.action = request, job, action
+        self._ends: list[tuple[ItemEnd, str]] = []
+        self._batch, self._interval = batch, interval
+        self._flushing = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def end(self, item: str, reason: str | None, *, refused: bool = False) -> None:
+        self._ends.append((ItemEnd(item, reason), "refused" if refused else "failed" if reason else "ok"))
+        if len(self._ends) >= self._batch:
+            await self.flush()
+        elif self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._interval)
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self._flushing:
+            ends, self._ends = self._ends, []
+            if not ends:
+                return
+            events = [audit.event(self.request.actor, command=self.request.command_line, action=self.action,
+                                  target=end.item, result=result, error=end.reason)
+                      for end, result in ends]
+            try:
+                await self.request.rt.pending.end_items(self.job.id, [end for end, _ in ends], events)
+            except Exception:
+                self._ends[:0] = ends  # kept for the next flush; a takeover re-reads what is not recorded
+                raise
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
+
+
+class Sweeper:
+    """Takes over jobs whose worker died (lease lapsed) and writes audit rows the outbox kept; one per process."""
+
+    def __init__(self, rt: Runtime, client: AsyncWebClient, *, every: float | None = None) -> None:
+        self.rt, self.client = rt, client
+        self.every = every if every is not None else rt.pending.lease.total_seconds() / 3
+        self._task: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="job-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        # Jobs still running keep their rows `running`: their leases lapse and the next worker takes them over.
+        for job in list(self._jobs):
+            job.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+
+    async def sweep(self) -> list[str]:
+        """One pass; returns the ids of the jobs taken over (started in tasks of their own)."""
+        await self.rt.db.run(outbox.flush, self.rt.db)
+        taken: list[str] = []
+        while (job := await self.rt.pending.take_over(self.rt.worker_id)) is not None:
+            taken.append(job.id)
+            task = asyncio.get_running_loop().create_task(self.resume(job), name=f"job:{job.id}")
+            self._jobs.add(task)
+            task.add_done_callback(self._jobs.discard)
+        return taken
+
+    async def resume(self, job: Pending) -> Outcome:
+        log.info("taking over job %s (%s, attempt %d)", job.id, job.action, job.attempts)
+        request = await request_for(self.rt, self.client, job)
+        outcome = await run(request, job)
+        await tell_owner(request, job, outcome)
+        return outcome
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # noqa: BLE001 - the database may be down for a while; the next pass tries again
+                log.warning("job sweep failed", exc_info=True)
+            await asyncio.sleep(self.every)
+
+
+async def tell_owner(request: Request, job: Pending, outcome: Outcome) -> None:
+    """After a takeover nobody waits on the original request: the owner is told privately, and in the modal."""
+    text = t("common.job_resumed", command=job.command, summary=outcome.summary)
+    try:
+        await request.reply(text)
+    except SlackApiError as exc:
+        log.warning("could not tell %s how job %s ended: %s", job.user_id, job.id, exc.response.get("error"))
+    if job.view_id:
+        with contextlib.suppress(SlackApiError):
+            await request.client.views_update(view_id=job.view_id, view=request.view(
+                views.result_modal(outcome.summary, title=t("gate.done_title"))))
+
+
+def truth(job: Pending | None) -> str:
+    """What is true of a confirmation that can no longer be confirmed."""
+    if job is None:
+        return t("common.pending_unknown")
+    summary = (job.result or {}).get("summary", "")
+    return {
+        "running": t("common.pending_running"),
+        "done": t("common.pending_done", summary=summary),
+        "failed": t("common.pending_failed", summary=summary),
+        "unknown": t("common.pending_outcome_unknown", summary=summary),
+        "cancelled": t("common.pending_cancelled"),
+    }.get(job.state, t("common.pending_expired"))
+
