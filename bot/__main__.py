@@ -97,7 +97,7 @@ async def run_console(settings: Settings, args: argparse.Namespace) -> int:
 
     admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
     settings = settings.model_copy(update={"BOT_ADMINS": admins})
-    async with LocalBot(settings, scheduler=True, serve_http=True) as local:
+    async with LocalBot(settings, scheduler=True, sweeper=True, serve_http=True) as local:
         assert local.sender is not None
         banner = (
             "SORACOM Bot console — you are an admin here. Type /soracom help, /sim list …; "

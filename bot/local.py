@@ -20,6 +20,7 @@ from bot.localslack import FakeSlack, SlackSender
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
 from bot.scheduler import BillScheduler
 from bot.store.tables import utcnow
+from handlers.jobs import Sweeper
 
 LOCAL_BOT_TOKEN = "xoxb-local"
 
@@ -47,6 +48,7 @@ class LocalBot:
         soracom_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
         scheduler: bool = False,
+        sweeper: bool = False,
         serve_http: bool = False,
     ) -> None:
         self.signing_secret = secrets.token_hex(16)
@@ -56,9 +58,11 @@ class LocalBot:
         self._soracom_transport = soracom_transport
         self._clock = clock
         self._with_scheduler = scheduler
+        self._with_sweeper = sweeper
         self._serve_http = serve_http
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.scheduler: BillScheduler | None = None
+        self.sweeper: Sweeper | None = None
         self.rt: Runtime | None = None
         self.http: httpx.AsyncClient | None = None
         self.sender: SlackSender | None = None
@@ -88,6 +92,9 @@ class LocalBot:
         if self._with_scheduler:
             self.scheduler = BillScheduler(self.rt, client)
             await self.scheduler.start()
+        if self._with_sweeper:
+            self.sweeper = Sweeper(self.rt, client)
+            await self.sweeper.start()
         return self
 
     async def settle(self, timeout: float = 60.0) -> None:
@@ -95,6 +102,8 @@ class LocalBot:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         idle = {asyncio.current_task(), *(task for _, task in self._servers)}
+        if self.sweeper is not None:
+            idle.add(self.sweeper.loop)
         while True:
             others = [t for t in asyncio.all_tasks() if t not in idle and not t.done()]
             if not others:
@@ -107,6 +116,8 @@ class LocalBot:
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         if self.http is not None:
             await self.http.aclose()
         if self.rt is not None:

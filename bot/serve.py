@@ -15,6 +15,7 @@ from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.scheduler import BillScheduler
+from handlers.jobs import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def build_server(settings: Settings) -> Starlette:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(rt.aclose)
             await _start_scheduler(rt, client, stack)
+            sweeper = Sweeper(rt, client)
+            await sweeper.start()
+            stack.push_async_callback(sweeper.stop)
             if settings.SLACK_APP_TOKEN:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

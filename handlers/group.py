@@ -96,8 +96,9 @@ async def run_delete(request: Request, pending: Pending) -> jobs.Outcome:
     try:
         await groups.delete_group(request.rt.soracom, group_id)
     except InputError as exc:
-        await audit_failure(request, DELETE_ACTION, target, exc)
-        return jobs.Outcome(False, why(exc))
+        if not (pending.resumed and exc.message_id == "group.not_found"):  # else: deleted before the takeover
+            await audit_failure(request, DELETE_ACTION, target, exc)
+            return jobs.Outcome(False, why(exc))
     except Exception as exc:
         await audit_failure(request, DELETE_ACTION, target, exc)
         raise

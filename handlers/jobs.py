@@ -179,17 +179,17 @@ class Sweeper:
     def __init__(self, rt: Runtime, client: AsyncWebClient, *, every: float | None = None) -> None:
         self.rt, self.client = rt, client
         self.every = every if every is not None else rt.pending.lease.total_seconds() / 3
-        self._task: asyncio.Task[None] | None = None
-        self._jobs: set[asyncio.Task[None]] = set()
+        self.loop: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[Outcome]] = set()
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="job-sweeper")
+        self.loop = asyncio.get_running_loop().create_task(self._loop(), name="job-sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self.loop is not None:
+            self.loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await self.loop
         # Jobs still running keep their rows `running`: their leases lapse and the next worker takes them over.
         for job in list(self._jobs):
             job.cancel()

@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import orders
-from bot.services.errors import InputError
+from bot.services.errors import InputError, WriteUnconfirmed
 from bot.soracom import SoracomError
 from handlers import gate, jobs
 from handlers.common import (
@@ -121,11 +121,15 @@ async def quote_and_ask(request: Request, wanted: views.OrderRequest) -> None:
 
 
 async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
-    """Confirms the quotation: runs once per pending action (the gate's claim), never repeated blindly."""
+    """Confirms the quotation: runs once per pending action (the gate's claim), never repeated blindly.
+
+    A job taken over after its process died reads the order first: confirmed before the crash, it is not again.
+    """
     args = pending.args
     order_id = args["order_id"]
     try:
-        order = await orders.confirm(request.rt.soracom, order_id)
+        order = await orders.placed(request.rt.soracom, order_id) if pending.resumed else None
+        order = order or await orders.confirm(request.rt.soracom, order_id)
     except orders.QuotationExpired:
         await request.audit(ORDER_ACTION, order_id, "refused", "quotation expired")
         message = t("order.quotation_expired", order_id=order_id)
@@ -133,10 +137,13 @@ async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
         await request.reply(message, views.expired_blocks(message, requote))
         return jobs.Outcome(False, message)
     except orders.ConfirmUnknown:
-        await request.audit(ORDER_ACTION, order_id, "error", "SORACOM unreachable; outcome unknown")
+        await request.audit(ORDER_ACTION, order_id, "unknown", "SORACOM unreachable; outcome unknown")
         message = t("order.confirm_unknown", order_id=order_id)
         await request.reply(message)
-        return jobs.Outcome(False, message)
+        return jobs.Outcome(False, message, unknown=True)
+    except WriteUnconfirmed as exc:
+        await request.audit(ORDER_ACTION, order_id, "failed", _audit_note(exc))
+        return jobs.Outcome(False, failure_text(exc))
     except Exception as exc:
         await request.audit(ORDER_ACTION, order_id, "error", _audit_note(exc))
         raise
@@ -254,7 +261,9 @@ async def ask_cancel(request: Request) -> None:
 async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
     order_id = pending.args["order_id"]
     try:
-        order = await orders.cancel(request.rt.soracom, order_id)
+        order = await orders.find_order(request.rt.soracom, order_id) if pending.resumed else None
+        if order is None or order.orderStatus != "cancelled":  # a job taken over may find it cancelled already
+            order = await orders.cancel(request.rt.soracom, order_id)
     except orders.CancelRefused as exc:
         await request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)
         return jobs.Outcome(False, t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.bulk import run_bulk
-from bot.services.errors import InputError
-from bot.soracom import NotFound, SoracomClient
+from bot.services.errors import InputError, WriteUnconfirmed
+from bot.soracom import NotFound, SoracomClient, SoracomError, SoracomUnavailable
 from bot.soracom.models import Group, Sim
 
 GROUP_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -151,7 +151,16 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
     existing = await groups_named(client, name)
     if existing:
         raise InputError("group.exists", group=name, ids=", ".join(g.groupId for g in existing))
-    group = await client.create_group(tags={"name": name})
+    try:
+        group = await client.create_group(tags={"name": name})
+    except SoracomUnavailable as exc:  # read back before anything is said: it may have been created
+        try:
+            created = await groups_named(client, name)
+        except SoracomError:
+            raise WriteUnconfirmed(name, None, exc.message) from None
+        if not created:
+            raise WriteUnconfirmed(name, False, exc.message) from None
+        group = created[0]
     return GroupSummary(group.groupId, name_tag(group), 0)
 
 
@@ -168,7 +177,16 @@ async def delete_group(client: SoracomClient, group_id: str) -> Group:
     except NotFound:
         raise InputError("group.not_found", group=group_id) from None
     await ensure_empty(client, group)
-    await client.delete_group(group_id)
+    try:
+        await client.delete_group(group_id)
+    except SoracomUnavailable as exc:  # read back before anything is said: it may be gone
+        try:
+            await client.get_group(group_id)
+        except NotFound:
+            return group
+        except SoracomError:
+            raise WriteUnconfirmed(group_id, None, exc.message) from None
+        raise WriteUnconfirmed(group_id, False, exc.message) from None
     return group
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.services.errors import InputError
+from bot.services.errors import InputError, WriteUnconfirmed
 from bot.soracom import NotFound, SoracomClient, SoracomError, SoracomUnavailable
 from bot.soracom.models import Order, Product, Quotation, ShippingAddress
 
@@ -142,15 +142,31 @@ async def quote(client: SoracomClient, product_code: str, quantity: int, address
 
 
 async def confirm(client: SoracomClient, order_id: str) -> Order:
-    """Places the order of a quotation (PUT /orders/{id}/confirm); the client never repeats it blindly."""
+    """Places the order of a quotation (PUT /orders/{id}/confirm); the client never repeats it blindly.
+
+    When SORACOM does not answer, the order is read back: placed (it has a status) is a success; still a bare
+    quotation is WriteUnconfirmed(changed=False); a failed read is ConfirmUnknown.
+    """
     try:
         return await client.confirm_order(order_id)
-    except SoracomUnavailable:
-        raise ConfirmUnknown(order_id) from None
+    except SoracomUnavailable as exc:
+        order = await placed(client, order_id)
+        if order is None:
+            raise WriteUnconfirmed(order_id, False, exc.message) from None
+        return order
     except SoracomError as exc:
         if _is_expiry(exc):
             raise QuotationExpired(order_id) from None
         raise
+
+
+async def placed(client: SoracomClient, order_id: str) -> Order | None:
+    """The order if its quotation was confirmed (it has a status), else None; ConfirmUnknown when it cannot be read."""
+    try:
+        order = await client.get_order(order_id)
+    except SoracomError:
+        raise ConfirmUnknown(order_id) from None
+    return order if order.orderStatus is not None else None
 
 
 def _is_expiry(exc: SoracomError) -> bool:
