@@ -12,7 +12,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.messages import t
+from bot.messages import Mrkdwn as Mrkdwn
+from bot.messages import escape, t, unescape
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -34,13 +35,25 @@ def with_marker(blocks: list[dict[str, Any]], sandbox: bool) -> list[dict[str, A
     return [*blocks, sandbox_marker().to_dict()]
 
 
+def plain(value: str) -> str:
+    """Text for a plain_text field (button, option, title): Slack shows entities there as typed, so the
+    catalogue's escaping is undone; markup is inert in plain_text anyway."""
+    return unescape(value)
+
+
+def mention(user_id: str) -> Mrkdwn:
+    """The bot's own mention of a Slack user, kept live when filled into a message."""
+    return Mrkdwn(f"<@{escape(user_id)}>")
+
+
 def text(markdown: str, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(markdown)), block_id=block_id)
 
 
 def fields(pairs: list[tuple[str, str]]) -> list[SectionBlock]:
-    """Label/value pairs as section fields, 10 to a section (Slack's limit)."""
-    items = [MarkdownTextObject(text=clip(f"*{label}*\n{value}", 2000)) for label, value in pairs]
+    """Label/value pairs as section fields, 10 to a section (Slack's limit). A value that is not `Mrkdwn`
+    (the catalogue's text) is data and is escaped here."""
+    items = [MarkdownTextObject(text=clip(f"*{label}*\n{escape(value)}", 2000)) for label, value in pairs]
     return [SectionBlock(fields=items[i : i + 10]) for i in range(0, len(items), 10)]
 
 

@@ -1,0 +1,117 @@
+"""Hostile text end to end: data that looks like Slack markup reaches Slack as inert text, command text is decoded
+once, and oversized input is refused before SORACOM sees it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.services import audit
+from tests.conftest import ADMIN, OPERATOR, VIEWER
+
+HOSTILE = "<!channel> <@U123> <https://evil.example/login|Re-authenticate SORACOM> & co"
+SENSOR_01, SENSOR_02, SPARE = "440100000000001", "440100000000002", "440100000000006"
+LIVE_MARKUP = re.compile(r"<[!@#]|<https?:|<mailto:")
+ENTITY = re.compile(r"&(amp|lt|gt);")
+
+
+def texts_of(value: Any, mrkdwn: list[str], plain: list[str], *, key: str = "") -> None:
+    """Sorts every text a person would read in a Slack payload into mrkdwn (markup is live) and plain_text."""
+    if isinstance(value, dict):
+        if value.get("type") == "plain_text" and isinstance(value.get("text"), str):
+            plain.append(value["text"])
+            return
+        if value.get("type") == "mrkdwn" and isinstance(value.get("text"), str):
+            mrkdwn.append(value["text"])
+            return
+        for name, item in value.items():
+            if name not in ("action_id", "block_id", "value", "private_metadata", "callback_id"):
+                texts_of(item, mrkdwn, plain, key=name)
+    elif isinstance(value, list):
+        for item in value:
+            texts_of(item, mrkdwn, plain, key=key)
+    elif isinstance(value, str) and key == "text":  # a message's top-level text is mrkdwn too
+        mrkdwn.append(value)
+
+
+def sent(harness) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    mrkdwn: list[str] = []
+    plain: list[str] = []
+    for call in harness.fake.calls:
+        texts_of(call.args, mrkdwn, plain)
+    return mrkdwn, plain
+
+
+def assert_inert(harness, *, shown: str = "&lt;!channel&gt;") -> str:  # type: ignore[no-untyped-def]
+    """No live mention or link reached Slack; the hostile text is still shown, escaped. Returns the mrkdwn."""
+    mrkdwn, plain = sent(harness)
+    everything = "\n".join(mrkdwn)
+    bot_markup = re.compile(r"<@U_[A-Z]+>")  # the bot's own mentions of the people in the test
+    assert not LIVE_MARKUP.search(bot_markup.sub("", everything)), everything
+    assert shown in everything
+    assert not any(ENTITY.search(p) for p in plain), plain
+    return everything
+
+
+def name_sim(harness, imsi: str, name: str = HOSTILE) -> None:  # type: ignore[no-untyped-def]
+    harness.emulator.subscribers[imsi]["tags"]["name"] = name
+
+
+# Data from SORACOM
+
+
+async def test_activate_one_sim_posts_its_hostile_name_as_text(harness) -> None:  # type: ignore[no-untyped-def]
+    name_sim(harness, SPARE)
+    await harness.command(f"/sim activate {SPARE}", user=OPERATOR)
+    assert harness.emulator.subscribers[SPARE]["status"] == "active"
+    posted = assert_inert(harness)
+    assert "<@U_OP>" in posted  # the bot's own mention of who acted still works
+    assert "&lt;https://evil.example/login|Re-authenticate SORACOM&gt; &amp; co" in posted
+
+
+async def test_group_one_sim_escapes_the_sim_and_the_group(harness) -> None:  # type: ignore[no-untyped-def]
+    name_sim(harness, SENSOR_01)
+    group_id = next(g for g, v in harness.emulator.groups.items() if v["tags"].get("name") == "FieldTest")
+    harness.emulator.groups[group_id]["tags"]["name"] = "<!here>"
+    await harness.command(f"/sim group {SENSOR_01} {group_id}", user=OPERATOR)
+    assert harness.emulator.subscribers[SENSOR_01]["groupId"] == group_id
+    assert "&lt;!here&gt;" in assert_inert(harness)
+
+
+async def test_show_and_list_escape_names_and_tags(harness) -> None:  # type: ignore[no-untyped-def]
+    name_sim(harness, SENSOR_01)
+    harness.emulator.subscribers[SENSOR_01]["tags"]["<#C999>"] = "<mailto:a@evil.example>"
+    await harness.command(f"/sim show {SENSOR_01}", user=VIEWER)
+    shown = assert_inert(harness)
+    assert "&lt;#C999&gt;=&lt;mailto:a@evil.example&gt;" in shown
+    harness.fake.calls.clear()
+    await harness.command("/sim list", user=VIEWER)
+    assert_inert(harness)
+
+
+async def test_bulk_preview_progress_and_report_escape_names_and_soracom_errors(harness) -> None:  # type: ignore[no-untyped-def]
+    name_sim(harness, SENSOR_01)
+    name_sim(harness, SENSOR_02, "<!everyone>")
+    harness.emulator.faults.fail_next("POST", rf"/subscribers/{SENSOR_02}/set_group", status=400,
+                                      body={"code": "SEM0001", "message": "<!channel> go to <https://evil.example>"})
+    await harness.command(f"/sim group {SENSOR_01} {SENSOR_02} FieldTest", user=OPERATOR)
+    await harness.press("pending_confirm", user=OPERATOR)
+    shown = assert_inert(harness)
+    assert "&lt;!everyone&gt;" in shown and "go to &lt;https://evil.example&gt;" in shown
+    assert harness.emulator.subscribers[SENSOR_01]["groupId"] != harness.emulator.subscribers[SENSOR_02]["groupId"]
+
+
+async def test_group_and_audit_views_escape_data(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command("/group create <!channel>", user=OPERATOR)
+    assert any(g["tags"].get("name") == "<!channel>" for g in harness.emulator.groups.values())
+    await harness.command("/group list", user=VIEWER)
+    await harness.command("/soracom audit", user=ADMIN)
+    shown = assert_inert(harness)
+    assert "`group.create`" in shown or "group.create" in shown
+
+
+async def test_user_input_echoed_in_errors_is_escaped(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command("/sim show <!channel>", user=VIEWER)
+    await harness.command("/soracom role <@U123> <!here>", user=ADMIN)
+    assert_inert(harness)
+    assert not [e for e in audit.latest(harness.rt.db, 10) if e.result == "ok"]
