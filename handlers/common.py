@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import t
+from bot.messages import t, unescape
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
@@ -214,7 +214,8 @@ def register_command(
             trigger_id=body.get("trigger_id"),
             role=context["role"],
             command=command,
-            text=(body.get("text") or "").strip(),
+            # Slack sends the &, < and > a user typed as entities (mentions as <@U…>): decoded once, here.
+            text=unescape((body.get("text") or "").strip()),
             body=body,
         )
         sub: Subcommand | None = None

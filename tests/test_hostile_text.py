@@ -115,3 +115,24 @@ async def test_user_input_echoed_in_errors_is_escaped(harness) -> None:  # type:
     await harness.command("/soracom role <@U123> <!here>", user=ADMIN)
     assert_inert(harness)
     assert not [e for e in audit.latest(harness.rt.db, 10) if e.result == "ok"]
+
+
+# Command text: Slack sends the &, < and > a user typed as entities
+
+
+def group_named(harness, name: str) -> dict:  # type: ignore[no-untyped-def]
+    return next(g for g in harness.emulator.groups.values() if g["tags"].get("name") == name)
+
+
+async def test_sim_tag_stores_what_the_user_typed(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(f"/sim tag {SENSOR_01} note=&lt;b&gt; pair=a&amp;b lit=&amp;lt;", user=OPERATOR)
+    tags = harness.emulator.subscribers[SENSOR_01]["tags"]
+    assert (tags["note"], tags["pair"], tags["lit"]) == ("<b>", "a&b", "&lt;")  # decoded once, not twice
+    posted = assert_inert(harness, shown="note=&lt;b&gt;")
+    assert "lit=&amp;lt;" in posted
+
+
+async def test_group_config_is_decoded_once_like_every_command(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command('/group config FieldTest SoracomAir x=&lt;y&gt; z="a&amp;amp;b"', user=OPERATOR)
+    air = group_named(harness, "FieldTest")["configuration"]["SoracomAir"]
+    assert (air["x"], air["z"]) == ("<y>", "a&amp;b")
