@@ -51,9 +51,9 @@ def text(markdown: str, block_id: str | None = None) -> SectionBlock:
 
 
 def fields(pairs: list[tuple[str, str]]) -> list[SectionBlock]:
-    """Label/value pairs as section fields, 10 to a section (Slack's limit). A value that is not `Mrkdwn`
-    (the catalogue's text) is data and is escaped here."""
-    items = [MarkdownTextObject(text=clip(f"*{label}*\n{escape(value)}", 2000)) for label, value in pairs]
+    """Label/value pairs as section fields, 10 to a section (Slack's limit). What is not `Mrkdwn` (the
+    catalogue's text) is data and is escaped here."""
+    items = [MarkdownTextObject(text=clip(f"*{escape(label)}*\n{escape(value)}", 2000)) for label, value in pairs]
     return [SectionBlock(fields=items[i : i + 10]) for i in range(0, len(items), 10)]
 
 
