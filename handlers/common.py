@@ -23,8 +23,8 @@ from bot.security.roles import Role
 from bot.services import audit
 from bot.services.errors import InputError
 from bot.soracom import SoracomError
+from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
-from handlers.views.common import with_marker
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9_]+)(?:\|[^>]*)?>$|^#?([CGD][A-Z0-9_]
 
 
 REDACTED_COMMANDS = frozenset({"/mfa"})
+# Room for one 64 KB configuration value and its command; beyond it, parsing alone would take seconds.
+MAX_COMMAND_TEXT = 80_000
 
 
 class UserError(Exception):
@@ -55,6 +57,8 @@ def parse_channel(value: str) -> str:
 
 
 def split_args(text: str) -> list[str]:
+    if len(text) > MAX_COMMAND_TEXT:
+        raise UserError(t("common.command_too_long", length=len(text), limit=MAX_COMMAND_TEXT))
     try:
         return shlex.split(text or "")
     except ValueError:
@@ -101,7 +105,7 @@ class Request:
 
     async def reply(self, text: str, blocks: Blocks | None = None, *, replace_original: bool = False) -> None:
         """A private answer to whoever typed the command or pressed the button."""
-        rendered = self.blocks(text, blocks)
+        rendered, text = self.blocks(text, blocks), message_text(text)
         if self.respond is not None:
             await self.respond(
                 text=text, blocks=rendered, response_type="ephemeral", replace_original=replace_original
@@ -113,12 +117,12 @@ class Request:
 
     async def post(self, text: str, blocks: Blocks | None = None, channel: str | None = None) -> str:
         """A message everyone in the channel sees; returns its ts for later updates."""
-        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=text,
+        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=message_text(text),
                                                       blocks=self.blocks(text, blocks))
         return response["ts"]
 
     async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
-        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=text,
+        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=message_text(text),
                                       blocks=self.blocks(text, blocks))
 
     async def open_view(self, view: View | dict[str, Any]) -> dict[str, Any]:

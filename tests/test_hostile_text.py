@@ -4,6 +4,7 @@ once, and oversized input is refused before SORACOM sees it."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from bot.services import audit
@@ -136,3 +137,81 @@ async def test_group_config_is_decoded_once_like_every_command(harness) -> None:
     await harness.command('/group config FieldTest SoracomAir x=&lt;y&gt; z="a&amp;amp;b"', user=OPERATOR)
     air = group_named(harness, "FieldTest")["configuration"]["SoracomAir"]
     assert (air["x"], air["z"]) == ("<y>", "a&amp;b")
+
+
+# Size: input is bounded before SORACOM sees it, and every post fits Slack
+
+
+def config_puts(harness) -> list:  # type: ignore[no-untyped-def]
+    return [r for r in harness.emulator.requests if r.method == "PUT" and "/configuration/" in r.path]
+
+
+def sections(harness) -> list[str]:  # type: ignore[no-untyped-def]
+    return [b["text"]["text"] for c in harness.fake.calls for b in c.args.get("blocks") or []
+            if b.get("type") == "section" and "text" in b]
+
+
+async def test_deeply_nested_json_is_refused_plainly(harness) -> None:  # type: ignore[no-untyped-def]
+    deep = "[" * 5000 + "]" * 5000
+    await harness.command(f"/group config FieldTest SoracomAir deep={deep}", user=OPERATOR)
+    told = harness.all_text()
+    assert "5,000 levels" in told and "at most 32" in told and "went wrong" not in told
+    assert not config_puts(harness)
+    assert [e.result for e in audit.latest(harness.rt.db, 5) if e.action == "group.config"] == ["refused"]
+
+
+async def test_json_at_the_depth_limit_is_accepted(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(f"/group config FieldTest SoracomAir ok={'[' * 32}1{']' * 32}", user=OPERATOR)
+    assert len(config_puts(harness)) == 1
+
+
+async def test_a_megabyte_value_is_refused_before_soracom(harness) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    await harness.command(f'/group config FieldTest SoracomAir big="{"a" * 1_000_000}"', user=OPERATOR)
+    assert time.monotonic() - started < 2
+    told = "\n".join(harness.texts(OPERATOR))
+    assert "1,000,034 characters long; at most 80,000" in told and not config_puts(harness)
+    assert all(len(c.args.get("text") or "") < 1000 for c in harness.fake.calls)
+
+
+async def test_a_value_over_64_kb_is_refused_before_soracom(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(f'/group config FieldTest SoracomAir big="{"é" * 35_000}"', user=OPERATOR)
+    told = "\n".join(harness.texts(OPERATOR))
+    assert "70,002 bytes; at most 65,536" in told and not config_puts(harness)
+    assert [e.result for e in audit.latest(harness.rt.db, 5) if e.action == "group.config"] == ["refused"]
+
+
+async def test_a_large_accepted_value_is_posted_within_slack_limits(harness) -> None:  # type: ignore[no-untyped-def]
+    value = "<b>" * 20_000  # 60,000 characters, within the 64 KB bound; escaped it grows to 180,000
+    await harness.command(f'/group config FieldTest SoracomAir big="{value}"', user=OPERATOR)
+    assert group_named(harness, "FieldTest")["configuration"]["SoracomAir"]["big"] == value
+    post = harness.fake.calls_to("chat.postMessage")[-1].args
+    assert len(post["text"]) == 40_000 and post["text"].endswith("…")
+    assert all(len(s) <= 3000 for s in sections(harness)) and sections(harness)[0].endswith("…")
+    recorded = [e for e in audit.latest(harness.rt.db, 5) if e.action == "group.config"]
+    assert recorded[0].result == "ok"
+
+
+async def test_echoed_input_is_cut_to_fit_slack(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.command(f"/sim show {'x' * 50_000}", user=VIEWER)
+    assert all(len(c.args.get("text") or "") <= 40_000 for c in harness.fake.calls)
+    assert any("No SIM is named" in s and s.endswith("…") for s in sections(harness))
+
+
+async def test_tags_beyond_the_bounds_are_refused(harness) -> None:  # type: ignore[no-untyped-def]
+    before = dict(harness.emulator.subscribers[SENSOR_01]["tags"])
+    await harness.command(f"/sim tag {SENSOR_01} note={'v' * 1025}", user=OPERATOR)
+    await harness.command(f"/sim tag {SENSOR_01} {'k' * 129}=v", user=OPERATOR)
+    await harness.command(f"/group create {'g' * 1025}", user=OPERATOR)
+    told = "\n".join(harness.texts(OPERATOR))
+    assert "1,025 characters; at most 1,024" in told and "129 characters; at most 128" in told
+    assert harness.emulator.subscribers[SENSOR_01]["tags"] == before
+    assert not any(g["tags"].get("name", "").startswith("ggg") for g in harness.emulator.groups.values())
+    await harness.command(f"/sim tag {SENSOR_01} note={'v' * 1024}", user=OPERATOR)
+    assert harness.emulator.subscribers[SENSOR_01]["tags"]["note"] == "v" * 1024
+
+
+async def test_nested_quotes_do_not_recurse(harness) -> None:  # type: ignore[no-untyped-def]
+    quotes = "'" * 4000
+    await harness.command(f"/group config FieldTest SoracomAir q={quotes}", user=OPERATOR)
+    assert "went wrong" not in harness.all_text()

@@ -18,6 +18,7 @@ from bot.messages import escape, t, unescape
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
+MAX_MESSAGE_TEXT = 40000  # Slack truncates a message's text beyond this; we cut it ourselves, visibly
 SANDBOX_BLOCK_ID = "sandbox_marker"
 DEFAULT_CURRENCY = "JPY"
 CURRENCY_SYMBOLS = {"JPY": "¥", "USD": "$", "EUR": "€"}
@@ -90,6 +91,11 @@ def amount_text(amount: float, currency: str | None) -> str:
 
 def _digits(amount: float, code: str) -> str:
     return f"{amount:,.0f}" if code in NO_DECIMALS else f"{amount:,.2f}"
+
+
+def message_text(value: str) -> str:
+    """A message's top-level text (the notification and fallback) within Slack's limit."""
+    return clip(value, MAX_MESSAGE_TEXT)
 
 
 def clip(value: str, limit: int = MAX_SECTION_TEXT) -> str:
