@@ -33,15 +33,16 @@ def _by(granted_by: str) -> str:
 def audit_blocks(entries: list[AuditEntry], tz: ZoneInfo) -> list[Block]:
     if not entries:
         return [text(t("soracom.audit_none"))]
+    # Targets (a gated action's summary) and errors are recorded as users were shown them (mrkdwn) or raw:
+    # shown escaped once either way.
     lines = [
         t(
             "soracom.audit_line",
             at=e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             user=e.user_id,
             action=e.action,
-            target=f"`{e.target}`" if e.target else "",
+            target=f"`{unescape(e.target)}`" if e.target else "",
             result=e.result,
-            # Errors are recorded as users were told them (mrkdwn) or raw: shown escaped once either way.
             error=f" ({unescape(e.error)})" if e.error else "",
         )
         for e in entries
