@@ -181,3 +181,12 @@ def test_soracom_gate_mfa_and_common_views(target: str, error: str, other: str) 
           mfa.enroll_modal("ABCDEFGH", "otpauth://totp/x?secret=A&issuer=B", BOT_URL),
           fields([("label", target), (other, error)]))
     check(note(sim.escape(error)))
+
+
+def test_the_catalogue_escapes_each_value_once_and_keeps_number_formats() -> None:
+    inner = t("sim.unknown_name", name="<!here> & co")
+    assert inner == "No SIM is named `&lt;!here&gt; &amp; co`. Give its IMSI, or see the names with `/sim list`."
+    outer = t("common.soracom_error", message=inner)  # already mrkdwn: not escaped again
+    assert outer.endswith(inner) and "&amp;lt;" not in outer
+    assert t("order.picker_intro", qty=1200).startswith("*1,200 SIM card(s).*")
+    assert t("group.deleted", user="U1", name="<b>", group_id="g").startswith(":wastebasket: <@U1> deleted group *&lt;b&gt;*")
