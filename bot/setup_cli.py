@@ -25,7 +25,7 @@ import httpx
 import segno
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.messages import t
+from bot.messages import t, unescape
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT
 from bot.services import account
 from bot.services.errors import InputError
@@ -154,7 +154,7 @@ async def _run(command: Command, ctx: Context, args: argparse.Namespace,
             fail(f"error: {exc.line}")
             return exc.status
         except InputError as exc:
-            fail(f"error: {t(exc.message_id, **exc.values)}")
+            fail(f"error: {unescape(t(exc.message_id, **exc.values))}")  # a terminal, not Slack mrkdwn
             return 2
         except account.BotUserIncomplete as exc:
             fail(f"error: {api_error_line(exc.error)}")

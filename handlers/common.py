@@ -17,15 +17,15 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import t
+from bot.messages import t, unescape
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
 from bot.services.roles import role_of
 from bot.services.errors import InputError, WriteUnconfirmed
 from bot.soracom import SoracomError
+from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
-from handlers.views.common import with_marker
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9_]+)(?:\|[^>]*)?>$|^#?([CGD][A-Z0-9_]
 
 
 REDACTED_COMMANDS = frozenset({"/mfa"})
+# Room for one 64 KB configuration value and its command; beyond it, parsing alone would take seconds.
+MAX_COMMAND_TEXT = 80_000
 
 
 class UserError(Exception):
@@ -60,6 +62,8 @@ def parse_channel(value: str) -> str:
 
 
 def split_args(text: str) -> list[str]:
+    if len(text) > MAX_COMMAND_TEXT:
+        raise UserError(t("common.command_too_long", length=len(text), limit=MAX_COMMAND_TEXT))
     try:
         return shlex.split(text or "")
     except ValueError:
@@ -107,7 +111,7 @@ class Request:
 
     async def reply(self, text: str, blocks: Blocks | None = None, *, replace_original: bool = False) -> None:
         """A private answer to whoever typed the command or pressed the button."""
-        rendered = self.blocks(text, blocks)
+        rendered, text = self.blocks(text, blocks), message_text(text)
         if self.respond is not None:
             await self.respond(
                 text=text, blocks=rendered, response_type="ephemeral", replace_original=replace_original
@@ -119,12 +123,12 @@ class Request:
 
     async def post(self, text: str, blocks: Blocks | None = None, channel: str | None = None) -> str:
         """A message everyone in the channel sees; returns its ts for later updates."""
-        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=text,
+        response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=message_text(text),
                                                       blocks=self.blocks(text, blocks))
         return response["ts"]
 
     async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
-        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=text,
+        await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=message_text(text),
                                       blocks=self.blocks(text, blocks))
 
     async def open_view(self, view: View | dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +235,8 @@ def register_command(
             trigger_id=body.get("trigger_id"),
             role=await role_of(rt.db, body["user_id"], rt.settings.admins),
             command=command,
-            text=(body.get("text") or "").strip(),
+            # Slack sends the &, < and > a user typed as entities (mentions as <@U…>): decoded once, here.
+            text=unescape((body.get("text") or "").strip()),
             body=body,
         )
         sub: Subcommand | None = None

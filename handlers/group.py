@@ -18,8 +18,7 @@ from handlers.views import group as views
 CREATE_ACTION = "group.create"
 DELETE_ACTION = "group.delete"
 CONFIG_ACTION = "group.config"
-# Slack sends slash-command text HTML-escaped, and some clients turn quotes into typographic ones.
-SLACK_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+# Some clients turn quotes into typographic ones.
 TYPOGRAPHIC_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 
 
@@ -114,8 +113,6 @@ async def run_delete(request: Request, pending: Pending) -> jobs.Outcome:
 def config_words(text: str) -> list[str]:
     """The words of a config command. Unlike a shell, quotes stay in the word and {…}, […] or quotes may hold
     spaces, so `response={"format": "SoracomHarvest"}` reaches the value parser as typed."""
-    for escaped, plain in SLACK_ESCAPES:
-        text = text.replace(escaped, plain)
     words: list[str] = []
     current: list[str] = []
     depth, quote, escaping = 0, "", False

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import t
+from bot.messages import Mrkdwn, t
 from bot.runtime import Runtime
 from bot.security.pending import ItemEnd, Pending
 from bot.security.roles import Role
@@ -239,7 +239,7 @@ def truth(job: Pending | None) -> str:
     """What is true of a confirmation that can no longer be confirmed."""
     if job is None:
         return t("common.pending_unknown")
-    summary = (job.result or {}).get("summary", "")
+    summary = Mrkdwn((job.result or {}).get("summary", ""))  # the bot's own reply, its data escaped when written
     return {
         "running": t("common.pending_running"),
         "done": t("common.pending_done", summary=summary),

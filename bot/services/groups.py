@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.services.bulk import run_bulk
 from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.limits import check_json_depth, check_tag, check_value_size, excerpt
 from bot.soracom import NotFound, SoracomClient, SoracomError, SoracomUnavailable
 from bot.soracom.models import Group, Sim
 
@@ -148,6 +149,7 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
     name = name.strip()
     if not name:
         raise InputError("group.name_empty")
+    check_tag("name", name)
     existing = await groups_named(client, name)
     if existing:
         raise InputError("group.exists", group=name, ids=", ".join(g.groupId for g in existing))
@@ -204,15 +206,18 @@ def namespace_named(value: str) -> str:
 def parse_value(key: str, raw: str) -> Any:
     """A typed value: true/false → boolean, a JSON number → number, {…}/[…] → JSON, "…" → that text,
     '…' → what it holds, typed the same way; anything else is text."""
+    check_value_size(key, raw)
     if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return parse_value(key, raw[1:-1])
+        raw = raw[1:-1]  # one pair of quotes only: nested ones would recurse once per pair
     if raw.lower() in BOOLEANS:
         return BOOLEANS[raw.lower()]
     if JSON_NUMBER.fullmatch(raw) or raw[:1] in ('{', '[', '"'):
+        check_json_depth(key, raw)
         try:
             return json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise InputError("group.bad_json", key=key, value=raw, error=exc.msg, column=exc.colno) from None
+            raise InputError("group.bad_json", key=excerpt(key), value=excerpt(raw), error=exc.msg,
+                             column=exc.colno) from None
     return raw
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.messages import t
 from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.groups import find_group, group_name
+from bot.services.limits import check_tag, excerpt
 from bot.services.targets import NAME_TAG, Query, fetch_page, iter_selected
 from bot.soracom import SoracomClient, SoracomError, SoracomUnavailable
 from bot.soracom.client import MAX_PAGE_SIZE
@@ -90,7 +91,8 @@ def parse_tags(tokens: Sequence[str]) -> dict[str, str]:
     for token in tokens:
         key, equals, value = token.partition("=")
         if not equals or not key:
-            raise InputError("sim.bad_tag", token=token)
+            raise InputError("sim.bad_tag", token=excerpt(token))
+        check_tag(key, value)
         tags[key] = value
     return tags
 

@@ -8,7 +8,7 @@ from bot.charts import bar_chart, format_amount
 from bot.messages import t
 from bot.services.bills import DailyBills, ItemCost, MonthBill, MonthlyReport, previous_month
 from handlers.views.common import amount_text as money
-from handlers.views.common import fields, note, text
+from handlers.views.common import fields, note, plain, text
 
 TOP_ITEMS = 10
 TOP_SIMS = 5
@@ -41,7 +41,7 @@ def bill_text(bill: MonthBill) -> str:
 def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
     month = month_label(bill.year_month)
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=title or t("bill.title", month=month))),
+        HeaderBlock(text=PlainTextObject(text=plain(title or t("bill.title", month=month)))),
         *fields([
             (t("bill.amount"), money(bill.amount, bill.currency)),
             (t("bill.state"), state_text(bill)),

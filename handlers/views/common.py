@@ -12,11 +12,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.messages import t
+from bot.messages import Mrkdwn as Mrkdwn
+from bot.messages import escape, t, unescape
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
+MAX_MESSAGE_TEXT = 40000  # Slack truncates a message's text beyond this; we cut it ourselves, visibly
 SANDBOX_BLOCK_ID = "sandbox_marker"
 DEFAULT_CURRENCY = "JPY"
 CURRENCY_SYMBOLS = {"JPY": "¥", "USD": "$", "EUR": "€"}
@@ -34,13 +36,25 @@ def with_marker(blocks: list[dict[str, Any]], sandbox: bool) -> list[dict[str, A
     return [*blocks, sandbox_marker().to_dict()]
 
 
+def plain(value: str) -> str:
+    """Text for a plain_text field (button, option, title): Slack shows entities there as typed, so the
+    catalogue's escaping is undone; markup is inert in plain_text anyway."""
+    return unescape(value)
+
+
+def mention(user_id: str) -> Mrkdwn:
+    """The bot's own mention of a Slack user, kept live when filled into a message."""
+    return Mrkdwn(f"<@{escape(user_id)}>")
+
+
 def text(markdown: str, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(markdown)), block_id=block_id)
 
 
 def fields(pairs: list[tuple[str, str]]) -> list[SectionBlock]:
-    """Label/value pairs as section fields, 10 to a section (Slack's limit)."""
-    items = [MarkdownTextObject(text=clip(f"*{label}*\n{value}", 2000)) for label, value in pairs]
+    """Label/value pairs as section fields, 10 to a section (Slack's limit). What is not `Mrkdwn` (the
+    catalogue's text) is data and is escaped here."""
+    items = [MarkdownTextObject(text=clip(f"*{escape(label)}*\n{escape(value)}", 2000)) for label, value in pairs]
     return [SectionBlock(fields=items[i : i + 10]) for i in range(0, len(items), 10)]
 
 
@@ -77,6 +91,11 @@ def amount_text(amount: float, currency: str | None) -> str:
 
 def _digits(amount: float, code: str) -> str:
     return f"{amount:,.0f}" if code in NO_DECIMALS else f"{amount:,.2f}"
+
+
+def message_text(value: str) -> str:
+    """A message's top-level text (the notification and fallback) within Slack's limit."""
+    return clip(value, MAX_MESSAGE_TEXT)
 
 
 def clip(value: str, limit: int = MAX_SECTION_TEXT) -> str:

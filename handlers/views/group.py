@@ -9,24 +9,19 @@ from slack_sdk.models.blocks import Block
 
 from bot.messages import t
 from bot.services.groups import ConfigChange, GroupDetail, GroupSummary
-from handlers.views.common import MAX_MESSAGE_BLOCKS, fields, note, text
+from handlers.views.common import MAX_MESSAGE_BLOCKS, Mrkdwn, escape, fields, note, text
 
 LINES_PER_SECTION = 20
 # Room is kept for the title, the "more" note and the sandbox marker.
 MAX_LIST_LINES = (MAX_MESSAGE_BLOCKS - 3) * LINES_PER_SECTION
 
 
-def escape(value: str) -> str:
-    """User-typed text shown in mrkdwn: Slack reads &, < and > as markup."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def shown_value(value: Any) -> str:
     """A parameter value as the user would type it: JSON, so booleans read true/false and text is quoted."""
-    return escape(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def label(name: str | None) -> str:
+def label(name: str | None) -> Mrkdwn:
     return escape(name) if name else t("group.unnamed")
 
 
@@ -48,7 +43,7 @@ def list_blocks(groups: list[GroupSummary]) -> list[Block]:
 
 def detail_blocks(group: GroupDetail) -> list[Block]:
     handle = group.name or group.group_id
-    tags = ", ".join(f"`{escape(k)}={escape(v)}`" for k, v in sorted(group.tags.items())) or t("group.no_tags")
+    tags = ", ".join(f"`{k}={v}`" for k, v in sorted(group.tags.items())) or t("group.no_tags")
     blocks: list[Block] = [text(t("group.show_title", name=label(group.name), group_id=group.group_id))]
     blocks += fields([(t("group.field_id"), f"`{group.group_id}`"),
                       (t("group.field_members"), str(group.member_count)),
@@ -56,43 +51,43 @@ def detail_blocks(group: GroupDetail) -> list[Block]:
     blocks.append(text(sample_text(group, handle)))
     blocks.append(text(t("group.configuration_title")))
     if not group.configuration:
-        blocks.append(text(t("group.no_configuration", group=escape(handle))))
+        blocks.append(text(t("group.no_configuration", group=handle)))
     for namespace, params in sorted(group.configuration.items()):
-        blocks.append(text(f"*{namespace}*\n{parameter_lines(params)}"))
+        blocks.append(text(f"*{escape(namespace)}*\n{parameter_lines(params)}"))
     return blocks
 
 
 def sample_text(group: GroupDetail, handle: str) -> str:
     if not group.member_count:
-        return t("group.no_members", group=escape(handle))
+        return t("group.no_members", group=handle)
     lines = [t("group.sample_title", shown=len(group.sample), count=group.member_count)]
-    lines += [t("group.sample_line", imsi=sim.imsi, name=f"*{escape(sim.name)}*" if sim.name else "",
+    lines += [t("group.sample_line", imsi=sim.imsi, name=f"*{sim.name}*" if sim.name else "",
                 status=sim.status or "?") for sim in group.sample]
     if group.member_count > len(group.sample):
-        lines.append(t("group.sample_more", group=escape(handle)))
+        lines.append(t("group.sample_more", group=handle))
     return "\n".join(lines)
 
 
 def parameter_lines(params: dict[str, Any]) -> str:
-    return "\n".join(t("group.parameter_line", key=escape(key), value=shown_value(value))
-                     for key, value in params.items())
+    return "\n".join(t("group.parameter_line", key=key, value=shown_value(value)) for key, value in params.items())
 
 
 def namespace_blocks(handle: str, namespace: str, params: dict[str, Any]) -> list[Block]:
     if not params:
-        return [text(t("group.namespace_empty", namespace=namespace, group=escape(handle)))]
-    return [text(f"{t('group.namespace_title', namespace=namespace, group=escape(handle))}\n"
+        return [text(t("group.namespace_empty", namespace=namespace, group=handle))]
+    return [text(f"{t('group.namespace_title', namespace=namespace, group=handle)}\n"
                  f"{parameter_lines(params)}")]
 
 
 def configured_text(user: str, handle: str, change: ConfigChange) -> str:
     parts = []
     if change.set:
-        pairs = ", ".join(f"`{escape(k)}` = `{shown_value(v)}`" for k, v in change.set.items())
+        pairs = ", ".join(f"`{k}` = `{shown_value(v)}`" for k, v in change.set.items())
         parts.append(t("group.configured_set", pairs=pairs))
     if change.remove:
-        parts.append(t("group.configured_removed", keys=", ".join(f"`{escape(k)}`" for k in change.remove)))
-    return t("group.configured", user=user, namespace=change.namespace, name=escape(handle), changes="; ".join(parts))
+        parts.append(t("group.configured_removed", keys=", ".join(f"`{k}`" for k in change.remove)))
+    return t("group.configured", user=user, namespace=change.namespace, name=handle,
+             changes=Mrkdwn("; ".join(parts)))
 
 
 def configured_blocks(summary: str, handle: str, namespace: str, params: dict[str, Any]) -> list[Block]:

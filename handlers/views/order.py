@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 from bot.messages import catalogue, t
 from bot.services.orders import ADDRESS_FIELDS, REQUIRED_ADDRESS_FIELDS, OrderPlan
 from bot.soracom.models import Order, OrderItem, Product, Quotation, ShippingAddress
-from handlers.views.common import DEFAULT_CURRENCY, MAX_MESSAGE_BLOCKS, clip, fields, money, note, text
+from handlers.views.common import DEFAULT_CURRENCY, MAX_MESSAGE_BLOCKS, Mrkdwn, clip, fields, money, note, text
 
 PICKER_CALLBACK_ID = "order_pick"
 PRODUCT_BLOCK_ID = "order_product"
@@ -318,7 +318,7 @@ def order_blocks(order: Order) -> list[Block]:
         pairs.append((t("order.tracking"), order.shippingLabelNumber))
     return [
         text(t("order.show_title", order_id=order.orderId)),
-        text(t("order.items", lines="\n".join(item_lines) or "—")),
+        text(t("order.items", lines=Mrkdwn("\n".join(item_lines)) or "—")),
         *fields(pairs),
         text(t("order.ship_to", address=address_text(order.shippingAddress))),
     ]

@@ -13,7 +13,7 @@ from bot.messages import t
 from bot.services.bulk import BulkResult, Progress
 from bot.services.sims import LIFECYCLE, Change, Cursor, Preview, SimDetail, SimRow, sim_name
 from bot.soracom.models import Subscriber
-from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, fields, note, text
+from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, note, text
 
 NEXT_ACTION = "sim_list_next"
 PREVIOUS_ACTION = "sim_list_prev"
@@ -132,7 +132,7 @@ def detail_blocks(detail: SimDetail, tz: ZoneInfo) -> list[Block]:
         (t("sim.f_location"), _location(sim)),
         (t("sim.f_traffic"), _traffic(detail)),
     ]
-    tags = ", ".join(f"`{k}={v}`" for k, v in sorted((sim.tags or {}).items())) or "—"
+    tags = escape(", ".join(f"`{k}={v}`" for k, v in sorted((sim.tags or {}).items())) or "—")
     title = t("sim.show_title", name=sim_name(sim) or t("sim.unnamed"), imsi=sim.imsi)
     return [text(title), *fields(pairs), text(f"*{t('sim.f_tags')}*\n{tags}")]
 
@@ -246,7 +246,7 @@ def report_blocks(change: Change, result: BulkResult, user: str, names: dict[str
     blocks: list[Block] = [text(report_text(change, result, user))]
     by_reason: dict[str, list[str]] = {}
     for failure in result.failures:
-        by_reason.setdefault(failure.reason, []).append(sim_label(failure.item, names.get(failure.item)))
+        by_reason.setdefault(failure.reason, []).append(escape(sim_label(failure.item, names.get(failure.item))))
     chunks = [chunk for reason, sims in by_reason.items() for chunk in _reason_chunks(reason, sims)]
     blocks += [text(chunk) for chunk in chunks[:REPORT_BLOCKS]]
     if len(chunks) > REPORT_BLOCKS:

@@ -9,7 +9,8 @@ from slack_sdk.models.blocks import Block
 from bot.messages import t
 from bot.services.audit import AuditEntry
 from bot.services.roles import RoleGrant
-from handlers.views.common import MAX_MESSAGE_BLOCKS, text
+from bot.messages import unescape
+from handlers.views.common import MAX_MESSAGE_BLOCKS, mention, text
 
 
 def help_blocks(usages: list[tuple[str, str]]) -> list[Block]:
@@ -26,21 +27,23 @@ def roles_blocks(grants: list[RoleGrant]) -> list[Block]:
 
 
 def _by(granted_by: str) -> str:
-    return granted_by if granted_by == "BOT_ADMINS" else f"<@{granted_by}>"
+    return granted_by if granted_by == "BOT_ADMINS" else mention(granted_by)
 
 
 def audit_blocks(entries: list[AuditEntry], tz: ZoneInfo) -> list[Block]:
     if not entries:
         return [text(t("soracom.audit_none"))]
+    # Targets (a gated action's summary) and errors are recorded as users were shown them (mrkdwn) or raw:
+    # shown escaped once either way.
     lines = [
         t(
             "soracom.audit_line",
             at=e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             user=e.user_id,
             action=e.action,
-            target=f"`{e.target}`" if e.target else "",
+            target=f"`{unescape(e.target)}`" if e.target else "",
             result=e.result,
-            error=f" ({e.error})" if e.error else "",
+            error=f" ({unescape(e.error)})" if e.error else "",
         )
         for e in entries
     ]

@@ -13,8 +13,15 @@ MESSAGES = {
     "common.slack_error": ":warning: Slack refused a call (`{error}`). `/soracom audit` shows what was done.",
     "common.slack_not_in_channel": ":warning: I cannot post in this channel (`{error}`): invite me with `/invite @soracom`, or use a public channel. `/soracom audit` shows what was done.",
     "common.bad_quotes": "Unbalanced quotes in `{text}`. Close the quote or leave it out.",
+    "common.command_too_long": "That command is {length:,} characters long; at most {limit:,} are accepted. "
+                               "Nothing was done. Shorten it, e.g. split a large value into several commands.",
     "common.bad_user": "`{value}` is not a Slack user. Mention the user (`@name`) or give a user ID such as `U012AB3CD`.",
     "common.bad_channel": "`{value}` is not a Slack channel. Mention the channel (`#name`) or give a channel ID such as `C012AB3CD`.",
+    "common.tag_key_too_long": "The tag key `{key}` has {length:,} characters; at most {limit:,} are accepted. "
+                               "Nothing was changed. Use a shorter key, e.g. `site`.",
+    "common.tag_value_too_long": "The value of tag `{key}` has {length:,} characters; at most {limit:,} are "
+                                 "accepted. Nothing was changed. Shorten it, or keep long text outside SORACOM "
+                                 "and tag a reference to it.",
     "common.pending_not_yours": "This confirmation belongs to <@{owner}>. Run the command yourself to do the same.",
     "common.pending_expired": "This confirmation has expired (they last 5 minutes). Nothing was done; run the command again.",
     "common.pending_taken": "This was already confirmed once; it runs only once. Nothing more was done.",

@@ -59,6 +59,11 @@ MESSAGES = {
     "group.bad_json": "The value of `{key}` is not valid JSON: `{value}` ({error} at character {column}). "
                       "Nothing was changed. Fix the JSON, e.g. `{key}={{\"format\":\"SoracomHarvest\"}}`.",
     "group.set_and_remove": "{keys}: set and removed in the same command. Do one or the other.",
+    "group.value_too_large": "The value of `{key}` is {size:,} bytes; at most {limit:,} fit in one parameter. "
+                             "Nothing was changed. Split it into several parameters, or set it in the SORACOM "
+                             "User Console.",
+    "group.json_too_deep": "The value of `{key}` nests {depth:,} levels deep; at most {limit} are accepted. "
+                           "Nothing was changed. Flatten the JSON, e.g. `{key}={{\"a\":{{\"b\":1}}}}`.",
     "group.not_removable": "SORACOM cannot remove single parameters of `{namespace}`. Set them to a new value instead.",
     "group.no_parameter": "Group `{group}` has no parameter {keys} in `{namespace}`, so nothing was removed. "
                           "`/group config {group} {namespace}` shows its parameters.",

@@ -13,8 +13,14 @@ MESSAGES = {
     "common.slack_error": ":warning: Slack が呼び出しを拒否しました (`{error}`)。実行済みの操作は `/soracom audit` で確認できます。",
     "common.slack_not_in_channel": ":warning: このチャンネルには投稿できません (`{error}`)。`/invite @soracom` でボットを招待するか、パブリックチャンネルを使用してください。実行済みの操作は `/soracom audit` で確認できます。",
     "common.bad_quotes": "`{text}` の引用符が閉じていません。引用符を閉じるか、削除してください。",
+    "common.command_too_long": "このコマンドは {length:,} 文字です。受け付けるのは {limit:,} 文字までです。"
+                               "何も実行していません。短くしてください (例: 大きな値は複数のコマンドに分ける)。",
     "common.bad_user": "`{value}` は Slack ユーザーではありません。ユーザーをメンション (`@name`) するか、`U012AB3CD` のようなユーザー ID を指定してください。",
     "common.bad_channel": "`{value}` は Slack チャンネルではありません。チャンネルをメンション (`#name`) するか、`C012AB3CD` のようなチャンネル ID を指定してください。",
+    "common.tag_key_too_long": "タグのキー `{key}` は {length:,} 文字です。受け付けるのは {limit:,} 文字までです。"
+                               "何も変更していません。短いキーにしてください (例: `site`)。",
+    "common.tag_value_too_long": "タグ `{key}` の値は {length:,} 文字です。受け付けるのは {limit:,} 文字までです。"
+                                 "何も変更していません。短くするか、長い文章は SORACOM の外に置き、その参照をタグにしてください。",
     "common.pending_not_yours": "この確認は <@{owner}> さんのものです。同じ操作をするには、ご自身でコマンドを実行してください。",
     "common.pending_expired": "この確認は有効期限 (5 分) が切れました。何も実行していません。コマンドを再度実行してください。",
     "common.pending_taken": "この確認はすでに実行済みです (実行は 1 回限りです)。追加では何も実行していません。",

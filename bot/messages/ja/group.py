@@ -59,6 +59,10 @@ MESSAGES = {
     "group.bad_json": "`{key}` の値 `{value}` は有効な JSON ではありません ({column} 文字目で {error})。"
                       "何も変更していません。JSON を修正してください (例: `{key}={{\"format\":\"SoracomHarvest\"}}`)。",
     "group.set_and_remove": "{keys}: 同じコマンドで設定と削除が指定されています。どちらか一方にしてください。",
+    "group.value_too_large": "`{key}` の値は {size:,} バイトです。1 つのパラメーターに入るのは {limit:,} バイトまでです。"
+                             "何も変更していません。複数のパラメーターに分けるか、SORACOM ユーザーコンソールで設定してください。",
+    "group.json_too_deep": "`{key}` の値の入れ子は {depth:,} 段です。受け付けるのは {limit} 段までです。"
+                           "何も変更していません。JSON を浅くしてください (例: `{key}={{\"a\":{{\"b\":1}}}}`)。",
     "group.not_removable": "SORACOM では `{namespace}` のパラメーターを個別に削除できません。代わりに新しい値を設定してください。",
     "group.no_parameter": "グループ `{group}` の `{namespace}` にパラメーター {keys} はないため、何も削除していません。"
                           "パラメーターは `/group config {group} {namespace}` で確認できます。",
