@@ -45,7 +45,7 @@ def aggregate(samples: dict[int, dict[str, dict[str, int]]], start: int, end: in
 
 @handles("getAirStats")
 def get_air_stats(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     start, end, period = call.int_query("from"), call.int_query("to"), call.query.get("period")
     if start is None or end is None or period not in DATE_FORMATS:
         raise bad_request("from and to (UNIX seconds) and period (month, day or minutes) are required.")
@@ -53,4 +53,4 @@ def get_air_stats(call: Call) -> Response:
         raise bad_request("from must not be after to.")
     if sub["status"] == "terminated":
         return reply([])
-    return reply(aggregate(call.state.air_stats.get(sub["imsi"], {}), start, end, period))
+    return reply(aggregate(call.data.air_stats.get(sub["imsi"], {}), start, end, period))
