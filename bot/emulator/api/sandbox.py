@@ -7,6 +7,7 @@ import secrets
 from starlette.responses import Response
 
 from bot.emulator.api.accounts import auth_response, create_operator, valid_email
+from bot.emulator.api.stats import check_unixtime
 from bot.emulator.api.subscribers import get_subscriber
 from bot.emulator.auth import DEFAULT_TOKEN_TIMEOUT
 from bot.emulator.errors import bad_request
@@ -58,6 +59,7 @@ def insert_air_stats(call: Call) -> Response:
     if isinstance(unixtime, bool) or not isinstance(unixtime, int) or not isinstance(stats, dict):
         raise bad_request("unixtime must be an integer and dataTrafficStatsMap an object.")
     samples = call.data.air_stats.setdefault(sub["imsi"], {})
+    check_unixtime(unixtime, "unixtime")
     if unixtime in samples:
         raise bad_request("Data with the same timestamp already exists.")
     samples[unixtime] = {speed_class: dict(values) for speed_class, values in stats.items()}
