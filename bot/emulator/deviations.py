@@ -63,7 +63,12 @@ def apply_to_spec(spec: dict[str, Any]) -> dict[str, Any]:
             prop["enum"] = [*prop["enum"], *values]
     for item in patched.get("paths", {}).values():
         for operation in item.values():
-            if isinstance(operation, dict) and "responses" in operation:
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if (operation.get("operationId"), parameter.get("name")) in QUERY_LIMITS_CLAMPED:
+                    parameter.get("schema", {}).pop("maximum", None)
+            if "responses" in operation:
                 for status in UNDOCUMENTED_ERROR_STATUSES:
                     operation["responses"].setdefault(status, {
                         "description": "emulator deviation",

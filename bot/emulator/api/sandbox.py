@@ -46,7 +46,7 @@ def create_subscriber(call: Call) -> Response:
     extra = {"bundles": list(body["bundles"])} if isinstance(body.get("bundles"), list) else {}
     sub = call.state.add_subscribers(1, status="ready", subscription=subscription, tags={},
                                      operatorId=call.identity.operator_id, **extra)[0]
-    response = {key: sub[key] for key in _SANDBOX_SUBSCRIBER_KEYS}
+    response = {key: sub[key] for key in _SANDBOX_SUBSCRIBER_KEYS if sub[key] is not None}  # unset: absent
     response["registrationSecret"] = secrets.token_hex(8)
     return reply(response)
 
