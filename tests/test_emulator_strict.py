@@ -11,6 +11,7 @@ import pytest
 
 from bot.emulator import DEMO_OPERATOR_ID, SEED_GROUP_ID, EmulatorState
 from bot.emulator.bills import daily_amounts
+from bot.emulator.deviations import DEVIATIONS
 from bot.emulator.seed import previous_month
 from tests.test_emulator import NOW, ONLINE_SIM, api, login, root, state  # noqa: F401  (fixtures)
 
@@ -121,6 +122,13 @@ async def test_on_the_first_of_the_month_the_bill_is_a_days_worth():
     state = EmulatorState(now=lambda: NOW.replace(day=1))
     month = NOW.strftime("%Y%m")
     assert state.bills[month]["amount"] < state.bills[previous_month(month)]["amount"] / 15
+
+
+def test_readme_lists_every_deviation():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("**Deliberate differences from the spec**", 1)[1].split("\n## ", 1)[0]
+    bullets = [line[2:].split(":", 1)[0] for line in listed.splitlines() if line.startswith("- ")]
+    assert bullets == [deviation.topic for deviation in DEVIATIONS]
 
 
 def test_committed_spec_rules_are_what_the_spec_gives(shared_dir: Path):

@@ -19,16 +19,16 @@ class Deviation:
 
 
 DEVIATIONS: tuple[Deviation, ...] = (
-    Deviation("Nulls", "Subscriber fields without a value are answered as null (the spec marks none nullable); "
-                       "the real API does so (seed transcript)."),
+    Deviation("Nulls", "Subscriber, Sim and SessionStatus fields without a value are answered as null (the spec "
+                       "marks none nullable); the real API does so (seed transcript)."),
     Deviation("Error statuses", "Any operation may answer 400 (invalid request or state), 401 (no or bad token), "
                                 "403 (another operator's ID, SAM permission), 404 (unknown record), 405 or 429 "
                                 "(rate limit knob), with the body {code, message}, even where the spec lists "
                                 "fewer statuses."),
-    Deviation("Page size", "limit above the spec's maximum (100) is capped to it, not refused, as the real API."),
+    Deviation("Page size", "listSubscribers' limit above the spec's maximum (100) is capped to it, not refused "
+                           "(clients that ask for more still get pages)."),
     Deviation("Sign-up", "createOperator (POST /operators) and verifyOperator (POST /operators/verify) are served "
                          "though the current spec no longer has them (the seed transcript uses them)."),
-    Deviation("Order status", "A cancelled order has orderStatus \"cancelled\", a value the spec's enum omits."),
     Deviation("Sandbox", "Sandbox operations are served on the same /v1 API as the rest: one emulator plays both "
                          "api.soracom.io and api-sandbox.soracom.io; sandbox/init needs no real AuthKey."),
 )
@@ -40,7 +40,6 @@ NULLABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "Sim": ("sessionStatus", "groupId", "expiryTime", "expiryAction", "imeiLock", "serialNumber", "moduleType"),
 }
 UNDOCUMENTED_ERROR_STATUSES = ("400", "401", "403", "404", "405", "429")
-EXTRA_ENUM_VALUES: dict[tuple[str, str], tuple[str, ...]] = {("Order", "orderStatus"): ("cancelled",)}
 QUERY_LIMITS_CLAMPED = frozenset({("listSubscribers", "limit")})
 OFF_SPEC_OPERATIONS = frozenset({"createOperator", "verifyOperator"})
 
@@ -57,10 +56,6 @@ def apply_to_spec(spec: dict[str, Any]) -> dict[str, Any]:
             if field in properties:
                 properties[field] = {"anyOf": [properties[field], {"type": "null"}]} \
                     if "$ref" in properties[field] else {**properties[field], "nullable": True}
-    for (name, field), values in EXTRA_ENUM_VALUES.items():
-        prop = schemas.get(name, {}).get("properties", {}).get(field, {})
-        if "enum" in prop:
-            prop["enum"] = [*prop["enum"], *values]
     for item in patched.get("paths", {}).values():
         for operation in item.values():
             if not isinstance(operation, dict):
