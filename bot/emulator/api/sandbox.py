@@ -58,8 +58,8 @@ def insert_air_stats(call: Call) -> Response:
     unixtime, stats = body["unixtime"], body["dataTrafficStatsMap"]
     if isinstance(unixtime, bool) or not isinstance(unixtime, int) or not isinstance(stats, dict):
         raise bad_request("unixtime must be an integer and dataTrafficStatsMap an object.")
-    samples = call.data.air_stats.setdefault(sub["imsi"], {})
     check_unixtime(unixtime, "unixtime")
+    samples = call.data.air_stats.setdefault(sub["imsi"], {})
     if unixtime in samples:
         raise bad_request("Data with the same timestamp already exists.")
     samples[unixtime] = {speed_class: dict(values) for speed_class, values in stats.items()}

@@ -17,10 +17,9 @@ DATE_FORMATS = {"month": "%Y%m", "day": "%Y%m%d", "minutes": "%Y%m%d%H%M%S"}
 LAST_UNIXTIME = 253402300799  # 9999-12-31T23:59:59Z: the last moment a date can name
 
 
-def check_unixtime(value: int, name: str) -> int:
+def check_unixtime(value: int, name: str) -> None:
     if not 0 <= value <= LAST_UNIXTIME:
         raise bad_request(f"{name} must be a UNIX time in seconds between 0 and {LAST_UNIXTIME}.")
-    return value
 
 
 def bucket_start(unixtime: int, period: str) -> int:
@@ -56,7 +55,8 @@ def get_air_stats(call: Call) -> Response:
     start, end, period = call.int_query("from"), call.int_query("to"), call.query.get("period")
     if start is None or end is None or period not in DATE_FORMATS:
         raise bad_request("from and to (UNIX seconds) and period (month, day or minutes) are required.")
-    check_unixtime(start, "from"), check_unixtime(end, "to")
+    check_unixtime(start, "from")
+    check_unixtime(end, "to")
     if start > end:
         raise bad_request("from must not be after to.")
     if sub["status"] == "terminated":
