@@ -593,8 +593,9 @@ async def test_sandbox_init_and_create_subscriber(api, state):
     created = await api.post("/v1/sandbox/subscribers/create", headers=headers, json={"subscription": "plan-D"})
     body = created.json()
     assert created.status_code == 200 and body["registrationSecret"]
-    assert state.subscribers[body["imsi"]]["status"] == "ready"
-    assert state.subscribers[body["imsi"]]["operatorId"] == init.json()["operatorId"]
+    own = state.data_of(init.json()["operatorId"]).subscribers
+    assert own[body["imsi"]]["status"] == "ready" and own[body["imsi"]]["operatorId"] == init.json()["operatorId"]
+    assert body["imsi"] not in state.subscribers  # not the demo operator's
     missing = await api.post("/v1/sandbox/init", json={"email": "x@example.jp", "password": "pw"})
     assert missing.status_code == 400
 

@@ -1,5 +1,8 @@
 """The embedded SORACOM API emulator: an ASGI app that follows the official spec, with seeded demo data and fault knobs.
 
+Data is kept per operator (the demo operator holds the seed; a sandbox/init operator starts empty); requests are
+checked against rules derived from the spec (spec_rules.py); where it differs from the spec: deviations.py.
+
     state = EmulatorState()           # seeded; EmulatorState(now=callable) to drive the clock
     app = create_app(state)           # httpx.ASGITransport(app=app), or serve() under uvicorn
     state.faults.fail_next("GET", r"/subscribers$", status=503)

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +21,7 @@ from bot.emulator.faults import ScriptedFailure
 from bot.emulator.operations import Match, match
 from bot.emulator.registry import HANDLERS, Call, error_response
 from bot.emulator.state import EmulatorState, RecordedRequest, Session
+from bot.emulator.validation import validate_request
 
 API_PREFIX = "/v1"
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
@@ -30,9 +32,21 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
     app = Starlette(routes=[
         Route(API_PREFIX + "/{rest:path}", api_endpoint, methods=ALL_METHODS),
         Mount("/_emulator", routes=control_routes()),
-    ])
+    ], exception_handlers={HTTPException: _routing_error, Exception: _unexpected_error})
     app.state.emulator = state if state is not None else EmulatorState()
     return app
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    """What Starlette's router refuses (a path it cannot match, such as one holding a newline) in SORACOM's shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return error_response(ApiError(status, "COM0004" if status == 404 else "COM0005",
+                                   f"No such API: {request.method} {request.url.path!r}."))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug of the emulator: still SORACOM's error shape, so a client shows a readable message."""
+    return error_response(ApiError(500, "COM0001", f"Internal error of the emulator: {type(exc).__name__}."))
 
 
 async def api_endpoint(request: Request) -> Response:
@@ -99,6 +113,7 @@ def _dispatch(state: EmulatorState, request: Request, found: Match, body: Any, r
     if operation.auth:
         session = session_of(state, request)
         authorize(state, session, operation, found.params)
+    validate_request(operation.operation_id, found.params, dict(request.query_params), raw, body)
     call = Call(state=state, request=request, params=found.params, query=dict(request.query_params),
                 body=body, session=session)
     return HANDLERS[operation.operation_id](call)

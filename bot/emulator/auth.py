@@ -45,11 +45,12 @@ def _by_auth_key(state: EmulatorState, key_id: str, secret: str) -> Identity:
         if key and key["authKey"] == secret:
             key["lastUsedDateTime"] = moment
             return Identity(operator["operatorId"])
-    for user in state.users.values():
-        key = user["authKeys"].get(key_id)
-        if key and key["authKey"] == secret:
-            key["lastUsedDateTime"] = moment
-            return Identity(seed_operator_of_users(state), user["userName"])
+    for operator_id, data in state.data.items():
+        for user in data.users.values():
+            key = user["authKeys"].get(key_id)
+            if key and key["authKey"] == secret:
+                key["lastUsedDateTime"] = moment
+                return Identity(operator_id, user["userName"])
     raise auth_failed()
 
 
@@ -79,15 +80,10 @@ def verify_totp(state: EmulatorState, secret: str | None, code: str) -> bool:
 
 
 def _by_user(state: EmulatorState, operator_id: str, user_name: str, password: Any) -> Identity:
-    user = state.users.get(user_name)
-    if operator_id not in state.operators or not user or not user["password"] or user["password"] != password:
+    user = state.data_of(operator_id).users.get(user_name) if operator_id in state.operators else None
+    if not user or not user["password"] or user["password"] != password:
         raise auth_failed()
     return Identity(operator_id, user_name)
-
-
-def seed_operator_of_users(state: EmulatorState) -> str:
-    """SAM users belong to the operator whose data the emulator holds: the first (demo) operator."""
-    return next(iter(state.operators))
 
 
 def claimed_identity(state: EmulatorState, request: Request) -> Identity | None:
@@ -116,7 +112,7 @@ def authorize(state: EmulatorState, session: Session, operation: Operation, para
         raise forbidden("The operator ID in the path is not the caller's.", "OPM0003")
     if identity.is_root or operation.operation_id in PERMISSION_FREE:
         return
-    user = state.users.get(identity.user_name or "")
+    user = state.data_of(identity.operator_id).users.get(identity.user_name or "")
     if user is None:
         raise unauthenticated("The SAM user of this token no longer exists.", "AUM0002")
     if not is_allowed(user["permission"], operation.permission_name):

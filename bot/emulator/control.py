@@ -91,10 +91,11 @@ async def password_reset_token(request: Request) -> Response:
 async def export_file(request: Request) -> Response:
     state = _state(request)
     name = request.path_params["name"]
-    year_month = state.exports.get(name)
-    if year_month is None or year_month not in state.bills:
+    owner = next((data for data in state.data.values() if name in data.exports), None)
+    year_month = owner.exports[name] if owner else None
+    if owner is None or year_month not in owner.bills:
         return JSONResponse({"code": "BIM0002", "message": "No such export."}, status_code=404)
-    return Response(export_csv(state, year_month), media_type="text/csv",
+    return Response(export_csv(state, year_month, owner), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.emulator.errors import ApiError, bad_request
 from bot.emulator.operations import OPERATIONS_BY_ID
-from bot.emulator.state import EmulatorState, Identity, Session
+from bot.emulator.state import EmulatorState, Identity, OperatorData, Session
 
 
 @dataclass
@@ -27,6 +27,11 @@ class Call:
     def identity(self) -> Identity:
         assert self.session is not None, "only authenticated operations ask who called"
         return self.session.identity
+
+    @property
+    def data(self) -> OperatorData:
+        """The caller's operator's data: the only data a call sees."""
+        return self.state.data_of(self.identity.operator_id)
 
     def object_body(self, required: tuple[str, ...] = ()) -> dict[str, Any]:
         """The JSON object body, with the given keys present (400 otherwise)."""

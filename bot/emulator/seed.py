@@ -264,6 +264,16 @@ def recent_months(now: datetime, count: int) -> list[str]:
     return months
 
 
+def months_between(earlier: str, later: str) -> int:
+    return (int(later[:4]) - int(earlier[:4])) * 12 + int(later[4:]) - int(earlier[4:])
+
+
+def monthly_amount(year_month: str) -> int:
+    """A month's bill: the transcript's last month growing 0.5 % a month, give or take 4 %."""
+    trend = 14016 * 1.005 ** months_between("201909", year_month)
+    return round(trend * (0.96 + stable_int("bill", year_month) % 81 / 1000))
+
+
 def seed_bills(state: "EmulatorState") -> None:
     for year_month, bill in SEED_BILLS.items():
         state.bills[year_month] = {"yearMonth": year_month, "amount": bill["amount"], "currency": "JPY",
@@ -273,9 +283,11 @@ def seed_bills(state: "EmulatorState") -> None:
     for year_month in recent_months(state.now(), RECENT_BILL_MONTHS):
         if year_month in state.bills:
             continue
-        amount = 9000 + stable_int("bill", year_month) % 9000
+        amount = monthly_amount(year_month)
         if year_month == current:
-            state.bills[year_month] = {"yearMonth": year_month, "amount": amount, "currency": "JPY",
+            # amount: what the days so far add up to (bills.refresh_running_month keeps it so)
+            state.month_estimates[year_month] = amount
+            state.bills[year_month] = {"yearMonth": year_month, "amount": 0, "currency": "JPY",
                                        "state": "temporary"}
             continue
         paid_on = _first_day_after(year_month) + timedelta(days=2, hours=3, minutes=36)
@@ -329,3 +341,6 @@ def populate(state: "EmulatorState") -> None:
     state.payer_information = dict(SEED_PAYER_INFORMATION)
     seed_bills(state)
     seed_air_stats(state)
+    from bot.emulator.bills import refresh_running_month  # bills derive from the seed: imported late
+
+    refresh_running_month(state, state.demo)

@@ -16,6 +16,30 @@ from bot.emulator.faults import Faults
 Clock = Callable[[], datetime]
 
 
+@dataclass
+class OperatorData:
+    """What one operator (its root user and its SAM users) sees; no call reaches another operator's data."""
+
+    subscribers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quotation_created_at: dict[str, datetime] = field(default_factory=dict)
+    shipping_addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payer_information: dict[str, Any] | None = None
+    bills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # yyyyMM → the whole month's expected amount, for the month still running (its bill grows day by day)
+    month_estimates: dict[str, int] = field(default_factory=dict)
+    billing_imsis: list[str] = field(default_factory=list)
+    exports: dict[str, str] = field(default_factory=dict)  # file name (without .csv) or exportedFileId → yyyyMM
+    air_stats: dict[str, dict[int, dict[str, dict[str, int]]]] = field(default_factory=dict)  # imsi → t → class
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _demo_field(name: str) -> property:
+    """state.<name> is the demo operator's, as before data was kept per operator (tests read it directly)."""
+    return property(lambda self: getattr(self.demo, name), lambda self, value: setattr(self.demo, name, value))
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who called: the root user of an operator, or one of its SAM users."""
@@ -79,7 +103,21 @@ class EmulatorState:
     """Seeded demo data, sessions, fault knobs and the request log of one emulator.
 
     `now` is an optional callable returning a timezone-aware datetime; `advance()` moves the clock on top of it.
+    Data is kept per operator (`data[operator_id]`); `subscribers`, `groups`, … are the demo operator's.
     """
+
+    subscribers = _demo_field("subscribers")
+    groups = _demo_field("groups")
+    orders = _demo_field("orders")
+    quotation_created_at = _demo_field("quotation_created_at")
+    shipping_addresses = _demo_field("shipping_addresses")
+    payer_information = _demo_field("payer_information")
+    bills = _demo_field("bills")
+    month_estimates = _demo_field("month_estimates")
+    billing_imsis = _demo_field("billing_imsis")
+    exports = _demo_field("exports")
+    air_stats = _demo_field("air_stats")
+    users = _demo_field("users")
 
     def __init__(self, now: Clock | None = None, seed_value: int = 0) -> None:
         self._clock = now
@@ -96,18 +134,8 @@ class EmulatorState:
         self.rng = random.Random(self._seed_value)
         self.operators: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, Session] = {}
-        self.subscribers: dict[str, dict[str, Any]] = {}
-        self.groups: dict[str, dict[str, Any]] = {}
+        self.data: dict[str, OperatorData] = {seed.DEMO_OPERATOR_ID: OperatorData()}
         self.products: dict[str, dict[str, Any]] = {}
-        self.orders: dict[str, dict[str, Any]] = {}
-        self.quotation_created_at: dict[str, datetime] = {}
-        self.shipping_addresses: dict[str, dict[str, Any]] = {}
-        self.payer_information: dict[str, Any] | None = None
-        self.bills: dict[str, dict[str, Any]] = {}
-        self.billing_imsis: list[str] = []
-        self.exports: dict[str, str] = {}  # file name (without .csv) or exportedFileId → yyyyMM
-        self.air_stats: dict[str, dict[int, dict[str, dict[str, int]]]] = {}  # imsi → unixtime → class → stats
-        self.users: dict[str, dict[str, Any]] = {}
         self.operator_mfa: dict[str, dict[str, Any]] = {}
         self.password_reset_tokens: dict[str, str] = {}  # email → token
         self.password_reset_expiry: dict[str, datetime] = {}  # token → expiry
@@ -117,6 +145,17 @@ class EmulatorState:
         self.in_flight = 0
         self.peak_concurrency = 0
         seed.populate(self)
+
+    @property
+    def demo(self) -> OperatorData:
+        return self.data[seed.DEMO_OPERATOR_ID]
+
+    def data_of(self, operator_id: str) -> OperatorData:
+        """The data of an operator, empty until something is added (a sandbox operator starts so)."""
+        return self.data.setdefault(operator_id, OperatorData())
+
+    def all_subscribers(self) -> list[dict[str, Any]]:
+        return [sub for data in self.data.values() for sub in data.subscribers.values()]
 
     # Clock
 
@@ -141,12 +180,14 @@ class EmulatorState:
     # Helpers for tests and benchmarks
 
     def add_subscribers(self, n: int, **fields: Any) -> list[dict[str, Any]]:
-        """Creates n SIMs after the highest existing IMSI (name tags "bulk-0001"…); fields override any key."""
-        start = max((int(imsi[len(seed.SEED_IMSI_PREFIX):]) for imsi in self.subscribers), default=0) + 1
+        """Creates n SIMs of fields["operatorId"] (the demo operator by default) after the highest IMSI of any
+        operator (name tags "bulk-0001"…); fields override any key."""
+        start = max((int(sub["imsi"][len(seed.SEED_IMSI_PREFIX):]) for sub in self.all_subscribers()), default=0) + 1
         created_at = self.now_ms()
         subscription = fields.pop("subscription", "plan01s")
         tags = fields.pop("tags", None)
         operator_id = fields.pop("operatorId", seed.DEMO_OPERATOR_ID)
+        subscribers = self.data_of(operator_id).subscribers
         added = []
         for number in range(start, start + n):
             sub = seed.new_subscriber(number, operator_id=operator_id,
@@ -154,23 +195,23 @@ class EmulatorState:
                                       name=f"bulk-{number - start + 1:04d}", **fields)
             if tags is not None:
                 sub["tags"] = dict(tags)
-            self.subscribers[sub["imsi"]] = sub
+            subscribers[sub["imsi"]] = sub
             added.append(sub)
         return added
 
     def add_user(self, user_name: str, *, permission: str | None = None, password: str | None = None,
-                 description: str = "") -> dict[str, Any]:
-        """A SAM user of the demo operator. permission is SORACOM's JSON string; None allows nothing."""
+                 description: str = "", operator_id: str = seed.DEMO_OPERATOR_ID) -> dict[str, Any]:
+        """A SAM user (of the demo operator by default). permission is SORACOM's JSON string; None allows nothing."""
         moment = int(self.now().timestamp())
         user = {"userName": user_name, "description": description, "permission": permission,
                 "password": password, "authKeys": {}, "createDateTime": moment, "updateDateTime": moment}
-        self.users[user_name] = user
+        self.data_of(operator_id).users[user_name] = user
         return user
 
-    def add_user_auth_key(self, user_name: str) -> tuple[str, str]:
+    def add_user_auth_key(self, user_name: str, operator_id: str = seed.DEMO_OPERATOR_ID) -> tuple[str, str]:
         key_id = f"keyId-{self.new_hex(32)}"
         secret = f"secret-{secrets.token_urlsafe(48)}"
-        self.users[user_name]["authKeys"][key_id] = {
+        self.data_of(operator_id).users[user_name]["authKeys"][key_id] = {
             "authKey": secret, "createDateTime": int(self.now().timestamp()), "lastUsedDateTime": None}
         return key_id, secret
 

@@ -11,7 +11,7 @@ from bot.emulator.errors import bad_request, group_not_found, not_found
 from bot.emulator.paging import paginate
 from bot.emulator.registry import Call, handles, no_content, reply
 from bot.emulator.sims import sim_of
-from bot.emulator.state import EmulatorState
+from bot.emulator.state import OperatorData
 
 PUT_NAMESPACES = frozenset({"SoracomAir", "SoracomBeam", "SoracomEndorse", "SoracomFlux", "SoracomFunk",
                             "SoracomFunnel", "SoracomHarvest", "SoracomHarvestFiles", "SoracomKrypton",
@@ -19,8 +19,8 @@ PUT_NAMESPACES = frozenset({"SoracomAir", "SoracomBeam", "SoracomEndorse", "Sora
 DELETE_NAMESPACES = PUT_NAMESPACES - {"SoracomOrbit"}  # as the spec's deleteConfigurationParameter enum
 
 
-def get_group(state: EmulatorState, group_id: str) -> dict[str, Any]:
-    group = state.groups.get(group_id)
+def get_group(data: OperatorData, group_id: str) -> dict[str, Any]:
+    group = data.groups.get(group_id)
     if group is None:
         raise group_not_found(group_id)
     return group
@@ -38,28 +38,28 @@ def create_group(call: Call) -> Response:
     group_id = call.state.new_uuid()
     group = {"operatorId": call.identity.operator_id, "groupId": group_id, "createdAt": now, "lastModifiedAt": now,
              "configuration": configuration, "tags": tags, "createdTime": now, "lastModifiedTime": now}
-    call.state.groups[group_id] = group
+    call.data.groups[group_id] = group
     return reply(group, status=201)
 
 
 @handles("listGroups")
 def list_groups(call: Call) -> Response:
     tags = tag_matcher(call)
-    found = [group for _, group in sorted(call.state.groups.items()) if tags is None or tags(group["tags"])]
+    found = [group for _, group in sorted(call.data.groups.items()) if tags is None or tags(group["tags"])]
     return paginate(call, found, "groupId")
 
 
 @handles("getGroup")
 def get_group_endpoint(call: Call) -> Response:
-    return reply(get_group(call.state, call.params["group_id"]))
+    return reply(get_group(call.data, call.params["group_id"]))
 
 
 @handles("deleteGroup")
 def delete_group(call: Call) -> Response:
     group_id = call.params["group_id"]
-    get_group(call.state, group_id)
-    del call.state.groups[group_id]
-    for sub in call.state.subscribers.values():
+    get_group(call.data, group_id)
+    del call.data.groups[group_id]
+    for sub in call.data.subscribers.values():
         if sub["groupId"] == group_id:
             sub["groupId"] = None
     return no_content()
@@ -67,7 +67,7 @@ def delete_group(call: Call) -> Response:
 
 @handles("putConfigurationParameters")
 def put_configuration(call: Call) -> Response:
-    group = get_group(call.state, call.params["group_id"])
+    group = get_group(call.data, call.params["group_id"])
     namespace = call.params["namespace"]
     if namespace not in PUT_NAMESPACES:
         raise bad_request(f"Unknown configuration namespace: {namespace}.", "GRM0002")
@@ -82,7 +82,7 @@ def put_configuration(call: Call) -> Response:
 
 @handles("deleteConfigurationParameter")
 def delete_configuration(call: Call) -> Response:
-    group = get_group(call.state, call.params["group_id"])
+    group = get_group(call.data, call.params["group_id"])
     namespace, name = call.params["namespace"], call.params["name"]
     if namespace not in DELETE_NAMESPACES:
         raise bad_request(f"Unknown configuration namespace: {namespace}.", "GRM0002")
@@ -96,7 +96,7 @@ def delete_configuration(call: Call) -> Response:
 
 @handles("putGroupTags")
 def put_group_tags(call: Call) -> Response:
-    group = get_group(call.state, call.params["group_id"])
+    group = get_group(call.data, call.params["group_id"])
     group["tags"].update(tag_updates(call))
     return reply(touch(call.state, group))
 
@@ -104,6 +104,6 @@ def put_group_tags(call: Call) -> Response:
 @handles("listSubscribersInGroup")
 def list_subscribers_in_group(call: Call) -> Response:
     group_id = call.params["group_id"]
-    get_group(call.state, group_id)
-    members = [sub for _, sub in sorted(call.state.subscribers.items()) if sub["groupId"] == group_id]
+    get_group(call.data, group_id)
+    members = [sub for _, sub in sorted(call.data.subscribers.items()) if sub["groupId"] == group_id]
     return paginate(call, members, "imsi", shape=sim_of)  # paged by IMSI, as the spec's last_evaluated_key says

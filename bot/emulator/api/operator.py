@@ -11,7 +11,7 @@ from bot.emulator.auth import verify_totp
 from bot.emulator.errors import bad_request, user_not_found
 from bot.emulator.policy import parse_permission
 from bot.emulator.registry import Call, handles, no_content, reply
-from bot.emulator.state import EmulatorState
+from bot.emulator.state import EmulatorState, Identity, OperatorData
 
 BACKUP_CODE_COUNT = 5
 
@@ -58,8 +58,8 @@ def revoke_mfa(call: Call) -> Response:
     return no_content()
 
 
-def get_user(state: EmulatorState, user_name: str) -> dict[str, Any]:
-    user = state.users.get(user_name)
+def get_user(data: OperatorData, user_name: str) -> dict[str, Any]:
+    user = data.users.get(user_name)
     if user is None:
         raise user_not_found(user_name)
     return user
@@ -86,43 +86,43 @@ def touch(state: EmulatorState, user: dict[str, Any]) -> None:
 
 @handles("listUsers")
 def list_users(call: Call) -> Response:
-    return reply([user_detail(user) for _, user in sorted(call.state.users.items())])
+    return reply([user_detail(user) for _, user in sorted(call.data.users.items())])
 
 
 @handles("createUser")
 def create_user(call: Call) -> Response:
     name = call.params["user_name"]
-    if name in call.state.users:
+    if name in call.data.users:
         raise bad_request(f"The SAM user {name} already exists.", "SAM0002")
     description = call.string_field("description", required=False) if call.body is not None else None
-    call.state.add_user(name, description=description or "")
+    call.state.add_user(name, description=description or "", operator_id=call.identity.operator_id)
     return no_content(201)
 
 
 @handles("getUser")
 def get_user_endpoint(call: Call) -> Response:
-    return reply(user_detail(get_user(call.state, call.params["user_name"])))
+    return reply(user_detail(get_user(call.data, call.params["user_name"])))
 
 
 @handles("deleteUser")
 def delete_user(call: Call) -> Response:
     name = call.params["user_name"]
-    get_user(call.state, name)
-    del call.state.users[name]
+    get_user(call.data, name)
+    del call.data.users[name]
     for token, session in list(call.state.sessions.items()):
-        if session.identity.user_name == name:
+        if session.identity == Identity(call.identity.operator_id, name):
             del call.state.sessions[token]
     return no_content()
 
 
 @handles("getUserPermission")
 def get_user_permission(call: Call) -> Response:
-    return reply({"permission": get_user(call.state, call.params["user_name"])["permission"] or ""})
+    return reply({"permission": get_user(call.data, call.params["user_name"])["permission"] or ""})
 
 
 @handles("updateUserPermission")
 def update_user_permission(call: Call) -> Response:
-    user = get_user(call.state, call.params["user_name"])
+    user = get_user(call.data, call.params["user_name"])
     permission = call.string_field("permission")
     try:
         parse_permission(permission)
@@ -138,20 +138,20 @@ def update_user_permission(call: Call) -> Response:
 
 @handles("listUserAuthKeys")
 def list_user_auth_keys(call: Call) -> Response:
-    return reply(auth_key_list(get_user(call.state, call.params["user_name"])))
+    return reply(auth_key_list(get_user(call.data, call.params["user_name"])))
 
 
 @handles("generateUserAuthKey")
 def generate_user_auth_key(call: Call) -> Response:
     name = call.params["user_name"]
-    get_user(call.state, name)
-    key_id, secret = call.state.add_user_auth_key(name)
+    get_user(call.data, name)
+    key_id, secret = call.state.add_user_auth_key(name, call.identity.operator_id)
     return reply({"authKeyId": key_id, "authKey": secret})
 
 
 @handles("createUserPassword")
 def create_user_password(call: Call) -> Response:
-    user = get_user(call.state, call.params["user_name"])
+    user = get_user(call.data, call.params["user_name"])
     password = call.string_field("password")
     user["password"] = password
     touch(call.state, user)

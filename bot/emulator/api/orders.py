@@ -10,7 +10,7 @@ from starlette.responses import Response
 from bot.emulator.errors import bad_request, not_found, order_not_found
 from bot.emulator.registry import Call, handles, no_content, reply
 from bot.emulator.seed import SHIPPING_AREAS, SHIPPING_COSTS
-from bot.emulator.state import EmulatorState
+from bot.emulator.state import OperatorData
 
 QUOTATION_LIFETIME = timedelta(minutes=30)
 TAX_PERCENT = 8
@@ -24,9 +24,9 @@ _PAYER_KEYS = ("companyName", "department", "fullName")
 
 @handles("getPayerInformation")
 def get_payer_information(call: Call) -> Response:
-    if call.state.payer_information is None:
+    if call.data.payer_information is None:
         raise bad_request("Payer information not found.", "PAM0001")
-    return reply(call.state.payer_information)
+    return reply(call.data.payer_information)
 
 
 @handles("registerPayerInformation")
@@ -34,7 +34,7 @@ def register_payer_information(call: Call) -> Response:
     body = call.object_body()
     if any(not isinstance(body.get(key, ""), str) for key in _PAYER_KEYS) or not any(body.get(k) for k in _PAYER_KEYS):
         raise bad_request("Invalid payer information: give companyName, department or fullName as strings.", "PAM0002")
-    call.state.payer_information = {key: body[key] for key in _PAYER_KEYS if key in body}
+    call.data.payer_information = {key: body[key] for key in _PAYER_KEYS if key in body}
     return no_content(201)
 
 
@@ -47,7 +47,7 @@ def shipping_area(state_name: str) -> str:
 
 @handles("listShippingAddresses")
 def list_shipping_addresses(call: Call) -> Response:
-    return reply({"shippingAddresses": list(call.state.shipping_addresses.values())})
+    return reply({"shippingAddresses": list(call.data.shipping_addresses.values())})
 
 
 @handles("createShippingAddress")
@@ -59,12 +59,12 @@ def create_shipping_address(call: Call) -> Response:
     address.update({key: body[key] for key in _ADDRESS_KEYS[1:] if key in body})
     address["shippingAddressId"] = call.state.new_uuid()
     address["shippingArea"] = shipping_area(body["state"])
-    call.state.shipping_addresses[address["shippingAddressId"]] = address
+    call.data.shipping_addresses[address["shippingAddressId"]] = address
     return reply(address, status=201)
 
 
-def get_address(state: EmulatorState, address_id: str) -> dict[str, Any]:
-    address = state.shipping_addresses.get(address_id)
+def get_address(data: OperatorData, address_id: str) -> dict[str, Any]:
+    address = data.shipping_addresses.get(address_id)
     if address is None:
         raise not_found(f"The shipping address {address_id} does not exist.", "SHM0002")
     return address
@@ -72,14 +72,14 @@ def get_address(state: EmulatorState, address_id: str) -> dict[str, Any]:
 
 @handles("getShippingAddress")
 def get_shipping_address(call: Call) -> Response:
-    return reply(get_address(call.state, call.params["shipping_address_id"]))
+    return reply(get_address(call.data, call.params["shipping_address_id"]))
 
 
 @handles("deleteShippingAddress")
 def delete_shipping_address(call: Call) -> Response:
     address_id = call.params["shipping_address_id"]
-    get_address(call.state, address_id)
-    del call.state.shipping_addresses[address_id]
+    get_address(call.data, address_id)
+    del call.data.shipping_addresses[address_id]
     return no_content(200)
 
 
@@ -90,7 +90,7 @@ def list_products(call: Call) -> Response:
     return reply({"productList": list(call.state.products.values()), "shippingCostList": costs})
 
 
-def order_items(state: EmulatorState, raw_items: Any) -> list[dict[str, Any]]:
+def order_items(products: dict[str, dict[str, Any]], raw_items: Any) -> list[dict[str, Any]]:
     if not isinstance(raw_items, list) or not raw_items:
         raise bad_request("orderItemList must be a non-empty list.", "ORM0002")
     items = []
@@ -98,7 +98,7 @@ def order_items(state: EmulatorState, raw_items: Any) -> list[dict[str, Any]]:
         quantity = raw.get("quantity") if isinstance(raw, dict) else None
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise bad_request("Each order item needs a productCode and a quantity of 1 or more.", "ORM0002")
-        product = state.products.get(raw.get("productCode"))
+        product = products.get(raw.get("productCode"))
         if product is None:
             raise bad_request(f"Unknown product code: {raw.get('productCode')}.", "ORM0005")
         items.append({"product": dict(product), "quantity": quantity, "productAmount": product["price"] * quantity})
@@ -114,8 +114,8 @@ def order_address(address: dict[str, Any]) -> dict[str, Any]:
 def create_quotation(call: Call) -> Response:
     state = call.state
     body = call.object_body(("orderItemList", "shippingAddressId"))
-    items = order_items(state, body["orderItemList"])
-    address = state.shipping_addresses.get(body["shippingAddressId"])
+    items = order_items(state.products, body["orderItemList"])
+    address = call.data.shipping_addresses.get(body["shippingAddressId"])
     if address is None:
         raise bad_request(f"Unknown shippingAddressId: {body['shippingAddressId']}.", "ORM0006")
     product_amount = sum(item["productAmount"] for item in items)
@@ -129,13 +129,13 @@ def create_quotation(call: Call) -> Response:
         "totalAmount": product_amount + shipping + tax,
         "email": state.operators[call.identity.operator_id]["email"], "currency": "JPY",
     }
-    state.orders[order_id] = order
-    state.quotation_created_at[order_id] = now
+    call.data.orders[order_id] = order
+    call.data.quotation_created_at[order_id] = now
     return reply(order, status=201)
 
 
-def get_order(state: EmulatorState, order_id: str) -> dict[str, Any]:
-    order = state.orders.get(order_id)
+def get_order(data: OperatorData, order_id: str) -> dict[str, Any]:
+    order = data.orders.get(order_id)
     if order is None:
         raise order_not_found(order_id)
     return order
@@ -148,10 +148,10 @@ def confirmed(order: dict[str, Any]) -> bool:
 @handles("confirmOrder")
 def confirm_order(call: Call) -> Response:
     state = call.state
-    order = get_order(state, call.params["order_id"])
+    order = get_order(call.data, call.params["order_id"])
     if confirmed(order):
         raise bad_request(f"The order {order['orderId']} is already confirmed.", "ORM0004")
-    if state.now() - state.quotation_created_at[order["orderId"]] > QUOTATION_LIFETIME:
+    if state.now() - call.data.quotation_created_at[order["orderId"]] > QUOTATION_LIFETIME:
         raise bad_request(f"The quotation {order['orderId']} has expired (older than 30 minutes). "
                           "Create a new quotation.", "ORM0003")
     order["orderDateTime"] = state.now().strftime("%Y%m%d%H%M%S")
@@ -161,19 +161,19 @@ def confirm_order(call: Call) -> Response:
 
 @handles("listOrders")
 def list_orders(call: Call) -> Response:
-    orders = [order for order in call.state.orders.values() if confirmed(order)]
+    orders = [order for order in call.data.orders.values() if confirmed(order)]
     return reply({"orderList": sorted(orders, key=lambda order: order["orderDateTime"], reverse=True)})
 
 
 @handles("getOrder")
 def get_order_endpoint(call: Call) -> Response:
     """A quotation too (without orderStatus), so a caller whose confirm got lost can tell whether it took effect."""
-    return reply(get_order(call.state, call.params["order_id"]))
+    return reply(get_order(call.data, call.params["order_id"]))
 
 
 @handles("cancelOrder")
 def cancel_order(call: Call) -> Response:
-    order = get_order(call.state, call.params["order_id"])
+    order = get_order(call.data, call.params["order_id"])
     status = order.get("orderStatus")
     if status is None:
         raise bad_request(f"The order {order['orderId']} is only a quotation; there is nothing to cancel.", "ORM0007")

@@ -7,6 +7,7 @@ import secrets
 from starlette.responses import Response
 
 from bot.emulator.api.accounts import auth_response, create_operator, valid_email
+from bot.emulator.api.stats import check_unixtime
 from bot.emulator.api.subscribers import get_subscriber
 from bot.emulator.auth import DEFAULT_TOKEN_TIMEOUT
 from bot.emulator.errors import bad_request
@@ -45,19 +46,20 @@ def create_subscriber(call: Call) -> Response:
     extra = {"bundles": list(body["bundles"])} if isinstance(body.get("bundles"), list) else {}
     sub = call.state.add_subscribers(1, status="ready", subscription=subscription, tags={},
                                      operatorId=call.identity.operator_id, **extra)[0]
-    response = {key: sub[key] for key in _SANDBOX_SUBSCRIBER_KEYS}
+    response = {key: sub[key] for key in _SANDBOX_SUBSCRIBER_KEYS if sub[key] is not None}  # unset: absent
     response["registrationSecret"] = secrets.token_hex(8)
     return reply(response)
 
 
 @handles("sandboxInsertAirStats")
 def insert_air_stats(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     body = call.object_body(("unixtime", "dataTrafficStatsMap"))
     unixtime, stats = body["unixtime"], body["dataTrafficStatsMap"]
     if isinstance(unixtime, bool) or not isinstance(unixtime, int) or not isinstance(stats, dict):
         raise bad_request("unixtime must be an integer and dataTrafficStatsMap an object.")
-    samples = call.state.air_stats.setdefault(sub["imsi"], {})
+    check_unixtime(unixtime, "unixtime")
+    samples = call.data.air_stats.setdefault(sub["imsi"], {})
     if unixtime in samples:
         raise bad_request("Data with the same timestamp already exists.")
     samples[unixtime] = {speed_class: dict(values) for speed_class, values in stats.items()}
@@ -67,7 +69,9 @@ def insert_air_stats(call: Call) -> Response:
 @handles("sandboxShipOrder")
 def ship_order(call: Call) -> Response:
     body = call.object_body(("orderId", "operatorId"))
-    order = call.state.orders.get(body["orderId"])
+    if body["operatorId"] != call.identity.operator_id:
+        raise bad_request("operatorId must be the caller's operator ID.")
+    order = call.data.orders.get(body["orderId"])
     if order is None or "orderStatus" not in order or order["orderStatus"] == "cancelled":
         raise bad_request(f"Order {body['orderId']} does not exist or cannot be shipped.")
     order["orderStatus"] = "shipped"

@@ -14,6 +14,12 @@ from bot.emulator.registry import Call, handles, reply
 
 STAT_FIELDS = ("uploadByteSizeTotal", "uploadPacketSizeTotal", "downloadByteSizeTotal", "downloadPacketSizeTotal")
 DATE_FORMATS = {"month": "%Y%m", "day": "%Y%m%d", "minutes": "%Y%m%d%H%M%S"}
+LAST_UNIXTIME = 253402300799  # 9999-12-31T23:59:59Z: the last moment a date can name
+
+
+def check_unixtime(value: int, name: str) -> None:
+    if not 0 <= value <= LAST_UNIXTIME:
+        raise bad_request(f"{name} must be a UNIX time in seconds between 0 and {LAST_UNIXTIME}.")
 
 
 def bucket_start(unixtime: int, period: str) -> int:
@@ -45,12 +51,14 @@ def aggregate(samples: dict[int, dict[str, dict[str, int]]], start: int, end: in
 
 @handles("getAirStats")
 def get_air_stats(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     start, end, period = call.int_query("from"), call.int_query("to"), call.query.get("period")
     if start is None or end is None or period not in DATE_FORMATS:
         raise bad_request("from and to (UNIX seconds) and period (month, day or minutes) are required.")
+    check_unixtime(start, "from")
+    check_unixtime(end, "to")
     if start > end:
         raise bad_request("from must not be after to.")
     if sub["status"] == "terminated":
         return reply([])
-    return reply(aggregate(call.state.air_stats.get(sub["imsi"], {}), start, end, period))
+    return reply(aggregate(call.data.air_stats.get(sub["imsi"], {}), start, end, period))

@@ -12,7 +12,7 @@ from bot.emulator.errors import ApiError, bad_request, group_not_found, not_foun
 from bot.emulator.paging import paginate
 from bot.emulator.registry import Call, handles, no_content, reply
 from bot.emulator.seed import speed_classes_for
-from bot.emulator.state import EmulatorState
+from bot.emulator.state import EmulatorState, OperatorData
 
 LIST_MAX_LIMIT = 100
 STATUSES = frozenset({"ready", "active", "inactive", "standby", "suspended", "terminated", "instock", "shipped"})
@@ -32,8 +32,8 @@ TRANSITIONS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
-def get_subscriber(state: EmulatorState, imsi: str) -> dict[str, Any]:
-    sub = state.subscribers.get(imsi)
+def get_subscriber(data: OperatorData, imsi: str) -> dict[str, Any]:
+    sub = data.subscribers.get(imsi)
     if sub is None:
         raise subscriber_not_found(imsi)
     return sub
@@ -85,7 +85,7 @@ def list_subscribers(call: Call) -> Response:
     serials = [s for s in call.query.get("serial_number_filter", "").split("|") if s]
     tags = tag_matcher(call)
     found = [
-        sub for _, sub in sorted(call.state.subscribers.items())
+        sub for _, sub in sorted(call.data.subscribers.items())
         if (statuses is None or sub["status"] in statuses)
         and (speeds is None or sub["speedClass"] in speeds)
         and (not serials or any(str(sub.get("serialNumber") or "").startswith(s) for s in serials))
@@ -96,11 +96,11 @@ def list_subscribers(call: Call) -> Response:
 
 @handles("getSubscriber")
 def get_subscriber_endpoint(call: Call) -> Response:
-    return reply(get_subscriber(call.state, call.params["imsi"]))
+    return reply(get_subscriber(call.data, call.params["imsi"]))
 
 
 def change_status(call: Call, operation_id: str) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     target, sources = TRANSITIONS[operation_id]
     if sub["status"] == "terminated":
         raise bad_request(f"The subscriber {sub['imsi']} is terminated; its status cannot change.", "SEM0005")
@@ -135,7 +135,7 @@ def suspend(call: Call) -> Response:
 
 @handles("terminateSubscriber")
 def terminate(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     if sub["status"] == "terminated":
         raise bad_request(f"The subscriber {sub['imsi']} is already terminated.", "SEM0005")
     if not sub["terminationEnabled"]:
@@ -147,7 +147,7 @@ def terminate(call: Call) -> Response:
 
 
 def set_termination(call: Call, enabled: bool) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     sub["terminationEnabled"] = enabled
     return reply(touch(call.state, sub))
 
@@ -164,9 +164,9 @@ def disable_termination(call: Call) -> Response:
 
 @handles("setGroup")
 def set_group(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     group_id = call.string_field("groupId")
-    if group_id not in call.state.groups:
+    if group_id not in call.data.groups:
         raise group_not_found(str(group_id))
     sub["groupId"] = group_id
     return reply(touch(call.state, sub))
@@ -174,7 +174,7 @@ def set_group(call: Call) -> Response:
 
 @handles("unsetGroup")
 def unset_group(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     if not sub["groupId"]:
         raise not_found(f"The subscriber {sub['imsi']} does not belong to a group.", "SEM0007")
     sub["groupId"] = None
@@ -183,7 +183,7 @@ def unset_group(call: Call) -> Response:
 
 @handles("setImeiLock")
 def set_imei_lock(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     imei = call.string_field("imei", required=False) if call.body is not None else None
     if not imei:
         session = sub.get("sessionStatus") or {}
@@ -198,7 +198,7 @@ def set_imei_lock(call: Call) -> Response:
 
 @handles("unsetImeiLock")
 def unset_imei_lock(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     sub["imeiLock"] = None
     return reply(touch(call.state, sub))
 
@@ -215,14 +215,14 @@ def tag_updates(call: Call) -> dict[str, str]:
 
 @handles("putSubscriberTags")
 def put_tags(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     sub["tags"].update(tag_updates(call))
     return reply(touch(call.state, sub))
 
 
 @handles("deleteSubscriberTag")
 def delete_tag(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     name = call.params["tag_name"]
     if name not in sub["tags"]:
         raise not_found(f"The subscriber {sub['imsi']} has no tag {name}.", "SEM0010")
@@ -233,7 +233,7 @@ def delete_tag(call: Call) -> Response:
 
 @handles("updateSpeedClass")
 def update_speed_class(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     speed = call.string_field("speedClass")
     if speed not in UPDATABLE_SPEED_CLASSES:
         raise bad_request(f"Invalid speed class: {speed}.", "SEM0020")
@@ -245,7 +245,7 @@ def update_speed_class(call: Call) -> Response:
 
 @handles("setExpiryTime")
 def set_expiry_time(call: Call) -> Response:
-    sub = get_subscriber(call.state, call.params["imsi"])
+    sub = get_subscriber(call.data, call.params["imsi"])
     body = call.object_body(("expiryTime",))
     expiry, action = body["expiryTime"], body.get("expiryAction")
     if isinstance(expiry, bool) or not isinstance(expiry, int) or expiry <= call.state.now_ms():
