@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     BOT_DATA_DIR: str = "data"
     BILL_SUMMARY_CHANNEL: str | None = None
     BILL_SUMMARY_CRON: str = "0 9 4 * *"
-    # How long a confirmed action's worker may be silent before another takes it over (its process died).
-    BOT_JOB_LEASE_SECONDS: float = Field(default=15.0, ge=1.0, le=300.0)
+    # How long a confirmed action's worker may be silent before another takes it over (its process died). At least
+    # the SORACOM client's request timeout (30 s), so that whatever the dead worker had in flight has ended.
+    BOT_JOB_LEASE_SECONDS: float = Field(default=30.0, ge=1.0, le=600.0)
 
     @field_validator("SORACOM_COVERAGE", mode="before")
     @classmethod

@@ -130,47 +130,51 @@ async def request_for(rt: Runtime, client: AsyncWebClient, job: Pending) -> Requ
 
 
 class ItemLog:
-    """Ends of a bulk job's items with their audit rows, written in batches: one transaction per batch."""
+    """Ends of a bulk job's items with their audit rows, group-committed: the ends that arrive while one
+    transaction is written go together in the next, and `end` returns once its own is written. A worker takes its
+    next item only then, so at most the calls in flight are unrecorded when the process dies (the worker that takes
+    the job over does those again, or reads them first). A database that refuses the write is tried again."""
 
-    def __init__(self, request: Request, job: Pending, action: str, *, batch: int = 100,
-                 interval: float = 0.25) -> None:
+    RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+    def __init__(self, request: Request, job: Pending, action: str) -> None:
         self.request, self.job, self.action = request, job, action
-        self._ends: list[tuple[ItemEnd, str]] = []
-        self._batch, self._interval = batch, interval
-        self._flushing = asyncio.Lock()
-        self._flusher: asyncio.Task[None] | None = None
+        self._ends: list[tuple[ItemEnd, str, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> ItemLog:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()  # the job was stopped (its lease lost): what is unwritten is the next worker's
 
     async def end(self, item: str, reason: str | None, *, refused: bool = False) -> None:
-        self._ends.append((ItemEnd(item, reason), "refused" if refused else "failed" if reason else "ok"))
-        if len(self._ends) >= self._batch:
-            await self.flush()
-        elif self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+        written = asyncio.get_running_loop().create_future()
+        self._ends.append((ItemEnd(item, reason), "refused" if refused else "failed" if reason else "ok", written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_all())
+        await written
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._interval)
-        await self.flush()
-
-    async def flush(self) -> None:
-        async with self._flushing:
-            ends, self._ends = self._ends, []
-            if not ends:
-                return
+    async def _write_all(self) -> None:
+        failures = 0
+        while self._ends:
+            batch, self._ends = self._ends, []
             events = [audit.event(self.request.actor, command=self.request.command_line, action=self.action,
                                   target=end.item, result=result, error=end.reason)
-                      for end, result in ends]
+                      for end, result, _ in batch]
             try:
-                await self.request.rt.pending.end_items(self.job.id, [end for end, _ in ends], events)
-            except Exception:
-                self._ends[:0] = ends  # kept for the next flush; a takeover re-reads what is not recorded
-                raise
-
-    async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-        await self.flush()
+                await self.request.rt.pending.end_items(self.job.id, [end for end, _, _ in batch], events)
+            except Exception:  # noqa: BLE001 - SORACOM has acted: the record must be written, so try again
+                log.warning("could not record %d item(s) of job %s; trying again", len(batch), self.job.id,
+                            exc_info=True)
+                self._ends[:0] = batch
+                await asyncio.sleep(self.RETRY_DELAYS[min(failures, len(self.RETRY_DELAYS) - 1)])
+                failures += 1
+                continue
+            failures = 0
+            for _, _, written in batch:
+                written.set_result(None)
 
 
 class Sweeper:

@@ -196,7 +196,6 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                                               views.progress_blocks(change, before.progress, request.user_id))
     if job.message_ts is None:
         await request.rt.pending.set_message(job.id, ts)
-    item_log = jobs.ItemLog(request, job, action)
     refused: set[str] = set()
 
     async def record(imsi: str, reason: str | None) -> None:
@@ -213,9 +212,9 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                 return
         await sims.apply(request.rt.soracom, change, imsi)
 
-    result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, describe=describe_failure,
-                            on_item=record, on_progress=report)
-    await item_log.close()
+    async with jobs.ItemLog(request, job, action) as item_log:
+        result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, describe=describe_failure,
+                                on_item=record, on_progress=report)
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,
                         result.peak_concurrency, result.rate_limited)
     summary = views.report_text(change, result, request.user_id)

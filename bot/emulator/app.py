@@ -74,8 +74,9 @@ async def _serve(state: EmulatorState, request: Request, found: Match, body: Any
     state.in_flight += 1
     state.peak_concurrency = max(state.peak_concurrency, state.in_flight)
     try:
-        if faults.latency > 0:
-            await asyncio.sleep(faults.latency)
+        wait = faults.latency + faults.take_delay(request.method, request.url.path)
+        if wait > 0:
+            await asyncio.sleep(wait)
         return _handle(state, request, found, body, raw)
     finally:
         state.in_flight -= 1

@@ -30,7 +30,8 @@ async def get_faults(request: Request) -> Response:
 
 async def set_faults(request: Request) -> Response:
     """Sets the given knobs: latency, error_rate, token_lifetime, max_concurrency, concurrency_status, seed,
-    rate_limits [{path_prefix, limit, per_seconds, method}], fail_next [{method, path_regex, status, times, body}];
+    rate_limits [{path_prefix, limit, per_seconds, method}], fail_next [{method, path_regex, status, times, body}],
+    delay_next [{method, path_regex, seconds, times}];
     "clear": true first resets every knob."""
     faults = _state(request).faults
     body = await _json(request)
@@ -44,10 +45,28 @@ async def set_faults(request: Request) -> Response:
     for rule in body.get("rate_limits", []):
         faults.rate_limit(rule["path_prefix"], int(rule["limit"]), float(rule.get("per_seconds", 1.0)),
                           rule.get("method"))
+    for delay in body.get("delay_next", []):
+        faults.delay_next(delay.get("method"), delay["path_regex"], float(delay["seconds"]), int(delay.get("times", 1)))
     for failure in body.get("fail_next", []):
         faults.fail_next(failure.get("method"), failure["path_regex"], int(failure.get("status", 500)),
                          int(failure.get("times", 1)), failure.get("body"), failure.get("headers"))
     return JSONResponse(faults.summary())
+
+
+async def add_subscribers(request: Request) -> Response:
+    """Adds `count` SIMs to the demo operator (`status`, `tags` as given): fleets for load and crash tests."""
+    body = await _json(request)
+    added = _state(request).add_subscribers(int(body.get("count", 1)), status=body.get("status", "ready"))
+    for sim in added:
+        sim["tags"].update(body.get("tags") or {})
+    return JSONResponse([sim["imsi"] for sim in added])
+
+
+async def subscriber(request: Request) -> Response:
+    """A SIM as the emulator holds it, whoever owns it (tests read state without a token)."""
+    imsi = request.path_params["imsi"]
+    sim = next((sim for sim in _state(request).all_subscribers() if sim["imsi"] == imsi), None)
+    return JSONResponse(sim, status_code=200 if sim else 404)
 
 
 async def reset(request: Request) -> Response:
@@ -104,6 +123,8 @@ def control_routes() -> list[Route]:
         Route("/faults", get_faults, methods=["GET"]),
         Route("/faults", set_faults, methods=["POST"]),
         Route("/reset", reset, methods=["POST"]),
+        Route("/subscribers", add_subscribers, methods=["POST"]),
+        Route("/subscribers/{imsi}", subscriber, methods=["GET"]),
         Route("/requests", get_requests, methods=["GET"]),
         Route("/requests", clear_requests, methods=["DELETE"]),
         Route("/stats", stats, methods=["GET"]),

@@ -62,6 +62,19 @@ class ScriptedFailure:
 
 
 @dataclass
+class ScriptedDelay:
+    """The next `times` matching requests wait `seconds` before they are handled: a write in flight, for crash tests."""
+
+    method: str | None
+    path_regex: str
+    seconds: float
+    times: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and re.search(self.path_regex, path) is not None
+
+
+@dataclass
 class Faults:
     latency: float = 0.0
     error_rate: float = 0.0
@@ -71,6 +84,7 @@ class Faults:
     seed: int = 0
     rate_limits: list[RateLimit] = field(default_factory=list)
     scripted: list[ScriptedFailure] = field(default_factory=list)
+    delays: list[ScriptedDelay] = field(default_factory=list)
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +108,20 @@ class Faults:
         failure = ScriptedFailure(method, path_regex, status, times, body, dict(headers or {}))
         self.scripted.append(failure)
         return failure
+
+    def delay_next(self, method: str | None, path_regex: str, seconds: float, times: int = 1) -> ScriptedDelay:
+        delay = ScriptedDelay(method, path_regex, seconds, times)
+        self.delays.append(delay)
+        return delay
+
+    def take_delay(self, method: str, path: str) -> float:
+        for delay in self.delays:
+            if delay.times > 0 and delay.matches(method, path):
+                delay.times -= 1
+                if delay.times == 0:
+                    self.delays.remove(delay)
+                return delay.seconds
+        return 0.0
 
     def take_scripted(self, method: str, path: str) -> ScriptedFailure | None:
         for failure in self.scripted:
@@ -123,6 +151,7 @@ class Faults:
         self.rate_limits.clear()
         self.scripted.clear()
         self.reseed(self.seed)
+        self.delays.clear()
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ from bot.store import Database, off_loop
 from bot.store.tables import AuditEvent, JobItem, PendingAction, as_utc, utcnow
 
 LIFETIME = timedelta(minutes=5)
-LEASE = timedelta(seconds=15)
+LEASE = timedelta(seconds=30)
 
 # How a job ends: done, failed (verified: not done) or unknown (said so, with what to check).
 FINAL_STATES = frozenset({"done", "failed", "unknown", "cancelled"})

@@ -1,0 +1,110 @@
+"""Real processes for crash and replica tests: `python -m bot emulator` as SORACOM, `python -m bot serve` as the bot,
+the local Slack stand-in in the test's own process; SIGKILL where a crash is wanted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID
+from bot.local import free_port
+from bot.localslack import FakeSlack, SlackSender
+
+ROOT = Path(__file__).resolve().parents[1]
+SIGNING_SECRET = "crash-test-signing-secret"
+SECRET_KEY = "crash-test-secret-key-not-secret"
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[str], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited: {process.communicate(timeout=5)[0][-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"{what} did not start: {process.communicate(timeout=5)[0][-3000:]}")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), **extra}
+
+
+class Emulator:
+    """`python -m bot emulator`: SORACOM's state outlives the bot processes that are killed."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "emulator", "--port", str(self.port)],
+                                        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        _wait_until_up(f"{self.url}/_emulator/stats", self.process, "the emulator")
+
+    def control(self, method: str, path: str, json: Any = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_emulator{path}", json=json, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def requests(self, operation_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.control("GET", "/requests") if r.get("operationId") == operation_id]
+
+    def subscriber(self, imsi: str) -> dict[str, Any]:
+        return self.control("GET", f"/subscribers/{imsi}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.communicate(timeout=20)
+
+
+class Bot:
+    """One `python -m bot serve` on the shared database, talking to the emulator process and the stand-in."""
+
+    def __init__(self, tmp_path: Path, *, database_url: str, emulator: Emulator, fake: FakeSlack, name: str,
+                 lease: float = 3.0, admins: str = "U_ADMIN,U_OP") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = name
+        env = _env(tmp_path, PORT=str(self.port), DATABASE_URL=database_url, BOT_DATA_DIR=str(tmp_path / name),
+                   SLACK_BOT_TOKEN="xoxb-crash-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
+                   SORACOM_ENDPOINT=emulator.url, SORACOM_AUTH_KEY_ID=DEMO_AUTH_KEY_ID, SORACOM_AUTH_KEY=DEMO_AUTH_KEY,
+                   BOT_SECRET_KEY=SECRET_KEY, BOT_ADMINS=admins, BOT_JOB_LEASE_SECONDS=str(lease))
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        _wait_until_up(f"{self.url}/healthz", self.process, f"bot {name}")
+        self.fake = fake
+        self.sender = SlackSender(SIGNING_SECRET, httpx.AsyncClient(base_url=self.url, timeout=30), fake=fake)
+
+    async def settle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
+        """Until Slack has heard nothing from the bot for `quiet` seconds (it works in another process)."""
+        deadline = time.monotonic() + timeout
+        seen = -1
+        while time.monotonic() < deadline:
+            if len(self.fake.calls) == seen:
+                return
+            seen = len(self.fake.calls)
+            await asyncio.sleep(quiet)
+        raise TimeoutError(f"bot {self.name} kept talking to Slack for {timeout} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no finally, as an out-of-memory kill or a deploy that does not wait."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.communicate(timeout=10)
+
+    async def stop(self) -> str:
+        await self.sender.http.aclose()
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.communicate(timeout=30)[0]
