@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pyotp
 
 from bot.security.roles import Role
 from bot.services import audit, roles
 from tests.conftest import ADMIN, OPERATOR, VIEWER
+from tests.test_security_store import full_width, wrong_code
 
 SIM = "440100000000016"
-
-
-def full_width(code: str) -> str:
-    return "".join(chr(ord(c) + 0xFEE0) for c in code)  # '1' -> '１', as a Japanese input method types it
-
-
-def wrong_code(harness, totp: pyotp.TOTP) -> str:  # type: ignore[no-untyped-def]
-    near = {totp.at(harness.clock.now + timedelta(seconds=s)) for s in (-30, 0, 30)}
-    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
 
 async def test_code_modal_takes_full_width_digits_and_explains_anything_else(harness) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +22,7 @@ async def test_code_modal_takes_full_width_digits_and_explains_anything_else(har
     for junk in ("１２３４５", "12345a", "abc def"):
         response = await harness.submit_code(junk, user=ADMIN, view=view)
         assert "Type the 6 digits your authenticator app shows" in response.json()["errors"]["gate_code"]
-    response = await harness.submit_code(wrong_code(harness, totp), user=ADMIN, view=view)
+    response = await harness.submit_code(wrong_code(totp, harness.clock), user=ADMIN, view=view)
     assert "4 more tries" in response.json()["errors"]["gate_code"]  # what was not a code cost no try
     assert await roles.role_of(harness.rt.db, VIEWER, harness.rt.settings.admins) is Role.viewer
 
@@ -76,7 +67,7 @@ async def guess(harness, totp: pyotp.TOTP, times: int) -> list[str]:  # type: ig
     view = harness.latest_view()
     errors = []
     for _ in range(times):
-        response = await harness.submit_code(wrong_code(harness, totp), user=OPERATOR, view=view)
+        response = await harness.submit_code(wrong_code(totp, harness.clock), user=OPERATOR, view=view)
         errors.append(response.json()["errors"]["gate_code"])
     return errors
 

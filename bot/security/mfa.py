@@ -84,7 +84,7 @@ def provisioning_uri(secret: str, account: str) -> str:
 
 # Typed between the digits of a code: spaces of any width, hyphens and dashes, and the long-vowel mark that a Japanese
 # input method writes for "-" ("１２３ー４５６").
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc\uff70]")
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc]")
 
 
 def normalise_code(typed: str) -> str:
