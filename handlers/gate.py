@@ -59,6 +59,8 @@ async def code_refusal(rt: Runtime, user_id: str) -> str | None:
     status = await rt.mfa.status(user_id)
     if not status.enrolled:
         return t("gate.not_enrolled")
+    if status.blocked:
+        return t("gate.blocked")
     if status.locked_until:
         return t("gate.locked", until=format_time(rt, status.locked_until))
     return None
@@ -119,12 +121,16 @@ async def on_cancel(request: Request) -> None:
 def code_error(result: CheckResult, rt: Runtime) -> str:
     if result.outcome is Check.locked:
         return t("gate.locked", until=format_time(rt, result.locked_until))
+    if result.outcome is Check.blocked:
+        return t("gate.blocked")
     if result.outcome is Check.replayed:
         return t("gate.code_replayed")
     if result.outcome is Check.malformed:
         return t("gate.code_malformed")
     if result.outcome in (Check.not_enrolled, Check.not_confirmed):
         return t("gate.not_enrolled")
+    if result.next_lock_needs_reset:
+        return t("gate.code_wrong_reset", left=result.failures_left)
     return t("gate.code_wrong", left=result.failures_left)
 
 

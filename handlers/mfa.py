@@ -32,9 +32,10 @@ async def enroll(request: Request) -> None:
 
 
 async def verify(request: Request) -> None:
-    if len(request.args) != 1:
+    if not request.args:
         raise UserError(t("mfa.verify_usage"))
-    await request.reply(await confirm_text(request, request.args[0]))
+    # "123 456", as some apps show the code, arrives as two words; the store reads what remains.
+    await request.reply(await confirm_text(request, "".join(request.args)))
 
 
 async def confirm_text(request: Request, code: str) -> str:
@@ -61,8 +62,12 @@ async def status(request: Request) -> None:
     if not state.enrolled:
         await request.reply(t("mfa.status_pending"))
         return
-    locked = (t("mfa.status_locked", until=gate.format_time(rt, state.locked_until))
-              if state.locked_until else t("mfa.status_unlocked"))
+    if state.blocked:
+        locked = t("mfa.status_blocked")
+    elif state.locked_until:
+        locked = t("mfa.status_locked", until=gate.format_time(rt, state.locked_until))
+    else:
+        locked = t("mfa.status_unlocked")
     last = gate.format_time(rt, state.last_used_at) if state.last_used_at else t("mfa.never")
     await request.reply(t("mfa.status", user=request.user_id, since=gate.format_time(rt, state.confirmed_at),
                           last=last, locked=locked))

@@ -150,3 +150,101 @@ def test_generated_secret_key_file_is_private(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert load_or_create_key(None, tmp_path / "data") == key
     assert load_or_create_key("configured", tmp_path / "data") == "configured"
+
+
+def wrong_code(totp: pyotp.TOTP, clock: Clock) -> str:
+    """A code that matches no step the checker accepts (now, one before, one after)."""
+    near = {totp.at(clock.now + timedelta(seconds=s)) for s in (-30, 0, 30)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+async def enrolled(mfa: Mfa, clock: Clock, user: str = "U1") -> pyotp.TOTP:
+    totp = pyotp.TOTP((await mfa.enroll(user)).secret)
+    assert (await mfa.confirm(user, totp.at(clock.now))).ok
+    clock.advance(30)
+    return totp
+
+
+def full_width(code: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) for c in code)  # '1' -> '１', as a Japanese input method types it
+
+
+@pytest.mark.parametrize("shape", [full_width, lambda c: f" {c[:3]} {c[3:]}\n", lambda c: f"{c[:3]}-{c[3:]}",
+                                   lambda c: full_width(c[:3]) + "\u3000" + full_width(c[3:]),
+                                   lambda c: full_width(c[:3]) + "ー" + full_width(c[3:])])
+async def test_codes_are_read_as_people_type_them(db: Database, box: SecretBox, shape) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    mfa = Mfa(db, box, clock=clock)
+    totp = pyotp.TOTP((await mfa.enroll("U1")).secret)
+    assert (await mfa.confirm("U1", shape(totp.at(clock.now)))).ok
+    clock.advance(30)
+    assert (await mfa.verify("U1", shape(totp.at(clock.now)))).ok
+
+
+@pytest.mark.parametrize("junk", ["12345", "1234567", "12345a", "abcdef", "１２３４５", "12.345", "", "½12345", "1 2 3 4 5"])
+async def test_anything_but_six_digits_is_malformed_and_costs_no_try(db: Database, box: SecretBox, junk: str) -> None:
+    clock = Clock()
+    mfa = Mfa(db, box, clock=clock)
+    totp = await enrolled(mfa, clock)
+    for _ in range(6):
+        assert (await mfa.verify("U1", junk)).outcome is Check.malformed
+    assert (await mfa.verify("U1", wrong_code(totp, clock))).failures_left == 4
+
+
+async def test_ten_wrong_codes_in_a_day_lock_until_an_admin_resets(db: Database, box: SecretBox) -> None:
+    """RFC 4226 §7.3: the 15-minute lockout alone allows 480 guesses a day; 10 wrong codes in 24 h lock for good."""
+    clock = Clock()
+    mfa = Mfa(db, box, clock=clock)
+    totp = await enrolled(mfa, clock)
+    outcomes = []
+    for _ in range(2):
+        outcomes += [(await mfa.verify("U1", wrong_code(totp, clock))).outcome for _ in range(5)]
+        clock.advance(15 * 60 + 1)
+    assert outcomes == ([Check.wrong] * 4 + [Check.locked]) + ([Check.wrong] * 4 + [Check.blocked])
+    for hours in (1, 24, 24 * 30):
+        clock.advance(hours * 3600)
+        assert (await mfa.verify("U1", totp.at(clock.now))).outcome is Check.blocked  # even the right code
+    state = await mfa.status("U1")
+    assert state.blocked and state.enrolled
+    assert await mfa.reset("U1")  # /mfa reset: the user enrolls again, with no failures counted
+    totp = await enrolled(mfa, clock)
+    assert (await mfa.verify("U1", wrong_code(totp, clock))).failures_left == 4
+
+
+async def test_the_day_window_counts_failures_between_lockouts_and_a_success_clears_it(
+        db: Database, box: SecretBox) -> None:
+    clock = Clock()
+    mfa = Mfa(db, box, clock=clock)
+    totp = await enrolled(mfa, clock)
+    lefts = []
+    for _ in range(9):  # one wrong code every 10 minutes: never 5 in 15 minutes
+        lefts.append((await mfa.verify("U1", wrong_code(totp, clock))).failures_left)
+        clock.advance(10 * 60)
+    assert lefts == [4, 3, 3, 3, 3, 3, 3, 2, 1]  # the day's budget shows once it is the nearer limit
+    clock.advance(30)
+    assert (await mfa.verify("U1", totp.at(clock.now))).ok  # the right code resets the count
+    for _ in range(9):
+        assert (await mfa.verify("U1", wrong_code(totp, clock))).outcome is Check.wrong
+        clock.advance(10 * 60)
+    clock.advance(24 * 3600)  # failures older than a day no longer count
+    assert (await mfa.verify("U1", wrong_code(totp, clock))).failures_left == 4
+
+
+async def test_two_processes_guessing_at_once_get_four_wrong_answers(database_url: str, box: SecretBox) -> None:
+    """Failures are counted under a write lock: no guess slips between another's check and its count."""
+    clock = Clock()
+    first, second = Database(database_url), Database(database_url)
+    first.create_schema()
+    try:
+        mfa_a, mfa_b = Mfa(first, box, clock=clock), Mfa(second, box, clock=clock)
+        totp = await enrolled(mfa_a, clock)
+        wrong = wrong_code(totp, clock)
+        for lock in ("locked", "blocked"):  # a 15-minute lockout, then (10 in a day) one until an admin resets
+            results = await asyncio.gather(*[m.verify("U1", wrong) for _ in range(4) for m in (mfa_a, mfa_b)])
+            assert sorted(r.outcome.value for r in results) == [lock] * 4 + ["wrong"] * 4
+            assert sorted(r.failures_left for r in results if r.outcome is Check.wrong) == [1, 2, 3, 4]
+            clock.advance(15 * 60 + 1)
+        assert (await mfa_b.status("U1")).blocked
+    finally:
+        first.dispose()
+        second.dispose()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from urllib.parse import quote
 
 import pyotp
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, func, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, delete, func, select
 
 from bot.security.crypto import SecretBox
 from bot.store import Database, off_loop
@@ -24,7 +27,12 @@ STEP_SECONDS = 30
 DIGITS = 6
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+# Equal to the window: when a lockout ends, the failures that caused it have left the window.
 LOCKOUT = timedelta(minutes=15)
+# The 15-minute lockout alone still allows 480 guesses a day (RFC 4226 §7.3 asks for a bound): this many wrong codes
+# in a day, without a right one between, lock until an admin resets the enrollment.
+MAX_DAILY_FAILURES = 10
+DAILY_WINDOW = timedelta(hours=24)
 ENROLL_LINK_LIFETIME = timedelta(minutes=10)
 
 
@@ -34,6 +42,7 @@ class Check(Enum):
     wrong = "wrong"
     replayed = "replayed"
     locked = "locked"
+    blocked = "blocked"  # locked until an admin resets
     not_enrolled = "not_enrolled"
     not_confirmed = "not_confirmed"
 
@@ -43,6 +52,8 @@ class CheckResult:
     outcome: Check
     locked_until: datetime | None = None
     failures_left: int | None = None
+    # The next lockout is the one only an admin lifts (the day's budget is nearer than the 15-minute one).
+    next_lock_needs_reset: bool = False
 
     @property
     def ok(self) -> bool:
@@ -62,6 +73,7 @@ class MfaStatus:
     created_at: datetime | None = None
     last_used_at: datetime | None = None
     locked_until: datetime | None = None
+    blocked: bool = False
 
 
 def provisioning_uri(secret: str, account: str) -> str:
@@ -70,8 +82,19 @@ def provisioning_uri(secret: str, account: str) -> str:
     return f"otpauth://totp/{label}?secret={secret}&issuer={quote(ISSUER)}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
 
 
+# Typed between the digits of a code: spaces of any width, hyphens and dashes, and the long-vowel mark that a Japanese
+# input method writes for "-" ("１２３ー４５６").
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc]")
+
+
+def normalise_code(typed: str) -> str:
+    """A code as ASCII digits, however wide or in whatever script the digits were typed, without separators."""
+    compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", typed))
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in compact)
+
+
 def is_code_shaped(code: str) -> bool:
-    return len(code) == DIGITS and code.isdigit()
+    return len(code) == DIGITS and code.isascii() and code.isdigit()
 
 
 class Mfa:
@@ -111,20 +134,13 @@ class Mfa:
 
     @off_loop
     def confirm(self, user_id: str, code: str) -> CheckResult:
-        result = self._check(user_id, code, need_confirmed=False)
-        if result.ok:
-            with self.db.session() as session:
-                row = session.get(MfaEnrollment, user_id)
-                assert row is not None
-                row.confirmed_at = row.confirmed_at or self.clock()
-                session.add(row)
-                session.commit()
-        return result
+        """The first code of an enrollment, which makes it active."""
+        return self._check(user_id, code, confirming=True)
 
     @off_loop
     def verify(self, user_id: str, code: str) -> CheckResult:
         """A code for a gated action: enrolled, not locked, right, and not used before."""
-        return self._check(user_id, code, need_confirmed=True)
+        return self._check(user_id, code, confirming=False)
 
     @off_loop
     def status(self, user_id: str) -> MfaStatus:
@@ -139,6 +155,7 @@ class Mfa:
             confirmed_at=as_utc(row.confirmed_at),
             last_used_at=as_utc(row.last_used_at),
             locked_until=locked if locked and locked > self.clock() else None,
+            blocked=row.blocked_at is not None,
         )
 
     @off_loop
@@ -181,61 +198,79 @@ class Mfa:
 
     # Code checking
 
-    def _check(self, user_id: str, code: str, *, need_confirmed: bool) -> CheckResult:
-        code = code.strip().replace(" ", "")
+    def _check(self, user_id: str, code: str, *, confirming: bool) -> CheckResult:
+        code = normalise_code(code)
         now = self.clock()
+        with self._locked(user_id) as (session, row):
+            result = self._judge(session, row, code, now, confirming=confirming)
+            session.commit()
+        return result
+
+    @contextmanager
+    def _locked(self, user_id: str) -> Iterator[tuple[Session, MfaEnrollment | None]]:
+        """A transaction that holds the user's enrollment: another process's check waits until this one is counted.
+
+        Without it, guesses racing each other all pass the lockout check before any of them is counted.
+        """
         with self.db.session() as session:
-            row = session.get(MfaEnrollment, user_id)
+            connection = session.connection()
+            if connection.dialect.name == "sqlite":
+                # No row locks in SQLite: take its write lock now (busy_timeout waits for it), not at the first write.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            row = session.exec(
+                select(MfaEnrollment).where(col(MfaEnrollment.slack_user_id) == user_id).with_for_update()
+            ).first()
+            yield session, row
+
+    def _judge(self, session: Session, row: MfaEnrollment | None, code: str, now: datetime, *,
+               confirming: bool) -> CheckResult:
         if row is None:
             return CheckResult(Check.not_enrolled)
-        if need_confirmed and row.confirmed_at is None:
+        if not confirming and row.confirmed_at is None:
             return CheckResult(Check.not_confirmed)
+        if row.blocked_at is not None:
+            return CheckResult(Check.blocked)
         locked_until = as_utc(row.locked_until)
         if locked_until and locked_until > now:
             return CheckResult(Check.locked, locked_until=locked_until)
         if not is_code_shaped(code):
-            return CheckResult(Check.malformed)
+            return CheckResult(Check.malformed)  # not a guess: costs no try
         step = _matching_step(self.box.decrypt(row.secret_encrypted), code, now)
         if step is None:
-            return self._fail(user_id, now)
-        if not self._spend(user_id, step, now):
+            return self._fail(session, row, now)
+        if session.get(MfaUsedCode, (row.slack_user_id, step)) is not None:
             return CheckResult(Check.replayed)
+        session.add(MfaUsedCode(slack_user_id=row.slack_user_id, time_step=step, used_at=now))
+        row.last_used_at = now
+        if confirming:
+            row.confirmed_at = row.confirmed_at or now
+        session.add(row)
+        session.exec(delete(MfaFailure).where(col(MfaFailure.slack_user_id) == row.slack_user_id))
         return CheckResult(Check.ok)
 
-    def _spend(self, user_id: str, step: int, now: datetime) -> bool:
-        """Stores (user, step); the primary key refuses a second use, also from another process."""
-        try:
-            with self.db.session() as session:
-                session.add(MfaUsedCode(slack_user_id=user_id, time_step=step, used_at=now))
-                row = session.get(MfaEnrollment, user_id)
-                if row is not None:
-                    row.last_used_at = now
-                    session.add(row)
-                session.exec(delete(MfaFailure).where(col(MfaFailure.slack_user_id) == user_id))
-                session.commit()
-        except IntegrityError:
-            return False
-        return True
+    def _fail(self, session: Session, row: MfaEnrollment, now: datetime) -> CheckResult:
+        mine = col(MfaFailure.slack_user_id) == row.slack_user_id
+        session.exec(delete(MfaFailure).where(mine, col(MfaFailure.at) <= now - DAILY_WINDOW))
+        session.add(MfaFailure(slack_user_id=row.slack_user_id, at=now))
+        session.flush()
+        recent = _count(session, mine, now - FAILURE_WINDOW)
+        today = _count(session, mine, now - DAILY_WINDOW)
+        if today >= MAX_DAILY_FAILURES:
+            row.blocked_at = now
+            session.add(row)
+            return CheckResult(Check.blocked)
+        if recent >= MAX_FAILURES:
+            row.locked_until = now + LOCKOUT
+            session.add(row)
+            return CheckResult(Check.locked, locked_until=row.locked_until)
+        short, daily = MAX_FAILURES - recent, MAX_DAILY_FAILURES - today
+        return CheckResult(Check.wrong, failures_left=min(short, daily), next_lock_needs_reset=daily <= short)
 
-    def _fail(self, user_id: str, now: datetime) -> CheckResult:
-        with self.db.session() as session:
-            session.add(MfaFailure(slack_user_id=user_id, at=now))
-            session.flush()
-            recent = session.exec(
-                select(func.count())
-                .select_from(MfaFailure)
-                .where(col(MfaFailure.slack_user_id) == user_id, col(MfaFailure.at) > now - FAILURE_WINDOW)
-            ).one()
-            if recent >= MAX_FAILURES:
-                row = session.get(MfaEnrollment, user_id)
-                assert row is not None
-                row.locked_until = now + LOCKOUT
-                session.add(row)
-                session.exec(delete(MfaFailure).where(col(MfaFailure.slack_user_id) == user_id))
-                session.commit()
-                return CheckResult(Check.locked, locked_until=now + LOCKOUT)
-            session.commit()
-        return CheckResult(Check.wrong, failures_left=MAX_FAILURES - recent)
+
+def _count(session: Session, mine: ColumnElement[bool], since: datetime) -> int:
+    return session.exec(
+        select(func.count()).select_from(MfaFailure).where(mine, col(MfaFailure.at) > since)
+    ).one()
 
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:

@@ -53,6 +53,8 @@ class MfaEnrollment(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     locked_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # Too many wrong codes in a day (RFC 4226 §7.3): locked until an admin resets the enrollment.
+    blocked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class MfaUsedCode(SQLModel, table=True):

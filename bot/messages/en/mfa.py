@@ -24,6 +24,7 @@ MESSAGES = {
     "mfa.status_pending": "Your enrollment waits for its first code: `/mfa verify CODE`.",
     "mfa.status": "*MFA* for <@{user}>: active since {since}; last used {last}; {locked}.",
     "mfa.status_locked": "*locked until {until}* after too many wrong codes",
+    "mfa.status_blocked": "*locked until an admin runs `/mfa reset`* after too many wrong codes in 24 hours",
     "mfa.status_unlocked": "not locked",
     "mfa.never": "never",
     "mfa.reset_usage": "Type `/mfa reset USER`, e.g. `/mfa reset @alice`.",

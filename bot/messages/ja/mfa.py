@@ -24,6 +24,7 @@ MESSAGES = {
     "mfa.status_pending": "登録は最初のコードの確認待ちです: `/mfa verify CODE`",
     "mfa.status": "<@{user}> の *二段階認証*: {since} から有効、最終使用 {last}、{locked}。",
     "mfa.status_locked": "コードの誤りが多すぎたため *{until} までロック中*",
+    "mfa.status_blocked": "24 時間以内のコードの誤りが多すぎたため、*管理者が `/mfa reset` を実行するまでロック中*",
     "mfa.status_unlocked": "ロックなし",
     "mfa.never": "なし",
     "mfa.reset_usage": "`/mfa reset USER` の形式で入力してください (例: `/mfa reset @alice`)。",
