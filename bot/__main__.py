@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import SORACOM_CREDENTIAL_NAMES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(host=args.host, port=args.port)
             return 0
-        settings = load_settings()
+        # The console is the local trial: it always runs on the emulator, whatever SORACOM credentials are around.
+        console_only = {name: None for name in SORACOM_CREDENTIAL_NAMES} if args.mode == "console" else {}
+        settings = load_settings(**console_only)
         if args.mode == "serve":
             from bot.serve import serve
 

@@ -56,7 +56,7 @@ def server(fake: FakeSlack, tmp_path: Path) -> Iterator[str]:
 async def test_serve_answers_a_signed_command_over_http(server: str, fake: FakeSlack) -> None:
     async with httpx.AsyncClient(base_url=server) as http:
         health = await http.get("/healthz")
-        assert health.json() == {"ok": True, "sandbox": True}
+        assert health.json() == {"ok": True, "sandbox": True, "database": "ok"}
         sender = SlackSender(SECRET, http, fake=fake)
         response = await sender.command("/soracom", "roles", user_id="U_ADMIN", channel_id="C1")
         assert response.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -26,6 +27,8 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 ENROLL_LINK_LIFETIME = timedelta(minutes=10)
+LINK_NONCE_BYTES = 24
+LINK_NONCE_CHARS = 32  # token_urlsafe(24)
 
 
 class Check(Enum):
@@ -96,14 +99,6 @@ class Mfa:
             session.commit()
         return NewEnrollment(secret=secret, uri=provisioning_uri(secret, user_id))
 
-    def pending_uri(self, user_id: str) -> str | None:
-        """The otpauth URI of an enrollment that waits for its first code."""
-        with self.db.session() as session:
-            row = session.get(MfaEnrollment, user_id)
-        if row is None or row.confirmed_at is not None:
-            return None
-        return provisioning_uri(self.box.decrypt(row.secret_encrypted), user_id)
-
     def confirm(self, user_id: str, code: str) -> CheckResult:
         result = self._check(user_id, code, need_confirmed=False)
         if result.ok:
@@ -146,7 +141,13 @@ class Mfa:
     # One-time enrollment page
 
     def issue_enroll_link(self, user_id: str) -> str:
-        token = secrets.token_urlsafe(24)
+        """A token for the page of the user's pending enrollment, bound to its secret: after a newer /mfa enroll
+        the link shows nothing rather than the newer secret."""
+        secret = self._pending_secret(user_id)
+        if secret is None:
+            raise ValueError("no pending enrollment to link to")
+        nonce = secrets.token_urlsafe(LINK_NONCE_BYTES)
+        token = nonce + _link_tag(secret, nonce)
         with self.db.session() as session:
             session.add(
                 MfaEnrollToken(
@@ -156,17 +157,39 @@ class Mfa:
             session.commit()
         return token
 
+    def enroll_link_valid(self, token: str) -> bool:
+        """Whether the link would show a page, without using it up (a HEAD request)."""
+        with self.db.session() as session:
+            return self._usable_link(session.get(MfaEnrollToken, _hash(token)), token) is not None
+
     def redeem_enroll_link(self, token: str) -> str | None:
-        """The otpauth URI behind a link, once; None when unknown, used or expired."""
+        """The otpauth URI behind a link, once; None when unknown, used, expired or issued for an older secret."""
         with self.db.session() as session:
             row = session.get(MfaEnrollToken, _hash(token))
-            if row is None or row.used or as_utc(row.expires_at) <= self.clock():  # type: ignore[operator]
+            secret = self._usable_link(row, token)
+            if row is None or secret is None:
                 return None
             row.used = True
             session.add(row)
             session.commit()
-            user_id = row.slack_user_id
-        return self.pending_uri(user_id)
+            return provisioning_uri(secret, row.slack_user_id)
+
+    def _usable_link(self, row: MfaEnrollToken | None, token: str) -> str | None:
+        """The secret a link shows: unused, unexpired, and its tag made from the user's current pending secret."""
+        if row is None or row.used or as_utc(row.expires_at) <= self.clock():  # type: ignore[operator]
+            return None
+        secret = self._pending_secret(row.slack_user_id)
+        nonce, tag = token[:LINK_NONCE_CHARS], token[LINK_NONCE_CHARS:]
+        if secret is None or not hmac.compare_digest(tag, _link_tag(secret, nonce)):
+            return None
+        return secret
+
+    def _pending_secret(self, user_id: str) -> str | None:
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+        if row is None or row.confirmed_at is not None:
+            return None
+        return self.box.decrypt(row.secret_encrypted)
 
     # Code checking
 
@@ -235,6 +258,12 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
         if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
             return step
     return None
+
+
+def _link_tag(secret: str, nonce: str) -> str:
+    """22 URL-safe characters that tie a link to one secret (HMAC: the tag tells nothing about the secret)."""
+    digest = hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _hash(token: str) -> str:
