@@ -35,11 +35,13 @@ def signature_expiry(timestamp: datetime) -> datetime:
 def remember(db: Database, key: str, expires_at: datetime) -> bool:
     """True the first time a key is seen (in any process sharing the database), False for every later time."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(SeenRequest).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
+    statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
+                 .returning(SeenRequest.key))  # rowcount is -1 here under psycopg 3: the returned row is the answer
     with db.engine.begin() as connection:
-        return connection.execute(statement).rowcount == 1
+        return connection.execute(statement).first() is not None
 
 
 def purge_expired(db: Database, now: datetime) -> int:
     with db.engine.begin() as connection:
-        return connection.execute(delete(SeenRequest).where(SeenRequest.expires_at < now)).rowcount
+        return len(connection.execute(delete(SeenRequest).where(SeenRequest.expires_at < now)
+                                      .returning(SeenRequest.key)).all())
