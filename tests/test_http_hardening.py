@@ -98,6 +98,13 @@ MALFORMED_BODIES = [
     (b"null", "application/json"),
     (b"[]", "application/json"),
     (b"\xff\xfe text=\xc3", "application/x-www-form-urlencoded"),
+    # JSON, but not Slack's shapes: each of these was a 500 from deep inside bolt or the bot's middleware
+    (urlencode({"payload": json.dumps({"type": "block_actions", "user": "U1"})}).encode(),
+     "application/x-www-form-urlencoded"),
+    (urlencode({"payload": json.dumps({"type": "block_actions", "user": {"id": 5}, "team": 3})}).encode(),
+     "application/x-www-form-urlencoded"),
+    (json.dumps({"type": "event_callback", "event": "x"}).encode(), "application/json"),
+    (urlencode({"command": "/sim", "text": "list", "user_id": ""}).encode(), "application/x-www-form-urlencoded"),
 ]
 
 

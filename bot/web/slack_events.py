@@ -50,12 +50,45 @@ def verify_signature(secret: str, body: bytes, timestamp: str | None, signature:
     return Verdict.ok
 
 
+# The fields bolt and the bot's middleware navigate, with the JSON types Slack sends them as (or null).
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "type": str, "command": str, "text": str, "user_id": str, "channel_id": str, "team_id": str,
+    "trigger_id": str, "response_url": str, "api_app_id": str, "event_id": str,
+    "user": dict, "event": dict, "view": dict, "container": dict, "channel": dict, "message": dict, "state": dict,
+    "team": (dict, str), "enterprise": (dict, str), "actions": list, "authorizations": list,
+}
+NESTED_STRINGS = ("id", "type", "user", "channel", "team", "team_id", "callback_id", "action_id")
+INTERACTIONS = ("block_actions", "view_submission", "view_closed", "block_suggestion", "shortcut", "message_action")
+
+
+def well_shaped(body: dict[str, Any]) -> bool:
+    """Slack's shapes where the code reaches in: `"user": "x"` or `"event": 5` would fail deep inside bolt."""
+    if "command" in body and not body.get("user_id"):
+        return False
+    if body.get("type") in INTERACTIONS and not (isinstance(body.get("user"), dict) and body["user"].get("id")):
+        return False
+    for name, expected in FIELD_TYPES.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, expected):
+            return False
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if name in ("actions", "authorizations") and not isinstance(item, dict):
+                return False
+            if isinstance(item, dict) and any(item.get(key) is not None and not isinstance(item[key], str | dict)
+                                              for key in NESTED_STRINGS):
+                return False
+    return True
+
+
 def parse_slack_body(request: Request, body: bytes) -> AsyncBoltRequest | None:
     """bolt's request from a verified body; None when the body is not what Slack sends (a JSON object or a form)."""
     try:
         text = body.decode("utf-8")
         parsed = parse_body(text, request.headers.get("content-type", "").split(";")[0].strip() or None)
-        if not isinstance(parsed, dict):
+        if not isinstance(parsed, dict) or not well_shaped(parsed):
             return None
         return AsyncBoltRequest(body=text, query=str(request.query_params), headers=dict(request.headers))
     except Exception:  # noqa: BLE001 - nothing but the body's content can make parsing fail: malformed input
