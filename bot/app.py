@@ -94,7 +94,7 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
         if request.method == "HEAD":  # link checkers and previews must not use the link up
             valid = await asyncio.to_thread(rt.mfa.enroll_link_valid, token)
             return Response(status_code=200 if valid else 410, media_type="text/html", headers=enroll_page.HEADERS)
-        uri = rt.mfa.redeem_enroll_link(token)
+        uri = await asyncio.to_thread(rt.mfa.redeem_enroll_link, token)
         if uri is None:
             return HTMLResponse(enroll_page.gone(), status_code=410, headers=enroll_page.HEADERS)
         return HTMLResponse(enroll_page.page(uri), headers=enroll_page.HEADERS)
