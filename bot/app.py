@@ -22,7 +22,7 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.services.roles import role_of
 from bot.web import enroll_page
-from bot.web.health import database_usable
+from bot.web.health import DatabaseProbe
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
 from handlers.common import failure_text
@@ -83,9 +83,10 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
 def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True) -> Starlette:
     """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app."""
     events = SlackEvents(app, rt.db, signing_secret)
+    database = DatabaseProbe(rt.db)
 
     async def healthz(_: Request) -> Response:
-        usable = await database_usable(rt.db)
+        usable = await database.usable()
         body = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
         return JSONResponse(body, status_code=200 if usable else 503)
 

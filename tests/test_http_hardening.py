@@ -10,7 +10,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -231,6 +231,8 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.open: list[socket.socket] = []
         self.running = True
+        self.silent = False  # accept connections and never answer: a host that hangs
+        self.hung = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -239,6 +241,10 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.silent:
+                self.open.append(client)
+                self.hung += 1
+                continue
             upstream = socket.create_connection(self.target)
             self.open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
@@ -258,10 +264,20 @@ class TcpProxy:
                 except OSError:
                     pass
 
+    def hang(self) -> None:
+        """Cuts every connection and lets new ones in that never get an answer."""
+        self.silent = True
+        self._close_connections()
+
     def stop(self) -> None:
+        if not self.running:
+            return
         self.running = False
         self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the other thread; close() alone does not
         self.listener.close()
+        self._close_connections()
+
+    def _close_connections(self) -> None:
         for s in self.open:
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -275,20 +291,44 @@ async def health(local: LocalBot) -> httpx.Response:
     return await local.http.get("/healthz")
 
 
-async def test_healthz_is_503_while_postgresql_is_down(settings: Settings) -> None:
+@pytest.fixture
+def postgresql_proxy() -> Iterator[tuple[TcpProxy, str]]:
+    """The test PostgreSQL behind a TcpProxy, and the URL that reaches it through the proxy."""
     from tests.conftest import POSTGRES_URL
 
     if not POSTGRES_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
     url = httpx.URL(POSTGRES_URL.replace("postgresql://", "http://", 1))
     proxy = TcpProxy((url.host, url.port or 5432))
-    proxied = POSTGRES_URL.replace(f"@{url.host}:{url.port}", f"@127.0.0.1:{proxy.port}")
-    async with LocalBot(settings.model_copy(update={"DATABASE_URL": proxied})) as local:
+    yield proxy, POSTGRES_URL.replace(f"@{url.host}:{url.port}", f"@127.0.0.1:{proxy.port}")
+    proxy.stop()
+
+
+async def test_healthz_is_503_while_postgresql_is_down(settings: Settings, postgresql_proxy) -> None:  # type: ignore[no-untyped-def]
+    proxy, url = postgresql_proxy
+    async with LocalBot(settings.model_copy(update={"DATABASE_URL": url})) as local:
         ok = await health(local)
         assert (ok.status_code, ok.json()) == (200, {"ok": True, "sandbox": True, "database": "ok"})
         proxy.stop()
         down = await health(local)
         assert (down.status_code, down.json()) == (503, {"ok": False, "sandbox": True, "database": "unusable"})
+
+
+async def test_healthz_answers_503_in_time_while_postgresql_hangs(settings: Settings, postgresql_proxy) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.web.health import CHECK_TIMEOUT_SECONDS
+
+    proxy, url = postgresql_proxy
+    async with LocalBot(settings.model_copy(update={"DATABASE_URL": url})) as local:
+        assert (await health(local)).status_code == 200
+        proxy.hang()
+        started = time.monotonic()
+        answers = await asyncio.gather(*(health(local) for _ in range(8)))
+        assert [a.status_code for a in answers] == [503] * 8
+        assert time.monotonic() - started < CHECK_TIMEOUT_SECONDS + 2
+        assert proxy.hung == 1  # one probe in flight, not one hung thread and connection per check
+        proxy.stop()  # the hung connect fails now, and its thread ends
 
 
 async def test_healthz_is_503_when_the_sqlite_file_is_unusable(settings: Settings) -> None:

@@ -23,9 +23,19 @@ def database_answers(db: Database) -> bool:
     return True
 
 
-async def database_usable(db: Database) -> bool:
-    """An unreachable PostgreSQL host can hang a connect for minutes: the probe answers within the timeout."""
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(database_answers, db), CHECK_TIMEOUT_SECONDS)
-    except TimeoutError:
-        return False
+class DatabaseProbe:
+    """An unreachable PostgreSQL host can hang a connect for minutes: the answer comes within the timeout, and
+    health checks arriving meanwhile wait on the one probe in flight instead of tying up a thread each."""
+
+    def __init__(self, db: Database, timeout: float = CHECK_TIMEOUT_SECONDS) -> None:
+        self.db = db
+        self.timeout = timeout
+        self._in_flight: asyncio.Future[bool] | None = None
+
+    async def usable(self) -> bool:
+        if self._in_flight is None or self._in_flight.done():
+            self._in_flight = asyncio.ensure_future(asyncio.to_thread(database_answers, self.db))
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._in_flight), self.timeout)
+        except TimeoutError:
+            return False
