@@ -187,20 +187,28 @@ async def test_slack_retrying_an_event_does_the_work_once(two_bots) -> None:  # 
     first, second = two_bots
     seen: list[str] = []
 
-    for bot in (first, second):
-        @bot.app.event("app_mention")
-        async def mentioned(event: dict[str, Any], bot: LocalBot = bot) -> None:
-            seen.append(event["text"])
+    async def mentioned(event: dict[str, Any]) -> None:
+        seen.append(event["text"])
 
-    assert (await first.sender.event({"type": "app_mention", "user": OPERATOR, "text": "hi", "channel": "C1"})
-            ).status_code == 200
+    for bot in (first, second):
+        bot.app.event("app_mention")(mentioned)
+    event = {"token": "t", "team_id": "T0LOCAL", "api_app_id": "A0LOCAL", "type": "event_callback",
+             "event_id": "Ev0RETRIED01", "event_time": int(time.time()),
+             "event": {"type": "app_mention", "user": OPERATOR, "text": "hi", "channel": "C1", "ts": "1.2"}}
+    body = json.dumps(event).encode()
+    assert (await first.sender.post(body, "application/json")).status_code == 200
     await first.settle()
-    # Slack signs each retry afresh, with X-Slack-Retry-Num; it may land on the other process.
-    second.sender._last = first.sender._last
-    retried = await second.sender.retry_last(retry_num=1)
+    # Slack signs each retry afresh (a new timestamp), with X-Slack-Retry-Num; it may land on the other process.
+    later = second.sender.with_signature(clock=lambda: time.time() + 60)
+    retried = await later.post(body, "application/json", retry_num=1)
     await second.settle()
     assert (retried.status_code, retried.content) == (200, b"")
     assert seen == ["hi"]
+    # Another event is work again.
+    other = json.dumps(event | {"event_id": "Ev0OTHER0001"}).encode()
+    assert (await second.sender.post(other, "application/json")).status_code == 200
+    await second.settle()
+    assert seen == ["hi", "hi"]
 
 
 def test_remembered_requests_are_purged_once_expired(database_url: str) -> None:
