@@ -211,6 +211,31 @@ async def test_slack_retrying_an_event_does_the_work_once(two_bots) -> None:  # 
     assert seen == ["hi", "hi"]
 
 
+async def test_an_event_that_failed_before_any_work_runs_on_slacks_retry(two_bots) -> None:  # type: ignore[no-untyped-def]
+    first, second = two_bots
+    seen: list[str] = []
+    blips = [RuntimeError("database blip")]
+
+    async def flaky(next: Any) -> None:  # e.g. the role lookup failing while PostgreSQL restarts
+        if blips:
+            raise blips.pop()
+        await next()
+
+    async def mentioned(event: dict[str, Any]) -> None:
+        seen.append(event["text"])
+
+    first.app.middleware(flaky)
+    for bot in (first, second):
+        bot.app.event("app_mention")(mentioned)
+    body = json.dumps({"type": "event_callback", "team_id": "T0LOCAL", "event_id": "Ev0FLAKY0001",
+                       "event": {"type": "app_mention", "user": OPERATOR, "text": "hi", "channel": "C1"}}).encode()
+    assert (await first.sender.post(body, "application/json")).status_code == 500
+    later = second.sender.with_signature(clock=lambda: time.time() + 60)
+    assert (await later.post(body, "application/json", retry_num=1)).status_code == 200
+    await second.settle()
+    assert seen == ["hi"]
+
+
 def test_remembered_requests_are_purged_once_expired(database_url: str) -> None:
     from datetime import datetime, timedelta, timezone
 

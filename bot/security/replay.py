@@ -45,3 +45,9 @@ def purge_expired(db: Database, now: datetime) -> int:
     with db.engine.begin() as connection:
         return len(connection.execute(delete(SeenRequest).where(SeenRequest.expires_at < now)
                                       .returning(SeenRequest.key)).all())
+
+
+def forget(db: Database, key: str) -> None:
+    """For work that failed before it started: the next copy (Slack's retry) may do it."""
+    with db.engine.begin() as connection:
+        connection.execute(delete(SeenRequest).where(SeenRequest.key == key))

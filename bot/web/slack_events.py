@@ -96,6 +96,14 @@ def parse_slack_body(request: Request, body: bytes) -> AsyncBoltRequest | None:
         return None
 
 
+def event_key(body: dict[str, Any]) -> str | None:
+    """Slack signs each retry of an event afresh: the event_id is what repeats."""
+    event_id = body.get("event_id")
+    if body.get("type") != "event_callback" or not isinstance(event_id, str):
+        return None
+    return replay.event_key(str(body.get("team_id")), event_id)
+
+
 class SlackEvents:
     def __init__(self, app: AsyncApp, db: Database, signing_secret: str,
                  clock: Callable[[], float] = time.time) -> None:
@@ -118,26 +126,29 @@ class SlackEvents:
         if bolt_request is None:
             return JSONResponse({"error": "malformed request body"}, status_code=400)
         assert timestamp is not None and signature is not None
-        if not await self._first_time(int(timestamp), signature, bolt_request.body):
-            # A copy of a request already taken (a replay, or Slack retrying an event it thinks went unanswered):
-            # 200 with nothing, so Slack stops retrying and shows no error, and a replayer learns nothing.
-            log.info("replayed Slack request ignored (retry %s)", request.headers.get("x-slack-retry-num", "none"))
-            return Response(status_code=200)
-        return to_starlette_response(await self.app.async_dispatch(bolt_request))
+        if not await self._first_time(int(timestamp), signature):
+            return self._replayed(request)
+        event = event_key(bolt_request.body)
+        expires = datetime.fromtimestamp(self.clock(), timezone.utc) + replay.EVENT_MEMORY
+        if event and not await asyncio.to_thread(replay.remember, self.db, event, expires):
+            return self._replayed(request)
+        response = await self.app.async_dispatch(bolt_request)
+        if event and response.status >= 500:
+            await asyncio.to_thread(replay.forget, self.db, event)  # failed before any work: Slack's retry may do it
+        return to_starlette_response(response)
 
-    async def _first_time(self, timestamp: int, signature: str, body: dict[str, Any]) -> bool:
+    @staticmethod
+    def _replayed(request: Request) -> Response:
+        # A copy of a request already taken (a replay, or Slack retrying an event it thinks went unanswered):
+        # 200 with nothing, so Slack stops retrying and shows no error, and a replayer learns nothing.
+        log.info("replayed Slack request ignored (retry %s)", request.headers.get("x-slack-retry-num", "none"))
+        return Response(status_code=200)
+
+    async def _first_time(self, timestamp: int, signature: str) -> bool:
         await self._purge_now_and_then()
         sent_at = datetime.fromtimestamp(timestamp, timezone.utc)
-        if not await asyncio.to_thread(replay.remember, self.db, replay.signature_key(timestamp, signature),
-                                       replay.signature_expiry(sent_at)):
-            return False
-        event_id = body.get("event_id")
-        if body.get("type") != "event_callback" or not isinstance(event_id, str):
-            return True
-        # Slack signs each retry of an event afresh: the event_id is what repeats.
-        expires = datetime.fromtimestamp(self.clock(), timezone.utc) + replay.EVENT_MEMORY
-        return await asyncio.to_thread(replay.remember, self.db, replay.event_key(str(body.get("team_id")), event_id),
-                                       expires)
+        return await asyncio.to_thread(replay.remember, self.db, replay.signature_key(timestamp, signature),
+                                       replay.signature_expiry(sent_at))
 
     async def _purge_now_and_then(self) -> None:
         now = self.clock()
