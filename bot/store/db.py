@@ -39,7 +39,7 @@ def make_private_sqlite_file(path: Path) -> None:
     """The database (and the -wal/-shm files SQLite later creates with the database file's mode) readable by the
     bot's user alone; a folder made for it is 0700. An existing folder is left as it is: it may be shared."""
     if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # exist_ok: another process may be quicker
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # an empty file is an empty SQLite database
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists():
