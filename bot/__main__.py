@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import SORACOM_CREDENTIAL_NAMES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.mode == "db" and args.db_command == "revision":  # works on a scratch database, needs no settings
             return run_db(args, "")
-        settings = load_settings()
+        # The console is the local trial: it always runs on the emulator, whatever SORACOM credentials are around.
+        console_only = {name: None for name in SORACOM_CREDENTIAL_NAMES} if args.mode == "console" else {}
+        settings = load_settings(**console_only)
         if args.mode == "db":
             return run_db(args, settings.DATABASE_URL)
         if args.mode == "serve":

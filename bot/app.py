@@ -7,11 +7,11 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -20,12 +20,13 @@ import handlers
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.web import enroll_page
+from bot.web.health import DatabaseProbe
+from bot.web.limits import BodyLimit
+from bot.web.slack_events import SlackEvents
 from handlers.common import failure_text
 
 log = logging.getLogger(__name__)
 
-
-PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 # At DEBUG these libraries log whole request and response bodies: modal payloads carry MFA enrollment secrets.
 PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt")
@@ -71,26 +72,31 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
     return app
 
 
-def build_web(rt: Runtime, app: AsyncApp, *, http_events: bool = True) -> Starlette:
+def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True) -> Starlette:
     """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app."""
-    slack = AsyncSlackRequestHandler(app)
-
-    async def events(request: Request) -> Response:
-        return await slack.handle(request)
+    events = SlackEvents(app, rt.db, signing_secret)
+    database = DatabaseProbe(rt.db)
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"ok": True, "sandbox": rt.sandbox})
+        usable = await database.usable()
+        body = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
+        return JSONResponse(body, status_code=200 if usable else 503)
 
     async def enroll(request: Request) -> Response:
-        uri = await rt.mfa.redeem_enroll_link(request.path_params["token"])
+        token = request.path_params["token"]
+        if request.method == "HEAD":  # link checkers and previews must not use the link up
+            valid = await rt.mfa.enroll_link_valid(token)
+            return Response(status_code=200 if valid else 410, media_type="text/html", headers=enroll_page.HEADERS)
+        uri = await rt.mfa.redeem_enroll_link(token)
         if uri is None:
-            return HTMLResponse(enroll_page.gone(), status_code=410)
-        return HTMLResponse(enroll_page.page(uri), headers=PRIVATE_PAGE_HEADERS)
+            return HTMLResponse(enroll_page.gone(), status_code=410, headers=enroll_page.HEADERS)
+        return HTMLResponse(enroll_page.page(uri), headers=enroll_page.HEADERS)
 
     return Starlette(
+        middleware=[Middleware(BodyLimit)],
         routes=[
-            *([Route("/slack/events", events, methods=["POST"])] if http_events else []),
+            *([Route("/slack/events", events.handle, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/mfa/enroll/{token}", enroll, methods=["GET"]),
-        ]
+            Route("/mfa/enroll/{token}", enroll, methods=["GET", "HEAD"]),
+        ],
     )

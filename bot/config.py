@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     SORACOM_LANG: Literal["en", "ja"] = "en"
 
     DATABASE_URL: str = "sqlite:///data/bot.db"
+    HOST: str = "0.0.0.0"
     PORT: int = 3000
     BOT_PUBLIC_URL: str | None = None
     BOT_ADMINS: str = ""
@@ -111,9 +112,11 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials_pairs(self) -> "Settings":
-        if bool(self.SORACOM_AUTH_KEY_ID) != bool(self.SORACOM_AUTH_KEY):
-            raise ValueError("set both SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY, or neither")
+    def _credentials_complete(self) -> "Settings":
+        """A credential group that is started must be complete: a typo must not turn production into the sandbox."""
+        missing = missing_credential(self)
+        if missing:
+            raise ValueError(missing)
         return self
 
     # Derived values
@@ -124,12 +127,8 @@ class Settings(BaseSettings):
 
     @property
     def uses_emulator(self) -> bool:
-        """No SORACOM credentials at all: the bot runs against the embedded emulator."""
-        return not (
-            self.SORACOM_AUTH_KEY_ID
-            or (self.SORACOM_EMAIL and self.SORACOM_PASSWORD)
-            or (self.SORACOM_OPERATOR_ID and self.SORACOM_USER_NAME and self.SORACOM_PASSWORD)
-        )
+        """No SORACOM credential variable set at all: the bot runs against the embedded emulator."""
+        return not any(getattr(self, name) for name in SORACOM_CREDENTIAL_NAMES)
 
     @property
     def public_url(self) -> str:
@@ -146,6 +145,32 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return Path(self.BOT_DATA_DIR)
+
+
+SORACOM_CREDENTIAL_NAMES = ("SORACOM_AUTH_KEY_ID", "SORACOM_AUTH_KEY", "SORACOM_EMAIL", "SORACOM_PASSWORD",
+                            "SORACOM_OPERATOR_ID", "SORACOM_USER_NAME")
+SAM_USER = ("SORACOM_OPERATOR_ID", "SORACOM_USER_NAME", "SORACOM_PASSWORD")
+
+
+def missing_credential(settings: Settings) -> str | None:
+    """One line naming what an incomplete credential group lacks; None when every started group is complete."""
+    given = {name for name in SORACOM_CREDENTIAL_NAMES if getattr(settings, name)}
+    groups = [("SORACOM_AUTH_KEY_ID", "SORACOM_AUTH_KEY")]
+    if "SORACOM_EMAIL" in given:
+        groups.append(("SORACOM_EMAIL", "SORACOM_PASSWORD"))
+    if given & {"SORACOM_OPERATOR_ID", "SORACOM_USER_NAME"}:
+        groups.append(SAM_USER)
+    for group in groups:
+        started = [name for name in group if name in given]
+        lacking = [name for name in group if name not in given]
+        if started and lacking:
+            return (f"{' and '.join(started)} {'is' if len(started) == 1 else 'are'} set but {' and '.join(lacking)} "
+                    f"{'is' if len(lacking) == 1 else 'are'} not: set {' and '.join(lacking)}, or unset every "
+                    "SORACOM_ credential to run on the embedded emulator (sandbox)")
+    if given == {"SORACOM_PASSWORD"}:
+        return ("SORACOM_PASSWORD is set but SORACOM_EMAIL (or SORACOM_OPERATOR_ID and SORACOM_USER_NAME) is not: "
+                "set the user it belongs to, or unset it to run on the embedded emulator (sandbox)")
+    return None
 
 
 def check_cron(expression: str, timezone: str = "UTC") -> CronTrigger:

@@ -84,7 +84,7 @@ class LocalBot:
                                  emulator_url=emulator_url, clock=self._clock)
         client = AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=self.fake.api_url)
         self.app = build_app(self.rt, signing_secret=self.signing_secret, client=client)
-        self.web = build_web(self.rt, self.app)
+        self.web = build_web(self.rt, self.app, signing_secret=self.signing_secret)
         if self._serve_http:
             await self._serve(self.web, bot_port)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.web), base_url="http://bot.localhost")

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.scheduler import BillScheduler
 from handlers.jobs import Sweeper
+from bot.web.access_log import redact_access_log
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,19 @@ def serve(settings: Settings) -> int:
         )
         return 2
     web = build_server(settings)
-    uvicorn.run(web, host="0.0.0.0", port=settings.PORT, log_level="info", proxy_headers=True)
-    return 0
+    config = uvicorn.Config(web, host=settings.HOST, port=settings.PORT, log_level="info", proxy_headers=True)
+    redact_access_log()  # after uvicorn.Config, which configures its loggers
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 3  # as uvicorn.run: a start-up failure (port taken, lifespan error) is 3
 
 
 def build_server(settings: Settings) -> Starlette:
     rt = Runtime.create(settings)
     client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
-    web = build_web(rt, app, http_events=bool(settings.SLACK_SIGNING_SECRET))
+    web = build_web(rt, app, signing_secret=settings.SLACK_SIGNING_SECRET or "",
+                    http_events=bool(settings.SLACK_SIGNING_SECRET))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

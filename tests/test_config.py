@@ -36,8 +36,59 @@ def test_credentials_choose_the_real_api(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SORACOM_AUTH_KEY", "secret-x")
     assert not load_settings(_env_file=None).uses_emulator
     monkeypatch.delenv("SORACOM_AUTH_KEY")
-    with pytest.raises(ConfigError, match="SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY"):
+    with pytest.raises(ConfigError, match="SORACOM_AUTH_KEY_ID is set but SORACOM_AUTH_KEY is not"):
         load_settings(_env_file=None)
+
+
+INCOMPLETE_CREDENTIALS = [
+    ({"SORACOM_EMAIL": "ops@example.test"}, "SORACOM_PASSWORD"),
+    ({"SORACOM_PASSWORD": "pw"}, "SORACOM_EMAIL"),
+    ({"SORACOM_OPERATOR_ID": "OP0000000000", "SORACOM_USER_NAME": "bot"}, "SORACOM_PASSWORD"),
+    ({"SORACOM_OPERATOR_ID": "OP0000000000", "SORACOM_PASSWORD": "pw"}, "SORACOM_USER_NAME"),
+    ({"SORACOM_USER_NAME": "bot", "SORACOM_PASSWORD": "pw"}, "SORACOM_OPERATOR_ID"),
+    ({"SORACOM_AUTH_KEY_ID": "keyId-x"}, "SORACOM_AUTH_KEY"),
+    ({"SORACOM_AUTH_KEY": "secret-x"}, "SORACOM_AUTH_KEY_ID"),
+    ({"SORACOM_EMAIL": "ops@example.test", "SORACOM_PASSWORD": "pw", "SORACOM_USER_NAME": "bot"},
+     "SORACOM_OPERATOR_ID"),
+]
+
+
+@pytest.mark.parametrize(("given", "missing"), INCOMPLETE_CREDENTIALS)
+def test_serve_refuses_an_incomplete_credential_group(tmp_path: Path, given: dict[str, str], missing: str) -> None:
+    """Before, each of these silently served the real workspace on the emulator's fake SIMs."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-t",
+           "SLACK_SIGNING_SECRET": "s", "PORT": "1"} | given
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"set {missing}" in result.stderr or f"but {missing}" in result.stderr
+    assert "Traceback" not in result.stderr and "pw" not in result.stderr.replace("password", "")
+    assert not (tmp_path / "data").exists()  # nothing started
+
+
+@pytest.mark.parametrize(("given", "missing"), INCOMPLETE_CREDENTIALS[:1])
+def test_setup_refuses_an_incomplete_credential_group_too(tmp_path: Path, given: dict[str, str],
+                                                          missing: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)} | given
+    result = subprocess.run([sys.executable, "-m", "bot", "setup", "login"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and missing in result.stdout + result.stderr
+
+
+def test_the_console_always_runs_on_the_emulator(tmp_path: Path) -> None:
+    """The console is the local trial: credentials around it (complete or not) are neither used nor refused."""
+    for given in ({"SORACOM_EMAIL": "ops@example.test"},
+                  {"SORACOM_AUTH_KEY_ID": "keyId-x", "SORACOM_AUTH_KEY": "secret-x",
+                   "SORACOM_ENDPOINT": "http://127.0.0.1:9"}):
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)} | given
+        result = subprocess.run([sys.executable, "-m", "bot", "console", "-c", "/sim list"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "25 SIMs" in result.stdout
+
+
+def test_host_defaults_to_every_address() -> None:
+    assert load_settings(_env_file=None).HOST == "0.0.0.0"
 
 
 @pytest.mark.parametrize(

@@ -37,14 +37,21 @@ def _fernet_key(key: str | bytes) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
 
 
+def make_private_dir(path: Path) -> None:
+    """The data folder holds the key with which stored TOTP secrets decrypt: the bot's user alone may enter it."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
 def load_or_create_key(configured: str | None, data_dir: Path) -> str:
-    """BOT_SECRET_KEY, or a key generated once into the data folder with mode 0600."""
+    """BOT_SECRET_KEY, or a key generated once into the data folder (0700) with mode 0600."""
     if configured:
         return configured
+    make_private_dir(data_dir)
     path = data_dir / KEY_FILE
     if path.exists():
+        os.chmod(path, 0o600)  # a copied or restored key file may have come back readable by others
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -34,6 +35,8 @@ LOCKOUT = timedelta(minutes=15)
 MAX_DAILY_FAILURES = 10
 DAILY_WINDOW = timedelta(hours=24)
 ENROLL_LINK_LIFETIME = timedelta(minutes=10)
+LINK_NONCE_BYTES = 24
+LINK_NONCE_CHARS = 32  # token_urlsafe(24)
 
 
 class Check(Enum):
@@ -121,18 +124,6 @@ class Mfa:
         return NewEnrollment(secret=secret, uri=provisioning_uri(secret, user_id))
 
     @off_loop
-    def pending_uri(self, user_id: str) -> str | None:
-        """The otpauth URI of an enrollment that waits for its first code."""
-        return self._pending_uri(user_id)
-
-    def _pending_uri(self, user_id: str) -> str | None:
-        with self.db.session() as session:
-            row = session.get(MfaEnrollment, user_id)
-        if row is None or row.confirmed_at is not None:
-            return None
-        return provisioning_uri(self.box.decrypt(row.secret_encrypted), user_id)
-
-    @off_loop
     def confirm(self, user_id: str, code: str) -> CheckResult:
         """The first code of an enrollment, which makes it active."""
         return self._check(user_id, code, confirming=True)
@@ -173,7 +164,13 @@ class Mfa:
 
     @off_loop
     def issue_enroll_link(self, user_id: str) -> str:
-        token = secrets.token_urlsafe(24)
+        """A token for the page of the user's pending enrollment, bound to its secret: after a newer /mfa enroll
+        the link shows nothing rather than the newer secret."""
+        secret = self._pending_secret(user_id)
+        if secret is None:
+            raise ValueError("no pending enrollment to link to")
+        nonce = secrets.token_urlsafe(LINK_NONCE_BYTES)
+        token = nonce + _link_tag(secret, nonce)
         with self.db.session() as session:
             session.add(
                 MfaEnrollToken(
@@ -184,17 +181,40 @@ class Mfa:
         return token
 
     @off_loop
+    def enroll_link_valid(self, token: str) -> bool:
+        """Whether the link would show a page, without using it up (a HEAD request)."""
+        with self.db.session() as session:
+            return self._usable_link(session.get(MfaEnrollToken, _hash(token)), token) is not None
+
+    @off_loop
     def redeem_enroll_link(self, token: str) -> str | None:
-        """The otpauth URI behind a link, once; None when unknown, used or expired."""
+        """The otpauth URI behind a link, once; None when unknown, used, expired or issued for an older secret."""
         with self.db.session() as session:
             row = session.get(MfaEnrollToken, _hash(token))
-            if row is None or row.used or as_utc(row.expires_at) <= self.clock():  # type: ignore[operator]
+            secret = self._usable_link(row, token)
+            if row is None or secret is None:
                 return None
             row.used = True
             session.add(row)
             session.commit()
-            user_id = row.slack_user_id
-        return self._pending_uri(user_id)
+            return provisioning_uri(secret, row.slack_user_id)
+
+    def _usable_link(self, row: MfaEnrollToken | None, token: str) -> str | None:
+        """The secret a link shows: unused, unexpired, and its tag made from the user's current pending secret."""
+        if row is None or row.used or as_utc(row.expires_at) <= self.clock():  # type: ignore[operator]
+            return None
+        secret = self._pending_secret(row.slack_user_id)
+        nonce, tag = token[:LINK_NONCE_CHARS], token[LINK_NONCE_CHARS:]
+        if secret is None or not hmac.compare_digest(tag, _link_tag(secret, nonce)):
+            return None
+        return secret
+
+    def _pending_secret(self, user_id: str) -> str | None:
+        with self.db.session() as session:
+            row = session.get(MfaEnrollment, user_id)
+        if row is None or row.confirmed_at is not None:
+            return None
+        return self.box.decrypt(row.secret_encrypted)
 
     # Code checking
 
@@ -281,6 +301,12 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
         if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
             return step
     return None
+
+
+def _link_tag(secret: str, nonce: str) -> str:
+    """22 URL-safe characters that tie a link to one secret (HMAC: the tag tells nothing about the secret)."""
+    digest = hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _hash(token: str) -> str:

@@ -148,3 +148,13 @@ class ScheduleClaim(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SeenRequest(SQLModel, table=True):
+    """A signed Slack request (or an Events API event_id) already taken, kept while a copy could still verify.
+
+    The primary key is the atomic check: a second bot process inserting the same key gets a conflict."""
+
+    __tablename__ = "seen_request"
+    key: str = Field(primary_key=True, max_length=128)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))

@@ -1,0 +1,157 @@
+"""POST /slack/events: verify the signature first, then parse, then drop replays, then hand over to bolt.
+
+bolt's own adapter parses the body before it verifies the signature, so a malformed payload is a 500 even when
+the request is forged; here nothing is parsed before the signature holds."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.security import replay
+from bot.store import Database
+
+log = logging.getLogger(__name__)
+
+MAX_SKEW_SECONDS = 5 * 60  # as slack_sdk's SignatureVerifier, which bolt applies again after us
+PURGE_EVERY_SECONDS = 60.0
+
+
+class Verdict(Enum):
+    ok = "ok"
+    forged = "forged"  # no signature, a wrong one, or a timestamp outside the window
+    malformed = "malformed"  # signed, but the timestamp is not a number of seconds
+
+
+def verify_signature(secret: str, body: bytes, timestamp: str | None, signature: str | None, now: float) -> Verdict:
+    if not secret or not timestamp or not signature:
+        return Verdict.forged
+    base = b"v0:" + timestamp.encode("utf-8", "replace") + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        return Verdict.forged
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return Verdict.malformed
+    if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+        return Verdict.forged
+    return Verdict.ok
+
+
+# The fields bolt and the bot's middleware navigate, with the JSON types Slack sends them as (or null).
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "type": str, "command": str, "text": str, "user_id": str, "channel_id": str, "team_id": str,
+    "trigger_id": str, "response_url": str, "api_app_id": str, "event_id": str,
+    "user": dict, "event": dict, "view": dict, "container": dict, "channel": dict, "message": dict, "state": dict,
+    "team": (dict, str), "enterprise": (dict, str), "actions": list, "authorizations": list,
+}
+NESTED_STRINGS = ("id", "type", "user", "channel", "team", "team_id", "callback_id", "action_id")
+INTERACTIONS = ("block_actions", "view_submission", "view_closed", "block_suggestion", "shortcut", "message_action")
+
+
+def well_shaped(body: dict[str, Any]) -> bool:
+    """Slack's shapes where the code reaches in: `"user": "x"` or `"event": 5` would fail deep inside bolt."""
+    if "command" in body and not body.get("user_id"):
+        return False
+    if body.get("type") in INTERACTIONS and not (isinstance(body.get("user"), dict) and body["user"].get("id")):
+        return False
+    for name, expected in FIELD_TYPES.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, expected):
+            return False
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if name in ("actions", "authorizations") and not isinstance(item, dict):
+                return False
+            if isinstance(item, dict) and any(item.get(key) is not None and not isinstance(item[key], str | dict)
+                                              for key in NESTED_STRINGS):
+                return False
+    return True
+
+
+def parse_slack_body(request: Request, body: bytes) -> AsyncBoltRequest | None:
+    """bolt's request from a verified body; None when the body is not what Slack sends (a JSON object or a form)."""
+    try:
+        text = body.decode("utf-8")
+        parsed = parse_body(text, request.headers.get("content-type", "").split(";")[0].strip() or None)
+        if not isinstance(parsed, dict) or not well_shaped(parsed):
+            return None
+        return AsyncBoltRequest(body=text, query=str(request.query_params), headers=dict(request.headers))
+    except Exception as exc:  # noqa: BLE001 - nothing but the body's content can make parsing fail: malformed input
+        log.info("malformed Slack request body refused (%s)", type(exc).__name__)  # the body may hold secrets
+        return None
+
+
+def event_key(body: dict[str, Any]) -> str | None:
+    """Slack signs each retry of an event afresh: the event_id is what repeats."""
+    event_id = body.get("event_id")
+    if body.get("type") != "event_callback" or not isinstance(event_id, str):
+        return None
+    return replay.event_key(str(body.get("team_id")), event_id)
+
+
+class SlackEvents:
+    def __init__(self, app: AsyncApp, db: Database, signing_secret: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.db = db
+        self.signing_secret = signing_secret
+        self.clock = clock
+        self._next_purge = 0.0
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()  # already bounded by BodyLimit
+        timestamp = request.headers.get("x-slack-request-timestamp")
+        signature = request.headers.get("x-slack-signature")
+        verdict = verify_signature(self.signing_secret, body, timestamp, signature, self.clock())
+        if verdict is Verdict.forged:
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        if verdict is Verdict.malformed:
+            return JSONResponse({"error": "malformed X-Slack-Request-Timestamp"}, status_code=400)
+        bolt_request = parse_slack_body(request, body)
+        if bolt_request is None:
+            return JSONResponse({"error": "malformed request body"}, status_code=400)
+        assert timestamp is not None and signature is not None
+        if not await self._first_time(int(timestamp), signature):
+            return self._replayed(request)
+        event = event_key(bolt_request.body)
+        expires = datetime.fromtimestamp(self.clock(), timezone.utc) + replay.EVENT_MEMORY
+        if event and not await replay.remember(self.db, event, expires):
+            return self._replayed(request)
+        response = await self.app.async_dispatch(bolt_request)
+        if event and response.status >= 500:
+            await replay.forget(self.db, event)  # failed before any work: Slack's retry may do it
+        return to_starlette_response(response)
+
+    @staticmethod
+    def _replayed(request: Request) -> Response:
+        # A copy of a request already taken (a replay, or Slack retrying an event it thinks went unanswered):
+        # 200 with nothing, so Slack stops retrying and shows no error, and a replayer learns nothing.
+        log.info("replayed Slack request ignored (retry %s)", request.headers.get("x-slack-retry-num", "none"))
+        return Response(status_code=200)
+
+    async def _first_time(self, timestamp: int, signature: str) -> bool:
+        await self._purge_now_and_then()
+        sent_at = datetime.fromtimestamp(timestamp, timezone.utc)
+        return await replay.remember(self.db, replay.signature_key(timestamp, signature),
+                                       replay.signature_expiry(sent_at))
+
+    async def _purge_now_and_then(self) -> None:
+        now = self.clock()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY_SECONDS
+        await replay.purge_expired(self.db, datetime.fromtimestamp(now, timezone.utc))
