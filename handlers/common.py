@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -126,6 +127,17 @@ class Request:
         response = await self.client.chat_postMessage(channel=channel or self.channel_id, text=message_text(text),
                                                       blocks=self.blocks(text, blocks))
         return response["ts"]
+
+    async def announce(self, text: str, blocks: Blocks | None = None) -> None:
+        """An outcome the channel should see. It stands whatever Slack says: a refused post is logged and the user
+        is told privately where it failed, with the text."""
+        try:
+            await self.post(text, blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "unknown")
+            log.warning("the outcome of %s was not posted to %s: %s", self.command_line, self.channel_id, error)
+            with contextlib.suppress(SlackApiError):
+                await self.reply(t("common.announce_failed", channel=self.channel_id or "", error=error, text=text))
 
     async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
         await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=message_text(text),

@@ -69,7 +69,7 @@ async def create_group(request: Request) -> None:
         await audit_failure(request, CREATE_ACTION, target, exc)
         raise
     await request.audit(CREATE_ACTION, f"{created.name} {created.group_id}", "ok")
-    await request.post(t("group.created", user=request.user_id, name=views.escape(created.name or ""),
+    await request.announce(t("group.created", user=request.user_id, name=views.escape(created.name or ""),
                          group_id=created.group_id))
 
 
@@ -103,7 +103,7 @@ async def run_delete(request: Request, pending: Pending) -> jobs.Outcome:
         raise
     await request.audit(DELETE_ACTION, target, "ok")
     done = t("group.deleted", user=request.user_id, name=views.label(name), group_id=group_id)
-    await request.post(done)
+    await request.announce(done)
     return jobs.Outcome(True, done)
 
 
@@ -178,7 +178,7 @@ async def configure(request: Request) -> None:
     await request.audit(CONFIG_ACTION, target, "ok")
     handle = groups.group_name(group)
     summary = views.configured_text(request.user_id, handle, change)
-    await request.post(summary, views.configured_blocks(summary, handle, change.namespace, after))
+    await request.announce(summary, views.configured_blocks(summary, handle, change.namespace, after))
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:

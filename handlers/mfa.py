@@ -88,7 +88,7 @@ async def run_reset(request: Request, pending: Pending) -> jobs.Outcome:
         return jobs.Outcome(False, t("mfa.reset_none", user=user))
     await request.audit("mfa.reset", user, "ok")
     done = t("mfa.reset_done", user=user, by=request.user_id)
-    await request.post(done)
+    await request.announce(done)
     return jobs.Outcome(True, done)
 
 

@@ -149,7 +149,7 @@ async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
         raise
     await request.audit(ORDER_ACTION, order_id, "ok")
     done = views.placed_text(request.user_id, order)
-    await request.post(done)
+    await request.announce(done)
     return jobs.Outcome(True, done)
 
 
@@ -272,7 +272,7 @@ async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
         raise
     await request.audit(CANCEL_ACTION, order_id, "ok")
     done = views.cancelled_text(request.user_id, order)
-    await request.post(done)
+    await request.announce(done)
     return jobs.Outcome(True, done)
 
 

@@ -157,7 +157,7 @@ async def change_one(request: Request, change: Change, sim: Subscriber, *, resum
         raise UserError(views.failed_text(change, sim, reason)) from None
     await request.audit(action, sim.imsi, "ok")
     done = views.done_text(change, sim, request.user_id)
-    await request.post(done)
+    await request.announce(done)
     return jobs.Outcome(True, done)
 
 
@@ -189,13 +189,11 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
         return Progress(len(items), len(before.done) + progress.done, len(before.failures) + progress.failed)
 
     async def report(progress: Progress) -> None:
-        await request.update(ts, views.progress_text(change, overall(progress), request.user_id),
-                             views.progress_blocks(change, overall(progress), request.user_id))
+        if ts is not None:
+            await request.update(ts, views.progress_text(change, overall(progress), request.user_id),
+                                 views.progress_blocks(change, overall(progress), request.user_id))
 
-    ts = job.message_ts or await request.post(views.progress_text(change, before.progress, request.user_id),
-                                              views.progress_blocks(change, before.progress, request.user_id))
-    if job.message_ts is None:
-        await request.rt.pending.set_message(job.id, ts)
+    ts = job.message_ts or await progress_message(request, job, change, before.progress)
     refused: set[str] = set()
 
     async def record(imsi: str, reason: str | None) -> None:
@@ -219,10 +217,24 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                         result.peak_concurrency, result.rate_limited)
     summary = views.report_text(change, result, request.user_id)
     try:
-        await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
+        if ts is not None:
+            await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
     except SlackApiError as exc:  # the work is done and audited; the user still gets the summary privately
         log.warning("could not post the final report of %s: %s", action, exc.response.get("error"))
     return jobs.Outcome(not result.failures, summary)
+
+
+async def progress_message(request: Request, job: Pending, change: Change, progress: Progress) -> str | None:
+    """The channel message a run updates (remembered: a job taken over updates the same); None if Slack refuses
+    it, and the run goes on: its report reaches the user privately."""
+    try:
+        ts = await request.post(views.progress_text(change, progress, request.user_id),
+                                views.progress_blocks(change, progress, request.user_id))
+    except SlackApiError as exc:
+        log.warning("no progress message for job %s: %s", job.id, exc.response.get("error"))
+        return None
+    await request.rt.pending.set_message(job.id, ts)
+    return ts
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -47,7 +47,7 @@ async def run_role(request: Request, pending: Pending) -> jobs.Outcome:
     await roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
     await request.audit("soracom.role", f"{user} {previous.name}->{role.name}", "ok")
     done = t("soracom.role_done", user=user, role=role.name, previous=previous.name, by=request.user_id)
-    await request.post(done)
+    await request.announce(done)
     return jobs.Outcome(True, done)
 
 

@@ -79,8 +79,10 @@ async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> 
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.parametrize("takeover", ["restart", "replica"])
 async def test_a_bulk_run_killed_at_sim_100_of_300_finishes_after_a_restart_each_sim_once(
-        bots: Callable[[str], Bot], emulator: Emulator, db: Database, fake: FakeSlack) -> None:
+        bots: Callable[[str], Bot], emulator: Emulator, db: Database, fake: FakeSlack, takeover: str) -> None:
+    """restart: the killed bot starts again; replica: a second bot already serving on the database finishes it."""
     imsis = emulator.control("POST", "/subscribers", {"count": FLEET, "status": "ready", "tags": {"fleet": "crash"}})
     emulator.control("POST", "/faults", {"latency": 0.03})
     first = bots("a")
@@ -90,12 +92,13 @@ async def test_a_bulk_run_killed_at_sim_100_of_300_finishes_after_a_restart_each
     await first.sender.block_action("pending_confirm", element["value"], user_id=OPERATOR, channel_id="C_OPS",
                                     message=container)
 
+    second = bots("b") if takeover == "replica" else None
     await wait_for(lambda: ended_items(db) >= 100, 60, "100 SIMs done")
     first.kill()
     [job] = job_rows(db)
     assert job.state == "running" and ended_items(db) < FLEET  # killed mid-way: its lease is still held
 
-    second = bots("b")  # a restart: its sweeper takes the job over once the dead worker's lease has lapsed
+    second = second or bots("b")  # its sweeper takes the job over once the dead worker's lease has lapsed
     await wait_for(lambda: job_rows(db)[0].state == "done", 90, "the job to finish after the restart")
     await second.settle()
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot.services.bulk import run_bulk
 from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.limits import check_json_depth, check_tag, check_value_size, excerpt
-from bot.soracom import NotFound, SoracomClient, SoracomError, SoracomUnavailable
+from bot.soracom import NotFound, SoracomClient, SoracomError
 from bot.soracom.models import Group, Sim
 
 GROUP_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -155,7 +155,9 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
         raise InputError("group.exists", group=name, ids=", ".join(g.groupId for g in existing))
     try:
         group = await client.create_group(tags={"name": name})
-    except SoracomUnavailable as exc:  # read back before anything is said: it may have been created
+    except SoracomError as exc:  # no answer or a server error: read back before anything is said
+        if not exc.ambiguous:
+            raise
         try:
             created = await groups_named(client, name)
         except SoracomError:
@@ -181,7 +183,9 @@ async def delete_group(client: SoracomClient, group_id: str) -> Group:
     await ensure_empty(client, group)
     try:
         await client.delete_group(group_id)
-    except SoracomUnavailable as exc:  # read back before anything is said: it may be gone
+    except SoracomError as exc:  # no answer or a server error: read back before anything is said
+        if not exc.ambiguous:
+            raise
         try:
             await client.get_group(group_id)
         except NotFound:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.services.errors import InputError, WriteUnconfirmed
-from bot.soracom import NotFound, SoracomClient, SoracomError, SoracomUnavailable
+from bot.soracom import NotFound, SoracomClient, SoracomError
 from bot.soracom.models import Order, Product, Quotation, ShippingAddress
 
 MAX_QUANTITY = 1000  # a sane ceiling against typos; a product's own maxQuantity may lower it
@@ -149,15 +149,15 @@ async def confirm(client: SoracomClient, order_id: str) -> Order:
     """
     try:
         return await client.confirm_order(order_id)
-    except SoracomUnavailable as exc:
+    except SoracomError as exc:
+        if _is_expiry(exc):
+            raise QuotationExpired(order_id) from None
+        if not exc.ambiguous:
+            raise
         order = await placed(client, order_id)
         if order is None:
             raise WriteUnconfirmed(order_id, False, exc.message) from None
         return order
-    except SoracomError as exc:
-        if _is_expiry(exc):
-            raise QuotationExpired(order_id) from None
-        raise
 
 
 async def placed(client: SoracomClient, order_id: str) -> Order | None:

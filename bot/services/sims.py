@@ -16,7 +16,7 @@ from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.groups import find_group, group_name
 from bot.services.limits import check_tag, excerpt
 from bot.services.targets import NAME_TAG, Query, fetch_page, iter_selected
-from bot.soracom import SoracomClient, SoracomError, SoracomUnavailable
+from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.client import MAX_PAGE_SIZE
 from bot.soracom.models import Subscriber
 
@@ -273,7 +273,9 @@ async def apply(client: SoracomClient, change: Change, imsi: str) -> None:
     """
     try:
         await _apply(client, change, imsi)
-    except SoracomUnavailable as exc:
+    except SoracomError as exc:
+        if not exc.ambiguous:
+            raise
         try:
             sim = await client.get_subscriber(imsi)
         except SoracomError:

@@ -21,6 +21,11 @@ class SoracomError(Exception):
         self.message = message
         super().__init__(self._line())
 
+    @property
+    def ambiguous(self) -> bool:
+        """After a write: it may have taken effect (no answer, or a server error), so read back before saying."""
+        return self.status == 0 or self.status >= 500
+
     def _line(self) -> str:
         label = f"{self.status} {self.code}" if self.code else str(self.status)
         return f"SORACOM API error {label}: {self.message}" if self.status else self.message

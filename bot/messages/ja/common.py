@@ -37,4 +37,5 @@ MESSAGES = {
     "common.confirm": "確認",
     "common.cancel": "キャンセル",
     "common.running": ":hourglass_flowing_sand: 処理中です…",
+    "common.announce_failed": "完了しましたが、Slack が <#{channel}> への投稿を拒否しました ({error})。あなたにだけ表示します:\n{text}",
 }
