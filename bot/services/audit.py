@@ -49,9 +49,9 @@ def event(
         slack_user_id=actor.user_id,
         team_id=actor.team_id,
         channel_id=actor.channel_id,
-        command=command[:200],
+        command=command,
         action=action,
-        target=(target or None) and target[:500],
+        target=target or None,
         result=result,
         error=(error or None) and error[:MAX_ERROR_LENGTH],
     )

@@ -38,9 +38,10 @@ class AuditEvent(SQLModel, table=True):
     slack_user_id: str = Field(max_length=32, index=True)
     team_id: str | None = Field(default=None, max_length=32)
     channel_id: str | None = Field(default=None, max_length=32)
-    command: str = Field(max_length=200)
+    # Whole, however long: a reply cut to Slack's limits keeps its full text here.
+    command: str = Field(sa_column=Column(Text, nullable=False))
     action: str = Field(max_length=64, index=True)
-    target: str | None = Field(default=None, max_length=500)
+    target: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     result: str = Field(max_length=16)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
