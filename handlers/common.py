@@ -134,10 +134,9 @@ class Request:
         try:
             await self.post(text, blocks)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "unknown")
-            log.warning("the outcome of %s was not posted to %s: %s", self.command_line, self.channel_id, error)
+            problem = failure_text(exc, self.command_line)  # logs it, and says how to let the bot post there
             with contextlib.suppress(SlackApiError):
-                await self.reply(t("common.announce_failed", channel=self.channel_id or "", error=error, text=text))
+                await self.reply(t("common.announce_failed", problem=problem, text=text))
 
     async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
         await self.client.chat_update(channel=channel or self.channel_id, ts=ts, text=message_text(text),

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -84,11 +85,11 @@ async def test_a_bulk_run_killed_at_sim_100_of_300_finishes_after_a_restart_each
         bots: Callable[[str], Bot], emulator: Emulator, db: Database, fake: FakeSlack, takeover: str) -> None:
     """restart: the killed bot starts again; replica: a second bot already serving on the database finishes it."""
     imsis = emulator.control("POST", "/subscribers", {"count": FLEET, "status": "ready", "tags": {"fleet": "crash"}})
-    emulator.control("POST", "/faults", {"latency": 0.03})
     first = bots("a")
     harness = Harness(first, Clock())  # type: ignore[arg-type]
     await harness.command("/sim activate tag:fleet=crash", user=OPERATOR)
-    container, element = harness.find_element("pending_confirm")
+    container, element = await shown(harness, "pending_confirm")
+    emulator.control("POST", "/faults", {"latency": 0.03})
     await first.sender.block_action("pending_confirm", element["value"], user_id=OPERATOR, channel_id="C_OPS",
                                     message=container)
 
@@ -124,7 +125,9 @@ async def test_an_order_killed_during_confirm_is_reported_after_restart_and_neve
     first = bots("a")
     harness = Harness(first, Clock())  # type: ignore[arg-type]
     await harness.command("/order sims 2", user=OPERATOR)
+    await shown(harness, "pending_confirm")
     await harness.press("pending_confirm", user=OPERATOR)
+    await wait_for(lambda: bool(harness.fake.calls_to("views.open")), 60, "the code modal")
     emulator.control("POST", "/faults", {"delay_next": [{"method": "PUT", "path_regex": r"/orders/.+/confirm$",
                                                          "seconds": 1.0}]})
     await first.sender.view_submission(harness.latest_view(), {
@@ -153,13 +156,19 @@ async def test_a_confirm_pressed_on_a_finished_job_tells_the_truth(
     bot = bots("a")
     harness = Harness(bot, Clock())  # type: ignore[arg-type]
     await harness.command("/sim activate tag:fleet=small", user=OPERATOR)
-    container, element = harness.find_element("pending_confirm")
+    container, element = await shown(harness, "pending_confirm")
     for _ in range(2):
         await bot.sender.block_action("pending_confirm", element["value"], user_id=OPERATOR, channel_id="C_OPS",
                                       message=container)
         await bot.settle()
     assert len(emulator.requests("activateSubscriber")) == 3
     assert "This was already done, once" in harness.all_text()
+
+
+async def shown(harness: Harness, action_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The element once the bot (another process, maybe slow under load) has shown it."""
+    await wait_for(lambda: any(action_id in str(call.args) for call in harness.fake.calls), 60, action_id)
+    return harness.find_element(action_id)
 
 
 async def enroll(db: Database, user: str) -> pyotp.TOTP:

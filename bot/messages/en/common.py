@@ -38,5 +38,5 @@ MESSAGES = {
     "common.confirm": "Confirm",
     "common.cancel": "Cancel",
     "common.running": ":hourglass_flowing_sand: Working on it…",
-    "common.announce_failed": "Done, but Slack refused the post to <#{channel}> ({error}), so only you see it:\n{text}",
+    "common.announce_failed": "{problem}\nIt was done all the same; only you see the outcome:\n{text}",
 }

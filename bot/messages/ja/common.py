@@ -37,5 +37,5 @@ MESSAGES = {
     "common.confirm": "確認",
     "common.cancel": "キャンセル",
     "common.running": ":hourglass_flowing_sand: 処理中です…",
-    "common.announce_failed": "完了しましたが、Slack が <#{channel}> への投稿を拒否しました ({error})。あなたにだけ表示します:\n{text}",
+    "common.announce_failed": "{problem}\n操作は実行済みです。結果はあなたにだけ表示します:\n{text}",
 }
