@@ -20,6 +20,7 @@ import handlers
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.web import enroll_page
+from bot.web import events as soracom_events
 from handlers.common import failure_text
 
 log = logging.getLogger(__name__)
@@ -92,5 +93,6 @@ def build_web(rt: Runtime, app: AsyncApp, *, http_events: bool = True) -> Starle
             *([Route("/slack/events", events, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/mfa/enroll/{token}", enroll, methods=["GET"]),
+            soracom_events.route(rt, app.client),
         ]
     )
