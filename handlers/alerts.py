@@ -6,11 +6,13 @@ The buttons reuse the /sim paths: Slow down is `/sim speed` on one SIM, Suspend 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import t
@@ -59,7 +61,12 @@ async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
         return "folded"
     card = await _card(rt, event, now)
     await kept.set_state(recorded.id, "carded", channel_id=channel, detail=card.to_json())
-    ts = await _post(rt, client, channel, views.card_text(card), views.card_blocks(card, recorded.id))
+    try:
+        ts = await _post(rt, client, channel, views.card_text(card), views.card_blocks(card, recorded.id))
+    except SlackApiError as exc:
+        log.warning("could not post an alert card to %s: %s", channel, exc.response.get("error"))
+        await kept.set_state(recorded.id, "failed")  # a retry of this delivery may post it
+        return "failed"
     await kept.set_state(recorded.id, "carded", message_ts=ts)
     return "carded"
 
@@ -72,10 +79,11 @@ async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: 
         await store(rt).set_storm_message(storm.id, channel, ts)
     elif storm.message_ts and storm.channel_id:
         count = await store(rt).storm_count(storm.id)  # the newest count, whichever event comes last
-        await client.chat_update(channel=storm.channel_id, ts=storm.message_ts,
-                                 text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
-                                 blocks=with_marker([b.to_dict() for b in views.storm_blocks(
-                                     event.rule, count, event.limit_mib, storm.id, [])], rt.sandbox))
+        with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
+            await client.chat_update(channel=storm.channel_id, ts=storm.message_ts,
+                                     text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
+                                     blocks=with_marker([b.to_dict() for b in views.storm_blocks(
+                                         event.rule, count, event.limit_mib, storm.id, [])], rt.sandbox))
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: list) -> str:  # type: ignore[type-arg]

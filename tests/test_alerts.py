@@ -23,7 +23,7 @@ CREDENTIALS = {"X-Soracom-API-Key": "api-key", "X-Soracom-Token": "token"}
 def cards(harness) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """Alert cards and storm summaries posted to the alert channel, in order."""
     return [c.args for c in harness.fake.calls_to("chat.postMessage")
-            if c.args.get("channel") == OPS and any(b.get("block_id") in ("alert_buttons", "storm_buttons")
+            if c.args.get("channel") == OPS and (c.response or {}).get("ok") and any(b.get("block_id") in ("alert_buttons", "storm_buttons")
                                                       for b in _blocks(c.args))]
 
 
@@ -247,3 +247,36 @@ async def test_a_status_change_at_the_emulator_fires_a_status_rule(harness) -> N
     await harness.command(f"/sim standby {'440100000000006'}", user=OPERATOR)
     [card] = cards(harness)
     assert "status changed from ready to standby" in card["text"]
+
+
+async def test_a_card_slack_refused_is_posted_when_the_event_comes_again(harness) -> None:  # type: ignore[no-untyped-def]
+    await ready(harness)
+    harness.fake.fail_next("chat.postMessage", "channel_not_found")
+    refused = await send(harness, event(SENSOR_02, time=5))
+    assert refused.status_code == 502 and cards(harness) == []
+    again = await send(harness, event(SENSOR_02, time=5))
+    assert again.json()["result"] == "carded" and len(cards(harness)) == 1
+    assert (await send(harness, event(SENSOR_02, time=5))).json()["result"] == "duplicate"
+
+
+async def test_without_bot_events_token_the_endpoint_is_off() -> None:
+    from types import SimpleNamespace
+
+    import httpx
+    from starlette.applications import Starlette
+
+    from bot.web import events
+
+    rt = SimpleNamespace(settings=SimpleNamespace(BOT_EVENTS_TOKEN=None))
+    app = Starlette(routes=[events.route(rt, client=None)])  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http:
+        response = await http.post("/soracom/events", headers={TOKEN_HEADER: ""}, json=event(SENSOR_02))
+    assert response.status_code == 404
+
+
+def test_the_bot_user_policy_gains_exactly_the_event_handler_calls_alerts_make() -> None:
+    from bot.services import account
+
+    assert {p for p in account.bot_permissions() if p.startswith("EventHandler:")} == {
+        "EventHandler:listEventHandlers", "EventHandler:createEventHandler", "EventHandler:updateEventHandler",
+        "EventHandler:deleteEventHandler"}

@@ -71,7 +71,7 @@ class Session:
         return now >= self.issued_at + timedelta(seconds=lifetime)
 
 
-SECRET_FIELDS = frozenset({"authKey", "password", "mfaOTPCode", "token"})
+SECRET_FIELDS = frozenset({"authKey", "password", "mfaOTPCode", "token", "X-Soracom-Bot-Token"})
 
 
 def _masked(body: Any) -> Any:

@@ -260,7 +260,11 @@ class AlertStore:
             except IntegrityError:
                 session.rollback()
                 existing = session.exec(select(AlertEvent).where(AlertEvent.dedup_key == row.dedup_key)).one()
-                return Recorded(existing.id or 0, False)
+                # A delivery whose card could not be posted is taken again by exactly one retry.
+                retried = session.exec(update(AlertEvent).where(col(AlertEvent.id) == existing.id,
+                                                                AlertEvent.state == "failed").values(state="new"))
+                session.commit()
+                return Recorded(existing.id or 0, bool(retried.rowcount))
             return Recorded(row.id or 0, True)
 
     @off_loop

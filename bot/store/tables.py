@@ -168,7 +168,7 @@ class AlertEvent(SQLModel, table=True):
     rule: str = Field(max_length=32)
     imsi: str = Field(max_length=32)
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    state: str = Field(default="new", max_length=16)  # new, carded, folded, muted, unrouted
+    state: str = Field(default="new", max_length=16)  # new, carded, folded, muted, unrouted, failed
     storm_id: int | None = Field(default=None, index=True)
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)

@@ -42,7 +42,10 @@ def route(rt: Runtime, client: AsyncWebClient) -> Route:
             return JSONResponse({"error": str(exc)}, status_code=400)
         from handlers.alerts import deliver  # the handlers import the bolt app's world; this module stays light
 
-        return JSONResponse({"ok": True, "result": await deliver(rt, client, event)})
+        result = await deliver(rt, client, event)
+        # 502 when Slack refused the card: the sender may deliver again, and that retry posts it.
+        failed = result == "failed"
+        return JSONResponse({"ok": not failed, "result": result}, status_code=502 if failed else 200)
 
     return Route(PATH, soracom_events, methods=["POST"])
 

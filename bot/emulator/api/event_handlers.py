@@ -27,6 +27,7 @@ TRAFFIC_RULES = {"SubscriberDailyTrafficRule": "day", "SimDailyTotalTrafficRule"
 STATUS_RULES = frozenset({"SubscriberStatusAttributeRule", "SimStatusAttributeRule"})
 WEB_TIMEOUT = 10.0
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
+_SENDING: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 _MIB = 1024 * 1024
 
 
@@ -184,7 +185,9 @@ def fire(state: EmulatorState, handler: dict[str, Any], sub: dict[str, Any], ext
             loop = asyncio.get_running_loop()
         except RuntimeError:
             continue
-        loop.create_task(_send(state, sent), name=f"event-handler:{handler['handlerId']}")
+        task = loop.create_task(_send(state, sent), name=f"event-handler:{handler['handlerId']}")
+        _SENDING.add(task)
+        task.add_done_callback(_SENDING.discard)
 
 
 async def _send(state: EmulatorState, sent: dict[str, Any]) -> None:
