@@ -280,3 +280,17 @@ def test_the_bot_user_policy_gains_exactly_the_event_handler_calls_alerts_make()
     assert {p for p in account.bot_permissions() if p.startswith("EventHandler:")} == {
         "EventHandler:listEventHandlers", "EventHandler:createEventHandler", "EventHandler:updateEventHandler",
         "EventHandler:deleteEventHandler"}
+
+
+async def test_a_storm_delivered_all_at_once_still_makes_one_summary_card(harness) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    await ready(harness)
+    sims = harness.emulator.add_subscribers(60, status="active", speedClass="s1.standard")
+    responses = await asyncio.gather(*(harness.local.http.post(
+        "/soracom/events", headers={TOKEN_HEADER: token(harness)}, json=event(s["imsi"])) for s in sims))
+    await harness.local.settle()
+    assert all(r.status_code == 200 for r in responses)
+    posted = cards(harness)
+    summaries = [c for c in posted if any(b.get("block_id") == "storm_buttons" for b in _blocks(c))]
+    assert len(summaries) == 1 and len(posted) <= harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE + 1

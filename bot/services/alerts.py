@@ -27,6 +27,7 @@ MAX_MUTE = timedelta(days=90)
 MAX_LIMIT_MIB = 2147483647
 SLOW_SPEED_CLASS = "s1.minimum"
 STATUSES = ("ready", "active", "inactive", "standby", "suspended", "terminated")
+CARDED = ("new", "carded")  # an event whose card is posted, or on its way
 _IMSI = re.compile(r"^\d{15}$")
 _ALERT_KEY = re.compile(r"^[a-z-]+(@[A-Za-z0-9_.:-]{1,64})?$")
 _SIZE = re.compile(r"^(\d{1,10})\s*(MB|MIB|M|GB|GIB|G)?$", re.IGNORECASE)
@@ -323,8 +324,10 @@ class AlertStore:
                                  .order_by(col(AlertStorm.id).desc())).first()
             new = False
             if storm is None:
+                # Cards posted or being posted for the events that came before this one: concurrent deliveries
+                # of a storm agree on which N get cards.
                 carded = session.exec(select(func.count()).select_from(AlertEvent).where(
-                    AlertEvent.alert == alert, AlertEvent.state == "carded",
+                    AlertEvent.alert == alert, col(AlertEvent.state).in_(CARDED), col(AlertEvent.id) < event_id,
                     col(AlertEvent.received_at) > since)).one()
                 if carded < per_minute:
                     return None
@@ -340,8 +343,9 @@ class AlertStore:
                     new = True
                     # The cards of the last minute belong to the storm: "Slow down all" covers them too.
                     session.exec(update(AlertEvent).where(
-                        AlertEvent.alert == alert, AlertEvent.state == "carded", col(AlertEvent.received_at) > since,
-                        col(AlertEvent.storm_id).is_(None)).values(storm_id=storm.id))
+                        AlertEvent.alert == alert, col(AlertEvent.state).in_(CARDED),
+                        col(AlertEvent.received_at) > since, col(AlertEvent.storm_id).is_(None))
+                        .values(storm_id=storm.id))
             storm.last_at = now
             session.add(storm)
             session.exec(update(AlertEvent).where(col(AlertEvent.id) == event_id)
