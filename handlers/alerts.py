@@ -71,19 +71,35 @@ async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     return "carded"
 
 
+# storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update at a time
+_REFRESHING: dict[int, bool] = {}
+
+
 async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
-    text = views.storm_text(event.rule, storm.count, event.limit_mib)
-    blocks = views.storm_blocks(event.rule, storm.count, event.limit_mib, storm.id, [])
     if storm.new:
-        ts = await _post(rt, client, channel, text, blocks)
+        blocks = views.storm_blocks(event.rule, storm.count, event.limit_mib, storm.id, [])
+        ts = await _post(rt, client, channel, views.storm_text(event.rule, storm.count, event.limit_mib), blocks)
         await store(rt).set_storm_message(storm.id, channel, ts)
-    elif storm.message_ts and storm.channel_id:
-        count = await store(rt).storm_count(storm.id)  # the newest count, whichever event comes last
-        with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
-            await client.chat_update(channel=storm.channel_id, ts=storm.message_ts,
-                                     text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
-                                     blocks=with_marker([b.to_dict() for b in views.storm_blocks(
-                                         event.rule, count, event.limit_mib, storm.id, [])], rt.sandbox))
+        return
+    if not (storm.message_ts and storm.channel_id):
+        return
+    if storm.id in _REFRESHING:
+        _REFRESHING[storm.id] = True
+        return
+    _REFRESHING[storm.id] = False
+    try:
+        while True:
+            count = await store(rt).storm_count(storm.id)  # the newest count, whichever event comes last
+            with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
+                await client.chat_update(channel=storm.channel_id, ts=storm.message_ts,
+                                         text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
+                                         blocks=with_marker([b.to_dict() for b in views.storm_blocks(
+                                             event.rule, count, event.limit_mib, storm.id, [])], rt.sandbox))
+            if not _REFRESHING[storm.id]:
+                return
+            _REFRESHING[storm.id] = False
+    finally:
+        del _REFRESHING[storm.id]
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: list) -> str:  # type: ignore[type-arg]
