@@ -76,30 +76,40 @@ _REFRESHING: dict[int, bool] = {}
 
 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
+    shown, where = storm.count, (storm.channel_id, storm.message_ts)
     if storm.new:
         blocks = views.storm_blocks(event.rule, storm.count, event.limit_mib, storm.id, [])
         ts = await _post(rt, client, channel, views.storm_text(event.rule, storm.count, event.limit_mib), blocks)
         await store(rt).set_storm_message(storm.id, channel, ts)
+        where = (channel, ts)  # events folded while it was being posted are counted by the refresh below
+    elif where[1] is None:
+        return  # its summary is being posted; that delivery refreshes the count afterwards
+    else:
+        shown = -1
+    await _refresh_storm(rt, client, storm.id, where, event, shown)
+
+
+async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, where: tuple[str | None, str | None],
+                         event: Event, shown: int) -> None:
+    if storm_id in _REFRESHING:
+        _REFRESHING[storm_id] = True
         return
-    if not (storm.message_ts and storm.channel_id):
-        return
-    if storm.id in _REFRESHING:
-        _REFRESHING[storm.id] = True
-        return
-    _REFRESHING[storm.id] = False
+    _REFRESHING[storm_id] = False
     try:
         while True:
-            count = await store(rt).storm_count(storm.id)  # the newest count, whichever event comes last
-            with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
-                await client.chat_update(channel=storm.channel_id, ts=storm.message_ts,
-                                         text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
-                                         blocks=with_marker([b.to_dict() for b in views.storm_blocks(
-                                             event.rule, count, event.limit_mib, storm.id, [])], rt.sandbox))
-            if not _REFRESHING[storm.id]:
+            count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
+            if count != shown:
+                with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
+                    await client.chat_update(channel=where[0], ts=where[1],
+                                             text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
+                                             blocks=with_marker([b.to_dict() for b in views.storm_blocks(
+                                                 event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
+                shown = count
+            if not _REFRESHING[storm_id]:
                 return
-            _REFRESHING[storm.id] = False
+            _REFRESHING[storm_id] = False
     finally:
-        del _REFRESHING[storm.id]
+        del _REFRESHING[storm_id]
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: list) -> str:  # type: ignore[type-arg]
