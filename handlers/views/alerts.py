@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.messages import t
 from handlers.views.common import fields, note, plain, text
-from handlers.views.sim import human_bytes, sim_label
+from handlers.views.sim import sim_label
 
 SLOW_ACTION = "alerts_slow_down"
 SUSPEND_ACTION = "alerts_suspend"
@@ -17,6 +17,7 @@ SHOW_ACTION = "alerts_show_sim"
 MUTE_ACTION = "alerts_mute_sim"
 STORM_SLOW_ACTION = "alerts_storm_slow_down"
 MAX_HISTORY = 10
+MIB = 1024 * 1024
 
 
 @dataclass
@@ -60,7 +61,7 @@ def card_blocks(card: Card, event_id: int) -> list[Block]:
     if card.limit_mib is not None:
         pairs.append((t("alerts.field_limit"), f"{card.limit_mib} MiB"))
     if card.value_bytes is not None:
-        pairs.append((t("alerts.field_value"), human_bytes(card.value_bytes)))
+        pairs.append((t("alerts.field_value"), f"{card.value_bytes / MIB:,.1f} MiB"))  # the threshold's unit
     blocks: list[Block] = [text(card_text(card)), *fields(pairs), ActionsBlock(block_id="alert_buttons", elements=[
         ButtonElement(text=plain(t("alerts.button_slow")), action_id=SLOW_ACTION, value=value),
         ButtonElement(text=plain(t("alerts.button_suspend")), action_id=SUSPEND_ACTION, value=value, style="danger"),
