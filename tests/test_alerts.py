@@ -296,3 +296,12 @@ async def test_a_storm_delivered_all_at_once_still_makes_one_summary_card(harnes
     assert len(summaries) == 1 and len(posted) <= harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE + 1
     shown = [summaries[0]["text"], *(c.args["text"] for c in harness.fake.calls_to("chat.update"))]
     assert len(shown) < len(sims) and f"{len(sims)} SIMs crossed" in shown[-1]  # coalesced, and true at the end
+
+
+async def test_a_hostile_sim_name_on_a_card_is_inert(harness) -> None:  # type: ignore[no-untyped-def]
+    await ready(harness)
+    harness.emulator.subscribers[SENSOR_02]["tags"]["name"] = "<!channel> *boom*"
+    await send(harness, event(SENSOR_02))
+    [card] = cards(harness)
+    shown = card["text"] + json.dumps(_blocks(card))
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
