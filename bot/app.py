@@ -23,6 +23,7 @@ from bot.web import enroll_page
 from bot.web.health import DatabaseProbe
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
+from bot.web import events as soracom_events
 from handlers.common import failure_text
 
 log = logging.getLogger(__name__)
@@ -98,5 +99,6 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
             *([Route("/slack/events", events.handle, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/mfa/enroll/{token}", enroll, methods=["GET", "HEAD"]),
+            soracom_events.route(rt, app.client),
         ],
     )

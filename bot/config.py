@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # How long a confirmed action's worker may be silent before another takes it over (its process died). At least
     # the SORACOM client's request timeout (30 s), so that whatever the dead worker had in flight has ended.
     BOT_JOB_LEASE_SECONDS: float = Field(default=30.0, ge=1.0, le=600.0)
+    # The secret SORACOM Event Handler calls to POST /soracom/events carry; unset, that endpoint is off.
+    BOT_EVENTS_TOKEN: str | None = Field(default=None, repr=False)
+    # More alert cards than this in a minute for one rule become one summary card.
+    BOT_ALERT_STORM_PER_MINUTE: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("SORACOM_COVERAGE", mode="before")
     @classmethod

@@ -23,6 +23,21 @@ from bot.store.tables import utcnow
 from handlers.jobs import Sweeper
 
 LOCAL_BOT_TOKEN = "xoxb-local"
+MIB = 1024 * 1024
+
+
+class _BotOnly(httpx.AsyncBaseTransport):
+    """Where the emulator's Event Handler web requests go here: the bot's own URL reaches the bot in-process;
+    any other URL is answered 502 and never leaves the machine."""
+
+    def __init__(self, app: Any, public_url: str) -> None:
+        self._bot = httpx.ASGITransport(app=app)
+        self._public_url = public_url.rstrip("/") + "/"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if str(request.url).startswith(self._public_url):
+            return await self._bot.handle_async_request(request)
+        return httpx.Response(502, text="the local emulator sends Event Handler requests to the bot only")
 
 
 class _ConsoleServer(uvicorn.Server):
@@ -70,6 +85,8 @@ class LocalBot:
     async def start(self) -> "LocalBot":
         self.fake.start()
         settings = self._settings.model_copy(update={"SLACK_API_URL": self.fake.api_url})
+        if not settings.BOT_EVENTS_TOKEN:  # the emulator's Event Handler rules reach the bot with this one
+            settings = settings.model_copy(update={"BOT_EVENTS_TOKEN": secrets.token_urlsafe(24)})
         transport, emulator_url = self._soracom_transport, EMBEDDED_EMULATOR_ENDPOINT
         if self._serve_http:
             # Links the bot shows (the MFA enrollment page, bill exports) must open in a real browser.
@@ -88,6 +105,8 @@ class LocalBot:
         if self._serve_http:
             await self._serve(self.web, bot_port)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.web), base_url="http://bot.localhost")
+        if self.rt.emulator is not None:
+            self.rt.emulator.web_transport = _BotOnly(self.web, self.rt.settings.public_url)
         self.sender = SlackSender(self.signing_secret, self.http, fake=self.fake)
         if self._with_scheduler:
             self.scheduler = BillScheduler(self.rt, client)
@@ -96,6 +115,31 @@ class LocalBot:
             self.sweeper = Sweeper(self.rt, client)
             await self.sweeper.start()
         return self
+
+    async def add_traffic(self, sim: str, megabytes: int) -> str:
+        """Traffic on a SIM (IMSI or name) through the emulator's sandbox stats API, as a device would make it now;
+        the Event Handler rules it crosses fire. Returns what happened, in one line."""
+        from bot.emulator import Identity, create_app
+
+        state = self.rt.emulator if self.rt else None
+        if state is None:
+            return "(no embedded emulator: traffic comes from real devices)"
+        sub = next((s for s in state.all_subscribers() if sim in (s["imsi"], (s.get("tags") or {}).get("name"))), None)
+        if sub is None:
+            return f"(no SIM {sim!r} at the emulator)"
+        session = state.open_session(Identity(sub["operatorId"]), 600)
+        moment = int(state.now().timestamp())
+        while moment in state.data_of(sub["operatorId"]).air_stats.get(sub["imsi"], {}):
+            moment += 1
+        volume = {"downloadByteSizeTotal": megabytes * MIB, "downloadPacketSizeTotal": megabytes * 800,
+                  "uploadByteSizeTotal": 0, "uploadPacketSizeTotal": 0}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state)),
+                                     base_url="http://emulator") as api:
+            response = await api.post(f"/v1/sandbox/stats/air/subscribers/{sub['imsi']}",
+                                      headers={"X-Soracom-API-Key": session.api_key, "X-Soracom-Token": session.token},
+                                      json={"unixtime": moment, "dataTrafficStatsMap": {sub["speedClass"]: volume}})
+            await self.settle()
+        return f"({megabytes} MB added to {sub['imsi']}: HTTP {response.status_code})"
 
     async def settle(self, timeout: float = 60.0) -> None:
         """Waits for every task the bot started after answering Slack (bolt's post-ack work, bulk jobs)."""

@@ -14,7 +14,7 @@ from handlers.common import Request, Subcommand, UserError, parse_user, register
 from handlers.views import soracom as views
 from handlers.views.common import text
 
-COMMANDS = ("/sim", "/group", "/order", "/bill", "/mfa", "/soracom")
+COMMANDS = ("/sim", "/group", "/order", "/bill", "/mfa", "/alerts", "/soracom")
 MAX_AUDIT = 100
 
 

@@ -30,6 +30,7 @@ from bot.emulator import (
     EmulatorState,
     create_app,
 )
+from bot.services import alerts
 from bot.soracom import AuthKeyCredentials, SoracomClient
 from bot.soracom.client import OPERATION_EXTENSION
 from bot.soracom.models import PayerInformation
@@ -131,6 +132,16 @@ async def exercise(state: EmulatorState, client: SoracomClient) -> None:
     await client.put_group_tags(group.groupId, {"owner": "ops"})
     await client.list_subscribers_in_group(SEED_GROUP_ID, limit=10)
     await client.delete_group(group.groupId)
+    # Event Handler: the rules /alerts setup makes
+    for rule, limit in (("daily-traffic", 100), ("status-change", None), ("session-disconnect", None)):
+        spec = alerts.AlertSpec(alerts.RULES[rule], limit, None, None)
+        body = alerts.handler_request(spec, operator_id=DEMO_OPERATOR_ID, events_url="https://bot.example.test/x",
+                                      token="secret")
+        handler = await client.create_event_handler(body)
+        assert handler.handlerId
+        await client.update_event_handler(handler.handlerId, body)
+    await client.list_event_handlers()
+    await client.delete_event_handler(handler.handlerId)
     # Payer, shipping, orders
     await client.register_payer_information(PayerInformation(companyName="Example KK", fullName="Hanako Sato"))
     await client.get_payer_information()

@@ -18,7 +18,7 @@ from handlers.common import SLASH_COMMANDS
 from tests.conftest import ADMIN, OPERATOR, VIEWER
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT_COMMANDS = {"/sim", "/group", "/order", "/bill", "/mfa", "/soracom"}
+CONTRACT_COMMANDS = {"/sim", "/group", "/order", "/bill", "/mfa", "/alerts", "/soracom"}
 
 
 def private_texts(harness, user: str) -> str:  # type: ignore[no-untyped-def]
@@ -113,7 +113,7 @@ def test_manifest_is_valid_and_lists_exactly_the_registered_commands(shared_dir:
     assert listed == harness_app_commands == CONTRACT_COMMANDS
     for command in manifest["features"]["slash_commands"]:
         assert command["url"].endswith("/slack/events") and command["description"] and command["usage_hint"]
-        takes_users_or_channels = command["command"] in {"/soracom", "/mfa", "/bill"}
+        takes_users_or_channels = command["command"] in {"/soracom", "/mfa", "/bill", "/alerts"}
         assert command["should_escape"] is takes_users_or_channels
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "files:write"} <= scopes

@@ -103,6 +103,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("deleteConfigurationParameter", "DELETE", "/groups/{group_id}/configuration/{namespace}/{name}", "Group"),
     Operation("putGroupTags", "PUT", "/groups/{group_id}/tags", "Group", sam_name="putTags"),
     Operation("listSubscribersInGroup", "GET", "/groups/{group_id}/subscribers", "Group", sam_name="listSubscribers"),
+    # Event Handler
+    Operation("listEventHandlers", "GET", "/event_handlers", "EventHandler"),
+    Operation("createEventHandler", "POST", "/event_handlers", "EventHandler"),
+    Operation("getEventHandler", "GET", "/event_handlers/{handler_id}", "EventHandler"),
+    Operation("updateEventHandler", "PUT", "/event_handlers/{handler_id}", "EventHandler"),
+    Operation("deleteEventHandler", "DELETE", "/event_handlers/{handler_id}", "EventHandler"),
     # Billing
     Operation("getBillingHistory", "GET", "/bills", "Billing"),
     Operation("getLatestBilling", "GET", "/bills/latest", "Billing"),

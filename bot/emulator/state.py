@@ -33,6 +33,9 @@ class OperatorData:
     exports: dict[str, str] = field(default_factory=dict)  # file name (without .csv) or exportedFileId → yyyyMM
     air_stats: dict[str, dict[int, dict[str, dict[str, int]]]] = field(default_factory=dict)  # imsi → t → class
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    event_handlers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (handlerId, imsi) → the period (day, month) a traffic rule last fired in: once per SIM and period
+    event_handler_fired: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _demo_field(name: str) -> property:
@@ -68,7 +71,7 @@ class Session:
         return now >= self.issued_at + timedelta(seconds=lifetime)
 
 
-SECRET_FIELDS = frozenset({"authKey", "password", "mfaOTPCode", "token"})
+SECRET_FIELDS = frozenset({"authKey", "password", "mfaOTPCode", "token", "X-Soracom-Bot-Token"})
 
 
 def _masked(body: Any) -> Any:
@@ -118,6 +121,7 @@ class EmulatorState:
     exports = _demo_field("exports")
     air_stats = _demo_field("air_stats")
     users = _demo_field("users")
+    event_handlers = _demo_field("event_handlers")
 
     def __init__(self, now: Clock | None = None, seed_value: int = 0) -> None:
         self._clock = now
@@ -125,6 +129,9 @@ class EmulatorState:
         self.clock_offset = timedelta(0)
         self.faults = Faults(seed=seed_value)
         self.requests: list[RecordedRequest] = []
+        # Event Handler web requests: where they go (None: plain httpx) and what was sent, with its answer.
+        self.web_transport: Any = None
+        self.web_requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.peak_concurrency = 0
         self.reset()
@@ -142,6 +149,7 @@ class EmulatorState:
         self.signup_tokens: dict[str, str] = {}  # email → token
         self.faults.clear()
         self.requests.clear()
+        self.web_requests.clear()
         self.in_flight = 0
         self.peak_concurrency = 0
         seed.populate(self)

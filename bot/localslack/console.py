@@ -29,6 +29,7 @@ HELP = """\
     :user U123         act as another Slack user          :channel C123   type in another channel
     :close             close the top modal                :show           show the channel's messages again
     :code              what your authenticator app would show now, for the key /mfa enroll gave you here
+    :traffic SIM MB    a device on SIM (IMSI or name) uses MB now (emulator): alert rules it crosses fire
     :help              this text                          :quit           leave (EOF too)
     # comment          ignored, as are blank lines
 When a modal with inputs opens, the console asks each input in turn and submits; errors the app answers
@@ -59,10 +60,12 @@ class _Cancelled(Exception):
 class Console:
     def __init__(self, sender: SlackSender, fake: FakeSlack, settle: Callable[[], Awaitable[None]], *,
                  user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL", out: TextIO = sys.stdout,
-                 input_func: Callable[[str], str] = input, banner: str | None = None) -> None:
+                 input_func: Callable[[str], str] = input, banner: str | None = None,
+                 traffic: Callable[[str, int], Awaitable[str]] | None = None) -> None:
         self.sender, self.fake, self.settle = sender, fake, settle
         self.user_id, self.channel_id = user_id, channel_id
         self.out, self.input_func, self.banner = out, input_func, banner
+        self.traffic = traffic
         self._pressables: dict[int, _Pressable] = {}
         self._next_number = 1
         self._seen_calls = len(fake.calls)
@@ -121,6 +124,8 @@ class Console:
             await self._close_top_modal()
         elif word == ":code":
             self._say(self._authenticator_code())
+        elif word == ":traffic":
+            await self._traffic(rest)
         elif word == ":show":
             for message in self.fake.messages(self.channel_id):
                 self._show_message(f"#{self.channel_id}", message, "message", self.channel_id)
@@ -129,6 +134,14 @@ class Console:
         else:
             self._say(f"(not understood: {line!r}; type :help)")
         return True
+
+    async def _traffic(self, rest: str) -> None:
+        parts = rest.split()
+        if len(parts) != 2 or not parts[1].isdigit() or self.traffic is None:
+            self._say("(type :traffic SIM MB, e.g. :traffic sensor-01 150; the embedded emulator only)")
+            return
+        self._say(await self.traffic(parts[0], int(parts[1])))
+        await self._after_request()
 
     def _authenticator_code(self) -> str:
         """Plays the user's phone: the current code of the newest otpauth URI the bot showed this user."""

@@ -36,6 +36,7 @@ from bot.soracom.models import (
     BillExport,
     BillItemSummary,
     DailyBill,
+    EventHandler,
     ExportedFile,
     Group,
     LatestBill,
@@ -592,6 +593,20 @@ class SoracomClient:
     async def iter_subscribers_in_group(self, group_id: str, *, limit: int = MAX_PAGE_SIZE) -> AsyncIterator[Sim]:
         async for item in _iterate(self.list_subscribers_in_group, {"limit": limit}, group_id):
             yield item
+
+    # Event Handler
+
+    async def list_event_handlers(self, target: str | None = None) -> list[EventHandler]:
+        return _models(EventHandler, (await self._call("listEventHandlers", params={"target": target})).json())
+
+    async def create_event_handler(self, handler: Mapping[str, Any]) -> EventHandler:
+        return _model(EventHandler, await self._call("createEventHandler", json=dict(handler)))
+
+    async def update_event_handler(self, handler_id: str, handler: Mapping[str, Any]) -> None:
+        await self._call("updateEventHandler", json=dict(handler), handler_id=handler_id)
+
+    async def delete_event_handler(self, handler_id: str) -> None:
+        await self._call("deleteEventHandler", handler_id=handler_id)
 
     # Billing
 

@@ -196,6 +196,22 @@ class AirStats(SoracomModel):
     dataTrafficStatsMap: dict[str, DataTrafficStats] | None = None
 
 
+# Event Handler
+
+
+class EventHandler(SoracomModel):
+    handlerId: str | None = None
+    name: str | None = None
+    description: str | None = None
+    status: str | None = None
+    ruleConfig: dict[str, Any] | None = None
+    actionConfigList: list[dict[str, Any]] | None = Field(default=None, repr=False)  # web requests carry secrets
+    targetGroupId: str | None = None
+    targetImsi: str | None = None
+    targetOperatorId: str | None = None
+    targetSimId: str | None = None
+
+
 # Orders, shipping and payer
 
 

@@ -116,6 +116,11 @@ OPERATIONS: dict[str, Operation] = {op.operation_id: op for op in (
     _op("deleteConfigurationParameter", "DELETE", f"{_GROUP}/configuration/{{namespace}}/{{name}}", "Group"),
     _op("putGroupTags", "PUT", f"{_GROUP}/tags", "Group", sam_name="putTags"),
     _op("listSubscribersInGroup", "GET", f"{_GROUP}/subscribers", "Group", sam_name="listSubscribers"),
+    # Event Handler (the alert rules `/alerts setup` makes)
+    _op("listEventHandlers", "GET", "/event_handlers", "EventHandler"),
+    _op("createEventHandler", "POST", "/event_handlers", "EventHandler", _O),
+    _op("updateEventHandler", "PUT", "/event_handlers/{handler_id}", "EventHandler"),
+    _op("deleteEventHandler", "DELETE", "/event_handlers/{handler_id}", "EventHandler"),
     # Billing
     _op("getBillingHistory", "GET", "/bills", "Billing"),
     _op("getLatestBilling", "GET", "/bills/latest", "Billing"),

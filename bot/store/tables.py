@@ -159,3 +159,54 @@ class SeenRequest(SQLModel, table=True):
     __tablename__ = "seen_request"
     key: str = Field(primary_key=True, max_length=128)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
+class AlertSetting(SQLModel, table=True):
+    """Alert settings an admin chose in Slack (the alert channel); survive restarts."""
+
+    __tablename__ = "alert_setting"
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class AlertEvent(SQLModel, table=True):
+    """One Event Handler delivery; the unique key makes a repeated delivery a no-op on every replica."""
+
+    __tablename__ = "alert_event"
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    alert: str = Field(max_length=100, index=True)
+    rule: str = Field(max_length=32)
+    imsi: str = Field(max_length=32)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    state: str = Field(default="new", max_length=16)  # new, carded, folded, muted, unrouted, failed
+    storm_id: int | None = Field(default=None, index=True)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class AlertStorm(SQLModel, table=True):
+    """Events of one alert folded into one summary card; unique per alert and starting minute."""
+
+    __tablename__ = "alert_storm"
+    __table_args__ = (UniqueConstraint("alert", "minute", name="uq_alert_storm"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert: str = Field(max_length=100)
+    minute: str = Field(max_length=16)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    last_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class AlertMute(SQLModel, table=True):
+    """A SIM (imsi:…) or a rule (rule:…) whose alerts post nothing until `until`."""
+
+    __tablename__ = "alert_mute"
+    target: str = Field(primary_key=True, max_length=100)
+    until: datetime = Field(sa_column=_when())
+    muted_by: str = Field(max_length=32)
+    muted_at: datetime = Field(default_factory=utcnow, sa_column=_when())

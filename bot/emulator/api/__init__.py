@@ -1,3 +1,13 @@
 """Handlers of the emulated operations, one module per subject; importing the package registers them all."""
 
-from bot.emulator.api import accounts, billing, groups, operator, orders, sandbox, stats, subscribers  # noqa: F401
+from bot.emulator.api import (  # noqa: F401
+    accounts,
+    billing,
+    event_handlers,
+    groups,
+    operator,
+    orders,
+    sandbox,
+    stats,
+    subscribers,
+)

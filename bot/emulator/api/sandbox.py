@@ -7,6 +7,7 @@ import secrets
 from starlette.responses import Response
 
 from bot.emulator.api.accounts import auth_response, create_operator, valid_email
+from bot.emulator.api.event_handlers import traffic_added
 from bot.emulator.api.stats import check_unixtime
 from bot.emulator.api.subscribers import get_subscriber
 from bot.emulator.auth import DEFAULT_TOKEN_TIMEOUT
@@ -63,6 +64,7 @@ def insert_air_stats(call: Call) -> Response:
     if unixtime in samples:
         raise bad_request("Data with the same timestamp already exists.")
     samples[unixtime] = {speed_class: dict(values) for speed_class, values in stats.items()}
+    traffic_added(call.state, call.data, sub, unixtime)
     return no_content(200)
 
 

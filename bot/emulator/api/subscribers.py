@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from bot.emulator.api.event_handlers import status_changed
 from bot.emulator.errors import ApiError, bad_request, group_not_found, not_found, subscriber_not_found
 from bot.emulator.paging import paginate
 from bot.emulator.registry import Call, handles, no_content, reply
@@ -107,9 +108,10 @@ def change_status(call: Call, operation_id: str) -> Response:
     if sub["status"] not in sources:
         raise bad_request(f"The status of subscriber {sub['imsi']} cannot change from {sub['status']} to {target}.",
                           "SEM0005")
-    sub["status"] = target
+    old, sub["status"] = sub["status"], target
     if target != "active":
         end_session(call.state, sub)
+    status_changed(call.state, call.data, sub, old, target)
     return reply(touch(call.state, sub))
 
 

@@ -1,0 +1,376 @@
+"""SORACOM Event Handler alerts: the rules the bot sets up, the events they send back, and what the bot keeps of them
+(the alert channel, one row per delivery, storms, mutes). No Slack types here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, func, select, update
+
+from bot.services.errors import InputError
+from bot.store import Database, off_loop
+from bot.store.tables import AlertEvent, AlertMute, AlertSetting, AlertStorm, as_utc
+
+CHANNEL_SETTING = "alerts.channel"
+HANDLER_PREFIX = "slackbot:"  # names of the Event Handler rules this bot made (and may list, update, delete)
+TOKEN_HEADER = "X-Soracom-Bot-Token"
+MAX_EVENT_BYTES = 64 * 1024
+STORM_WINDOW = timedelta(minutes=1)
+DEFAULT_MUTE = timedelta(hours=24)
+MAX_MUTE = timedelta(days=90)
+MAX_LIMIT_MIB = 2147483647
+SLOW_SPEED_CLASS = "s1.minimum"
+STATUSES = ("ready", "active", "inactive", "standby", "suspended", "terminated")
+CARDED = ("new", "carded")  # an event whose card is posted, or on its way
+_IMSI = re.compile(r"^\d{15}$")
+_ALERT_KEY = re.compile(r"^[a-z-]+(@[A-Za-z0-9_.:-]{1,64})?$")
+_SIZE = re.compile(r"^(\d{1,10})\s*(MB|MIB|M|GB|GIB|G)?$", re.IGNORECASE)
+_DURATION = re.compile(r"^(\d{1,4})([mhd])$")
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    """One `/alerts setup` rule and the Event Handler RuleConfig it becomes."""
+
+    name: str
+    soracom_type: str
+    reevaluate: str  # inactiveTimeoutDateConst
+    period: str | None = None  # traffic rules: the period the limit counts ("day", "month")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_limit(self) -> bool:
+        return self.period is not None
+
+
+RULES: dict[str, RuleKind] = {rule.name: rule for rule in (
+    RuleKind("daily-traffic", "SubscriberDailyTrafficRule", "BEGINNING_OF_NEXT_DAY", "day"),
+    RuleKind("monthly-traffic", "SubscriberMonthlyTrafficRule", "BEGINNING_OF_NEXT_MONTH", "month"),
+    RuleKind("status-change", "SubscriberStatusAttributeRule", "IMMEDIATELY"),
+    RuleKind("session-disconnect", "SubscriberSessionStatusRule", "IMMEDIATELY", extra={"sessionStatus": "Deleted"}),
+    RuleKind("expiry", "SubscriberExpiredRule", "IMMEDIATELY"),
+)}
+RULE_BY_TYPE = {rule.soracom_type: rule for rule in RULES.values()}
+
+
+# Setting up rules at SORACOM
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    rule: RuleKind
+    limit_mib: int | None
+    group_id: str | None
+    group_name: str | None
+
+    @property
+    def key(self) -> str:
+        """The alert's name in events and at SORACOM: the rule, and the group it watches, if any."""
+        return self.rule.name + (f"@{self.group_id}" if self.group_id else "")
+
+
+def parse_rule(name: str) -> RuleKind:
+    rule = RULES.get(name.lower())
+    if rule is None:
+        raise InputError("alerts.unknown_rule", rule=name, rules=", ".join(RULES))
+    return rule
+
+
+def parse_limit(value: str) -> int:
+    """100MB, 100, 2GB → MiB (SORACOM's unit)."""
+    match = _SIZE.match(value.strip())
+    if not match:
+        raise InputError("alerts.bad_limit", value=value)
+    amount = int(match.group(1)) * (1024 if (match.group(2) or "M").upper().startswith("G") else 1)
+    if not 1 <= amount <= MAX_LIMIT_MIB:
+        raise InputError("alerts.bad_limit", value=value)
+    return amount
+
+
+def parse_duration(value: str | None) -> timedelta:
+    if value is None:
+        return DEFAULT_MUTE
+    match = _DURATION.match(value.strip().lower())
+    if not match:
+        raise InputError("alerts.bad_duration", value=value)
+    amount = int(match.group(1))
+    span = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[match.group(2)]
+    if not timedelta(minutes=1) <= span <= MAX_MUTE:
+        raise InputError("alerts.bad_duration", value=value)
+    return span
+
+
+def handler_request(spec: AlertSpec, *, operator_id: str, events_url: str, token: str) -> dict[str, Any]:
+    """CreateEventHandlerRequest: the rule, and one ExecuteWebRequestAction that posts the event to the bot."""
+    properties: dict[str, Any] = {"inactiveTimeoutDateConst": spec.rule.reevaluate, **spec.rule.extra}
+    if spec.limit_mib is not None:
+        properties["limitTotalTrafficMegaByte"] = str(spec.limit_mib)
+    body: dict[str, Any] = {"alert": spec.key, "rule": spec.rule.name, "imsi": "${imsi}",
+                            "operatorId": "${operatorId}"}
+    if spec.limit_mib is not None:
+        body["limitMiB"] = spec.limit_mib
+    if spec.rule.name == "status-change":
+        body.update({"oldStatus": "${oldStatus}", "newStatus": "${newStatus}"})
+    target = {"targetGroupId": spec.group_id} if spec.group_id else {"targetOperatorId": operator_id}
+    return {
+        "name": HANDLER_PREFIX + spec.key,
+        "description": f"Slack alerts: {spec.rule.name}"
+                       + (f" over {spec.limit_mib} MiB" if spec.limit_mib else "")
+                       + (f" in group {spec.group_name}" if spec.group_name else ""),
+        "status": "active",
+        "ruleConfig": {"type": spec.rule.soracom_type, "properties": properties},
+        "actionConfigList": [{"type": "ExecuteWebRequestAction", "properties": {
+            "executionDateTimeConst": "IMMEDIATELY",
+            "url": events_url,
+            "httpMethod": "POST",
+            "contentType": "application/json",
+            "headers": {TOKEN_HEADER: token},
+            "body": json.dumps(body, separators=(",", ":")),
+        }}],
+        **target,
+    }
+
+
+def is_ours(handler: dict[str, Any]) -> bool:
+    return str(handler.get("name") or "").startswith(HANDLER_PREFIX)
+
+
+def alert_key_of(handler: dict[str, Any]) -> str:
+    return str(handler.get("name") or "").removeprefix(HANDLER_PREFIX)
+
+
+# Events the rules send
+
+
+@dataclass(frozen=True)
+class Event:
+    alert: str
+    rule: str
+    imsi: str
+    limit_mib: int | None = None
+    old_status: str | None = None
+    new_status: str | None = None
+    time: int | None = None  # ms; when absent the rule's period (or the minute it arrived) stands for it
+
+    def dedup_key(self, received: datetime) -> str:
+        """Handler, SIM and event time: the same event delivered twice has the same key."""
+        when = str(self.time) if self.time is not None else _period_of(RULES[self.rule], received)
+        return hashlib.sha256(f"{self.alert}|{self.imsi}|{when}".encode()).hexdigest()
+
+
+def _period_of(rule: RuleKind, moment: datetime) -> str:
+    # SORACOM evaluates daily and monthly traffic in UTC; a traffic rule fires once per SIM and period.
+    fmt = {"day": "%Y%m%d", "month": "%Y%m"}.get(rule.period or "", "%Y%m%d%H%M")
+    return moment.strftime(fmt)
+
+
+class BadEvent(ValueError):
+    """The body is not an event this bot's rules send; the reason is safe to return to the sender."""
+
+
+def parse_event(raw: bytes) -> Event:
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadEvent("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadEvent("the body must be a JSON object")
+    rule, imsi, alert = body.get("rule"), body.get("imsi"), body.get("alert", body.get("rule"))
+    if rule not in RULES:
+        raise BadEvent(f"rule must be one of {', '.join(RULES)}")
+    if not isinstance(imsi, str) or not _IMSI.match(imsi):
+        raise BadEvent("imsi must be 15 digits")
+    if not isinstance(alert, str) or not _ALERT_KEY.match(alert) or alert.split("@")[0] != rule:
+        raise BadEvent("alert must name the rule (and its group)")
+    return Event(alert=alert, rule=rule, imsi=imsi, limit_mib=_optional_int(body, "limitMiB"),
+                 old_status=_optional_status(body, "oldStatus"), new_status=_optional_status(body, "newStatus"),
+                 time=_optional_int(body, "time"))
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53:
+        raise BadEvent(f"{name} must be a non-negative integer")
+    return value
+
+
+def _optional_status(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if value not in STATUSES:
+        raise BadEvent(f"{name} must be a SIM status")
+    return value
+
+
+# What the bot keeps
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    new: bool  # False: a repeated delivery
+
+
+@dataclass(frozen=True)
+class Storm:
+    id: int
+    alert: str
+    new: bool
+    count: int
+    channel_id: str | None
+    message_ts: str | None
+
+
+class AlertStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @off_loop
+    def channel(self) -> str | None:
+        with self.db.session() as session:
+            row = session.get(AlertSetting, CHANNEL_SETTING)
+            return row.value if row else None
+
+    @off_loop
+    def set_channel(self, channel_id: str, user_id: str, now: datetime) -> None:
+        with self.db.session() as session:
+            row = session.get(AlertSetting, CHANNEL_SETTING) or AlertSetting(name=CHANNEL_SETTING, value=channel_id,
+                                                                             updated_by=user_id)
+            row.value, row.updated_by, row.updated_at = channel_id, user_id, now
+            session.add(row)
+            session.commit()
+
+    @off_loop
+    def record(self, event: Event, now: datetime) -> Recorded:
+        """Inserts the delivery; the unique key makes a repeated one (on any replica) `new=False`."""
+        row = AlertEvent(dedup_key=event.dedup_key(now), alert=event.alert, rule=event.rule, imsi=event.imsi,
+                         received_at=now)
+        with self.db.session() as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = session.exec(select(AlertEvent).where(AlertEvent.dedup_key == row.dedup_key)).one()
+                # A delivery whose card could not be posted is taken again by exactly one retry.
+                retried = session.exec(update(AlertEvent).where(col(AlertEvent.id) == existing.id,
+                                                                AlertEvent.state == "failed").values(state="new"))
+                session.commit()
+                return Recorded(existing.id or 0, bool(retried.rowcount))
+            return Recorded(row.id or 0, True)
+
+    @off_loop
+    def set_state(self, event_id: int, state: str, *, channel_id: str | None = None, message_ts: str | None = None,
+                  detail: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"state": state}
+        if channel_id is not None:
+            values["channel_id"] = channel_id
+        if message_ts is not None:
+            values["message_ts"] = message_ts
+        if detail is not None:
+            values["detail_json"] = json.dumps(detail)
+        with self.db.session() as session:
+            session.exec(update(AlertEvent).where(col(AlertEvent.id) == event_id).values(**values))
+            session.commit()
+
+    @off_loop
+    def event(self, event_id: int) -> AlertEvent | None:
+        with self.db.session() as session:
+            return session.get(AlertEvent, event_id)
+
+    @off_loop
+    def muted(self, imsi: str, rule: str, now: datetime) -> bool:
+        with self.db.session() as session:
+            rows = session.exec(select(AlertMute).where(col(AlertMute.target).in_([f"imsi:{imsi}", f"rule:{rule}"])))
+            return any((as_utc(row.until) or now) > now for row in rows)
+
+    @off_loop
+    def mute(self, target: str, until: datetime, user_id: str, now: datetime) -> None:
+        with self.db.session() as session:
+            row = session.get(AlertMute, target) or AlertMute(target=target, until=until, muted_by=user_id)
+            row.until, row.muted_by, row.muted_at = until, user_id, now
+            session.add(row)
+            session.commit()
+
+    @off_loop
+    def unmute(self, target: str) -> bool:
+        with self.db.session() as session:
+            removed = session.exec(delete(AlertMute).where(col(AlertMute.target) == target))
+            session.commit()
+            return bool(removed.rowcount)
+
+    @off_loop
+    def mutes(self, now: datetime) -> list[AlertMute]:
+        with self.db.session() as session:
+            rows = session.exec(select(AlertMute).order_by(col(AlertMute.target))).all()
+            return [row for row in rows if (as_utc(row.until) or now) > now]
+
+    @off_loop
+    def storm_for(self, event_id: int, alert: str, now: datetime, per_minute: int) -> Storm | None:
+        """The storm this event joins, started when the alert has had `per_minute` cards in the last minute; None
+        while it is below. Exactly one storm per alert and starting minute, whichever replica sees it first."""
+        since = now - STORM_WINDOW
+        with self.db.session() as session:
+            storm = session.exec(select(AlertStorm).where(AlertStorm.alert == alert, col(AlertStorm.last_at) > since)
+                                 .order_by(col(AlertStorm.id).desc())).first()
+            new = False
+            if storm is None:
+                # Cards posted or being posted for the events that came before this one: concurrent deliveries
+                # of a storm agree on which N get cards.
+                carded = session.exec(select(func.count()).select_from(AlertEvent).where(
+                    AlertEvent.alert == alert, col(AlertEvent.state).in_(CARDED), col(AlertEvent.id) < event_id,
+                    col(AlertEvent.received_at) > since)).one()
+                if carded < per_minute:
+                    return None
+                storm = AlertStorm(alert=alert, minute=now.strftime("%Y%m%d%H%M"), started_at=now, last_at=now)
+                session.add(storm)
+                try:
+                    session.flush()
+                except IntegrityError:  # another replica started it a moment ago
+                    session.rollback()
+                    storm = session.exec(select(AlertStorm).where(
+                        AlertStorm.alert == alert, AlertStorm.minute == now.strftime("%Y%m%d%H%M"))).one()
+                else:
+                    new = True
+                    # The cards of the last minute belong to the storm: "Slow down all" covers them too.
+                    session.exec(update(AlertEvent).where(
+                        AlertEvent.alert == alert, col(AlertEvent.state).in_(CARDED),
+                        col(AlertEvent.received_at) > since, col(AlertEvent.storm_id).is_(None))
+                        .values(storm_id=storm.id))
+            storm.last_at = now
+            session.add(storm)
+            session.exec(update(AlertEvent).where(col(AlertEvent.id) == event_id)
+                         .values(state="folded", storm_id=storm.id))
+            session.commit()
+            count = session.exec(select(func.count(func.distinct(AlertEvent.imsi))).where(
+                AlertEvent.storm_id == storm.id)).one()
+            return Storm(storm.id or 0, alert, new, count, storm.channel_id, storm.message_ts)
+
+    @off_loop
+    def set_storm_message(self, storm_id: int, channel_id: str, message_ts: str) -> None:
+        with self.db.session() as session:
+            session.exec(update(AlertStorm).where(col(AlertStorm.id) == storm_id)
+                         .values(channel_id=channel_id, message_ts=message_ts))
+            session.commit()
+
+    @off_loop
+    def storm_imsis(self, storm_id: int) -> list[str]:
+        with self.db.session() as session:
+            rows = session.exec(select(AlertEvent.imsi).where(AlertEvent.storm_id == storm_id)
+                                .order_by(col(AlertEvent.id))).all()
+            return list(dict.fromkeys(rows))
+
+    @off_loop
+    def storm_count(self, storm_id: int) -> int:
+        with self.db.session() as session:
+            return session.exec(select(func.count(func.distinct(AlertEvent.imsi))).where(
+                AlertEvent.storm_id == storm_id)).one()

@@ -1,0 +1,356 @@
+"""/alerts and the alert cards: Event Handler rules set up from Slack, each event one card with fix-it buttons.
+
+The buttons reuse the /sim paths: Slow down is `/sim speed` on one SIM, Suspend goes through the gate as
+`/sim suspend` does (preview, Confirm, code), Slow down all is the bulk `/sim speed` with its preview.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from datetime import datetime
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import t
+from bot.runtime import Runtime
+from bot.security.roles import Role
+from bot.services import alerts, sims, targets
+from bot.services.alerts import AlertSpec, AlertStore, Event
+from bot.services.groups import find_group, group_name
+from bot.soracom import SoracomError
+from bot.soracom.models import EventHandler
+from handlers import sim as sim_handlers
+from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
+from handlers.views import alerts as views
+from handlers.views.common import message_text, with_marker
+
+log = logging.getLogger(__name__)
+
+SLOW_DOWN = sims.Change(sims.Action.speed, {"speed_class": alerts.SLOW_SPEED_CLASS})
+SUSPEND = sims.Change(sims.Action.suspend)
+
+
+def store(rt: Runtime) -> AlertStore:
+    return AlertStore(rt.db)
+
+
+# Events in
+
+
+async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
+    """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which."""
+    now, kept = rt.clock(), store(rt)
+    recorded = await kept.record(event, now)
+    if not recorded.new:
+        return "duplicate"
+    if await kept.muted(event.imsi, event.rule, now):
+        await kept.set_state(recorded.id, "muted")
+        return "muted"
+    channel = await kept.channel()
+    if channel is None:
+        log.warning("an alert (%s) arrived but no alert channel is set: /alerts channel CHANNEL", event.rule)
+        await kept.set_state(recorded.id, "unrouted")
+        return "unrouted"
+    storm = await kept.storm_for(recorded.id, event.alert, now, rt.settings.BOT_ALERT_STORM_PER_MINUTE)
+    if storm is not None:
+        await _show_storm(rt, client, channel, storm, event)
+        return "folded"
+    card = await _card(rt, event, now)
+    await kept.set_state(recorded.id, "carded", channel_id=channel, detail=card.to_json())
+    try:
+        ts = await _post(rt, client, channel, views.card_text(card), views.card_blocks(card, recorded.id))
+    except SlackApiError as exc:
+        log.warning("could not post an alert card to %s: %s", channel, exc.response.get("error"))
+        await kept.set_state(recorded.id, "failed")  # a retry of this delivery may post it
+        return "failed"
+    await kept.set_state(recorded.id, "carded", message_ts=ts)
+    return "carded"
+
+
+# storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update at a time
+_REFRESHING: dict[int, bool] = {}
+
+
+async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
+    shown, where = storm.count, (storm.channel_id, storm.message_ts)
+    if storm.new:
+        blocks = views.storm_blocks(event.rule, storm.count, event.limit_mib, storm.id, [])
+        ts = await _post(rt, client, channel, views.storm_text(event.rule, storm.count, event.limit_mib), blocks)
+        await store(rt).set_storm_message(storm.id, channel, ts)
+        where = (channel, ts)  # events folded while it was being posted are counted by the refresh below
+    elif where[1] is None:
+        return  # its summary is being posted; that delivery refreshes the count afterwards
+    else:
+        shown = -1
+    await _refresh_storm(rt, client, storm.id, where, event, shown)
+
+
+async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, where: tuple[str | None, str | None],
+                         event: Event, shown: int) -> None:
+    if storm_id in _REFRESHING:
+        _REFRESHING[storm_id] = True
+        return
+    _REFRESHING[storm_id] = False
+    try:
+        while True:
+            count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
+            if count != shown:
+                with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
+                    await client.chat_update(channel=where[0], ts=where[1],
+                                             text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
+                                             blocks=with_marker([b.to_dict() for b in views.storm_blocks(
+                                                 event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
+                shown = count
+            if not _REFRESHING[storm_id]:
+                return
+            _REFRESHING[storm_id] = False
+    finally:
+        del _REFRESHING[storm_id]
+
+
+async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: list) -> str:  # type: ignore[type-arg]
+    response = await client.chat_postMessage(channel=channel, text=message_text(text),
+                                             blocks=with_marker([b.to_dict() for b in blocks], rt.sandbox))
+    return response["ts"]
+
+
+async def _card(rt: Runtime, event: Event, now: datetime) -> views.Card:
+    """The SIM by name and group, and its traffic for a traffic rule, as SORACOM has them now; an IMSI alone if
+    SORACOM cannot say (the card still goes out)."""
+    when = now.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
+    card = views.Card(rule=event.rule, imsi=event.imsi, name=None, group=None, limit_mib=event.limit_mib,
+                      value_bytes=None, when=when, old_status=event.old_status, new_status=event.new_status)
+    try:
+        sim = await rt.soracom.get_subscriber(event.imsi)
+        card.name = sims.sim_name(sim) or None
+        if sim.groupId:
+            card.group = group_name(await rt.soracom.get_group(sim.groupId))
+        period = alerts.RULES[event.rule].period
+        if period is not None:
+            card.value_bytes = await _traffic(rt, event.imsi, now, period)
+    except SoracomError as exc:
+        log.warning("alert card for %s without SIM details: %s", event.imsi, exc.message)
+    return card
+
+
+async def _traffic(rt: Runtime, imsi: str, now: datetime, period: str) -> int:
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        start = start.replace(day=1)
+    stats = await rt.soracom.get_air_stats(imsi, int(start.timestamp()), int(now.timestamp()), period)
+    return sum((s.uploadByteSizeTotal or 0) + (s.downloadByteSizeTotal or 0)
+               for row in stats for s in (row.dataTrafficStatsMap or {}).values())
+
+
+# Buttons
+
+
+async def _pressed(request: Request, action: str, role: Role) -> tuple[int, views.Card]:
+    """The card's event, after the role check (a refusal is audited, as for the slash commands)."""
+    event_id = int(request.value or "0") if (request.value or "").isdigit() else 0
+    row = await store(request.rt).event(event_id)
+    if row is None or row.state != "carded":
+        raise UserError(t("alerts.card_unknown"))
+    request.command, request.text = "/alerts", f"{action} {row.imsi}"
+    request.required = role
+    await request.recheck(f"alerts.{action}", row.imsi)
+    return event_id, views.Card.from_json(json.loads(row.detail_json))
+
+
+async def _note_on_card(request: Request, event_id: int, card: views.Card, line: str) -> None:
+    card.history.append(line)
+    await store(request.rt).set_state(event_id, "carded", detail=card.to_json())
+    ts = (request.body.get("message") or {}).get("ts")
+    if ts and request.channel_id:
+        await request.update(ts, views.card_text(card), views.card_blocks(card, event_id))
+
+
+async def slow_down(request: Request) -> None:
+    event_id, card = await _pressed(request, "slow-down", Role.operator)
+    sim = await targets.find_by_imsi(request.rt.soracom, card.imsi)
+    await sim_handlers.change_one(request, SLOW_DOWN, sim)
+    await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id,
+                                                   speed=alerts.SLOW_SPEED_CLASS))
+
+
+async def suspend(request: Request) -> None:
+    event_id, card = await _pressed(request, "suspend", Role.operator)
+    await sim_handlers.change_sims(request, SUSPEND, [card.imsi])
+    await _note_on_card(request, event_id, card, t("alerts.did_ask_suspend", user=request.user_id))
+
+
+async def show(request: Request) -> None:
+    _, card = await _pressed(request, "show", Role.viewer)
+    request.args = [card.imsi]
+    await sim_handlers.show_sim(request)
+
+
+async def mute_sim(request: Request) -> None:
+    event_id, card = await _pressed(request, "mute", Role.operator)
+    now = request.rt.clock()
+    await store(request.rt).mute(f"imsi:{card.imsi}", now + alerts.DEFAULT_MUTE, request.user_id, now)
+    await request.audit("alerts.mute", card.imsi, "ok")
+    await _note_on_card(request, event_id, card, t("alerts.did_mute", user=request.user_id,
+                                                   until=_time(request.rt, now + alerts.DEFAULT_MUTE)))
+
+
+async def slow_down_all(request: Request) -> None:
+    storm_id = int(request.value or "0") if (request.value or "").isdigit() else 0
+    imsis = await store(request.rt).storm_imsis(storm_id)
+    if not imsis:
+        raise UserError(t("alerts.card_unknown"))
+    request.command, request.text = "/alerts", f"slow-down-all storm {storm_id}"
+    request.required = Role.operator
+    await request.recheck("alerts.slow-down-all", f"{len(imsis)} SIMs")
+    await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
+
+
+# /alerts
+
+
+async def set_channel(request: Request) -> None:
+    if len(request.args) != 1:
+        raise UserError(t("alerts.usage_channel"))
+    channel = parse_channel(request.args[0])
+    await store(request.rt).set_channel(channel, request.user_id, request.rt.clock())
+    await request.audit("alerts.channel", channel, "ok")
+    await request.reply(t("alerts.channel_set", channel=channel))
+
+
+async def setup(request: Request) -> None:
+    token = request.rt.settings.BOT_EVENTS_TOKEN
+    if not token:
+        raise UserError(t("alerts.no_token"))
+    spec = await _spec(request)
+    body = alerts.handler_request(spec, operator_id=await _operator_id(request), token=token,
+                                  events_url=f"{request.rt.settings.public_url}/soracom/events")
+    existing = [h for h in await _ours(request) if alerts.alert_key_of(h.model_dump()) == spec.key]
+    if existing and existing[0].handlerId:
+        await request.rt.soracom.update_event_handler(existing[0].handlerId, body)
+        handler_id, done = existing[0].handlerId, "alerts.setup_updated"
+    else:
+        handler_id, done = (await request.rt.soracom.create_event_handler(body)).handlerId, "alerts.setup_created"
+    await request.audit("alerts.setup", spec.key, "ok")
+    channel = await store(request.rt).channel()
+    await request.reply(t(done, rule=spec.rule.name, id=handler_id or "?", what=_what(spec),
+                          channel=t("alerts.channel_ref", channel=channel) if channel else t("alerts.no_channel")))
+
+
+async def _spec(request: Request) -> AlertSpec:
+    args = list(request.args)
+    if not args:
+        raise UserError(t("alerts.usage_setup", rules=", ".join(alerts.RULES)))
+    rule = alerts.parse_rule(args.pop(0))
+    group = None
+    for token in list(args):
+        if token.lower().startswith("group:"):
+            group = await find_group(request.rt.soracom, token.split(":", 1)[1])
+            args.remove(token)
+    limit = None
+    if rule.has_limit:
+        if len(args) != 1:
+            raise UserError(t("alerts.usage_limit", rule=rule.name))
+        limit = alerts.parse_limit(args[0])
+    elif args:
+        raise UserError(t("alerts.no_limit_taken", rule=rule.name, extra=" ".join(args)))
+    return AlertSpec(rule, limit, group.groupId if group else None, group_name(group) if group else None)
+
+
+def _what(spec: AlertSpec) -> str:
+    return t("alerts.spec", rule=spec.rule.name, limit=f" > {spec.limit_mib} MiB" if spec.limit_mib else "",
+             scope=t("alerts.scope_group", group=spec.group_name) if spec.group_name else t("alerts.scope_all"))
+
+
+async def _operator_id(request: Request) -> str:
+    return request.rt.soracom.operator_id or (await request.rt.soracom.auth()).operatorId or ""
+
+
+async def _ours(request: Request) -> list[EventHandler]:
+    return [h for h in await request.rt.soracom.list_event_handlers() if alerts.is_ours(h.model_dump())]
+
+
+async def list_alerts(request: Request) -> None:
+    now = request.rt.clock()
+    channel = await store(request.rt).channel()
+    lines = [t("alerts.list_channel", channel=channel) if channel else t("alerts.no_channel")]
+    handlers = await _ours(request)
+    lines += [t("alerts.list_line", key=alerts.alert_key_of(h.model_dump()), status=h.status or "?",
+                rule=(h.ruleConfig or {}).get("type", "?"),
+                limit=(h.ruleConfig or {}).get("properties", {}).get("limitTotalTrafficMegaByte") or "-")
+              for h in handlers] or [t("alerts.list_none")]
+    lines += [t("alerts.list_mute", target=m.target, until=_time(request.rt, m.until))
+              for m in await store(request.rt).mutes(now)]
+    await request.reply("\n".join(lines))
+
+
+async def off(request: Request) -> None:
+    if len(request.args) not in (1, 2):
+        raise UserError(t("alerts.usage_off"))
+    rule = alerts.parse_rule(request.args[0])
+    group_id = None
+    if len(request.args) == 2:
+        if not request.args[1].lower().startswith("group:"):
+            raise UserError(t("alerts.usage_off"))
+        group_id = (await find_group(request.rt.soracom, request.args[1].split(":", 1)[1])).groupId
+    wanted = rule.name + (f"@{group_id}" if group_id else "")
+    gone = [h for h in await _ours(request) if alerts.alert_key_of(h.model_dump()) == wanted
+            or (group_id is None and alerts.alert_key_of(h.model_dump()).split("@")[0] == rule.name)]
+    if not gone:
+        raise UserError(t("alerts.off_none", rule=wanted))
+    for handler in gone:
+        await request.rt.soracom.delete_event_handler(handler.handlerId or "")
+    await request.audit("alerts.off", wanted, "ok")
+    await request.reply(t("alerts.off_done", rule=wanted, count=len(gone)))
+
+
+async def _mute_target(request: Request, token: str) -> str:
+    if token.lower() in alerts.RULES:
+        return f"rule:{token.lower()}"
+    sim = await targets.find_sim(request.rt.soracom, token)
+    return f"imsi:{sim.imsi}"
+
+
+async def mute(request: Request) -> None:
+    if len(request.args) not in (1, 2):
+        raise UserError(t("alerts.usage_mute"))
+    span = alerts.parse_duration(request.args[1] if len(request.args) == 2 else None)
+    target = await _mute_target(request, request.args[0])
+    now = request.rt.clock()
+    await store(request.rt).mute(target, now + span, request.user_id, now)
+    await request.audit("alerts.mute", target, "ok")
+    await request.reply(t("alerts.muted", target=target, until=_time(request.rt, now + span)))
+
+
+async def unmute(request: Request) -> None:
+    if len(request.args) != 1:
+        raise UserError(t("alerts.usage_unmute"))
+    target = await _mute_target(request, request.args[0])
+    if not await store(request.rt).unmute(target):
+        raise UserError(t("alerts.not_muted", target=target))
+    await request.audit("alerts.unmute", target, "ok")
+    await request.reply(t("alerts.unmuted", target=target))
+
+
+def _time(rt: Runtime, when: datetime) -> str:
+    return when.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    # Roles are checked inside (read again, refusals audited); the viewer floor only lets the press through.
+    for action_id, run in ((views.SLOW_ACTION, slow_down), (views.SUSPEND_ACTION, suspend),
+                           (views.SHOW_ACTION, show), (views.MUTE_ACTION, mute_sim),
+                           (views.STORM_SLOW_ACTION, slow_down_all)):
+        register_action(app, rt, action_id, run)
+    register_command(app, rt, "/alerts", [
+        Subcommand("channel", set_channel, role=Role.admin, mutating=True),
+        Subcommand("setup", setup, role=Role.admin, mutating=True),
+        Subcommand("list", list_alerts),
+        Subcommand("off", off, role=Role.admin, mutating=True),
+        Subcommand("mute", mute, role=Role.operator, mutating=True),
+        Subcommand("unmute", unmute, role=Role.operator, mutating=True),
+    ], usage_id="alerts.usage")
+

@@ -1,0 +1,45 @@
+"""What the bot keeps of alerts, on SQLite and PostgreSQL: one row per event across replicas, one storm per alert."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.services.alerts import AlertStore, Event
+from bot.store import Database
+from bot.store.tables import utcnow
+
+
+async def test_the_same_event_is_new_once_whichever_replica_records_it(database_url: str) -> None:
+    first, second = Database(database_url), Database(database_url)
+    first.create_schema()
+    try:
+        now, event = utcnow(), Event(alert="daily-traffic", rule="daily-traffic", imsi="440100000000002", time=1)
+        results = await asyncio.gather(*(AlertStore(db).record(event, now) for db in (first, second, first, second)))
+        assert sorted(r.new for r in results) == [False, False, False, True]
+        assert len({r.id for r in results}) == 1
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+async def test_more_than_n_cards_a_minute_start_one_storm(database_url: str) -> None:
+    db = Database(database_url)
+    db.create_schema()
+    store, now = AlertStore(db), utcnow()
+    try:
+        storms = []
+        for number in range(8):
+            recorded = await store.record(Event("daily-traffic", "daily-traffic", f"4401000000001{number:02d}"), now)
+            storm = await store.storm_for(recorded.id, "daily-traffic", now, per_minute=3)
+            if storm is None:
+                await store.set_state(recorded.id, "carded")
+            storms.append(storm)
+        assert storms[:3] == [None, None, None]
+        assert [s.new for s in storms[3:] if s] == [True, False, False, False, False]
+        assert storms[-1] is not None and storms[-1].count == 8  # the three cards before it are counted in
+        later = now + timedelta(minutes=2)
+        recorded = await store.record(Event("daily-traffic", "daily-traffic", "440100000000199"), later)
+        assert await store.storm_for(recorded.id, "daily-traffic", later, per_minute=3) is None  # calm again
+    finally:
+        db.dispose()
