@@ -4,8 +4,13 @@ the emulator's state and the stand-in's messages asserted."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
+from bot.config import Settings
+from bot.local import LocalBot
 from bot.security.roles import Role
 from bot.services import audit, roles, sims
 from bot.services.errors import WriteUnconfirmed
@@ -14,8 +19,24 @@ from bot.soracom.models import Subscriber
 from bot.store import outbox
 from bot.store.tables import PendingAction
 from tests.conftest import ADMIN, OPERATOR, VIEWER
+from tests.harness import Harness, assert_valid_slack_payloads
 
 SIM = "440100000000016"
+
+
+@pytest.fixture
+async def harness(settings: Settings, database_url: str, clock) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
+    """The conftest harness, on SQLite and on PostgreSQL: every check below reads the database at the moment."""
+    local = LocalBot(settings.model_copy(update={"DATABASE_URL": database_url}), clock=clock)
+    await local.start()
+    assert local.rt is not None
+    await roles.set_role(local.rt.db, OPERATOR, Role.operator, granted_by=ADMIN)
+    await roles.set_role(local.rt.db, VIEWER, Role.viewer, granted_by=ADMIN)
+    try:
+        yield Harness(local, clock)
+        assert_valid_slack_payloads(local.fake)
+    finally:
+        await local.stop()
 
 
 async def audits(harness, action: str) -> list[tuple[str | None, str]]:  # type: ignore[no-untyped-def]
