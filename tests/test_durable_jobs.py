@@ -85,15 +85,15 @@ async def test_a_bulk_run_killed_at_sim_100_of_300_finishes_after_a_restart_each
         bots: Callable[[str], Bot], emulator: Emulator, db: Database, fake: FakeSlack, takeover: str) -> None:
     """restart: the killed bot starts again; replica: a second bot already serving on the database finishes it."""
     imsis = emulator.control("POST", "/subscribers", {"count": FLEET, "status": "ready", "tags": {"fleet": "crash"}})
+    second = bots("b") if takeover == "replica" else None  # serving before the run starts
     first = bots("a")
     harness = Harness(first, Clock())  # type: ignore[arg-type]
     await harness.command("/sim activate tag:fleet=crash", user=OPERATOR)
     container, element = await shown(harness, "pending_confirm")
-    emulator.control("POST", "/faults", {"latency": 0.03})
+    emulator.control("POST", "/faults", {"latency": 0.05})
     await first.sender.block_action("pending_confirm", element["value"], user_id=OPERATOR, channel_id="C_OPS",
                                     message=container)
 
-    second = bots("b") if takeover == "replica" else None
     await wait_for(lambda: ended_items(db) >= 100, 60, "100 SIMs done")
     first.kill()
     [job] = job_rows(db)
