@@ -249,7 +249,7 @@ class BillScheduler:
         try:
             await self.client.files_upload_v2(
                 channel=channel,
-                file=views.history_chart(report),
+                file=await asyncio.to_thread(views.history_chart, report),
                 filename=f"soracom-bills-{period}.png",
                 title=views.history_chart_title(),
                 alt_txt=views.history_text(report),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
@@ -44,16 +46,17 @@ async def export(request: Request) -> None:
 async def daily(request: Request) -> None:
     """The chart goes to the channel with its text form as comment; where it cannot, the text comes privately."""
     month = _month(request, "/bill daily 201908")
-    amounts = await bills.daily_bills(request.rt.soracom, month)
+    amounts, previous = await bills.daily_with_previous(request.rt.soracom, month)
     summary = views.daily_text(amounts)
     if not amounts.days:
         await request.reply(summary)
         return
     comment = f"{summary}\n{t('common.sandbox_marker')}" if request.rt.sandbox else summary
+    chart = await asyncio.to_thread(views.daily_chart, amounts, previous)  # drawing takes a core for a moment
     try:
         await request.client.files_upload_v2(
             channel=request.channel_id or request.user_id,
-            file=views.daily_chart(amounts),
+            file=chart,
             filename=f"soracom-daily-{month}.png",
             title=views.daily_title(amounts),
             alt_txt=summary[:MAX_ALT_TEXT],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from bot.services.errors import InputError
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
 FIRST_YEAR = 2000
 HISTORY_MONTHS = 12
+NAMED_SIMS = 5  # the breakdown shows this many SIMs; only they are looked up
 
 
 def month_of(moment: datetime, zone: tzinfo) -> str:
@@ -58,6 +59,8 @@ class ItemCost:
 class SimCost:
     sim_id: str
     amount: float
+    imsi: str | None = None  # None: no SIM of the fleet has that SIM ID (terminated since)
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ async def month_bill(client: SoracomClient, year_month: str, current: str) -> Mo
         _sim_costs(client, year_month),
     )
     amount, currency, state, payment_status = bill
+    if sims:
+        sims = await name_sims(client, sims, NAMED_SIMS)
     return MonthBill(
         year_month=year_month,
         amount=amount,
@@ -186,6 +191,23 @@ async def _sim_costs(client: SoracomClient, year_month: str) -> list[SimCost] | 
     return None
 
 
+async def name_sims(client: SoracomClient, sims: list[SimCost], top: int) -> list[SimCost]:
+    """The first `top` SIMs with their IMSI and name. The billing API names SIMs by SIM ID only and SORACOM has no
+    lookup by it, so the fleet is paged until every one is found (early for the usual few SIMs)."""
+    wanted = {sim.sim_id for sim in sims[:top]}
+    found: dict[str, tuple[str | None, str | None]] = {}
+    try:
+        async for sub in client.iter_subscribers(limit=100):
+            for key in {sub.simId, sub.iccid} & wanted:
+                found[key] = (sub.imsi, (sub.tags or {}).get("name"))
+            if len(found) == len(wanted):
+                break
+    except SoracomError as exc:  # the amounts still stand without names
+        log.info("SIM names of the bill breakdown not read: %s", exc)
+    return [replace(sim, imsi=found[sim.sim_id][0], name=found[sim.sim_id][1]) if sim.sim_id in found else sim
+            for sim in sims]
+
+
 async def daily_bills(client: SoracomClient, year_month: str) -> DailyBills:
     try:
         days = await client.get_billing_per_day(year_month)
@@ -217,3 +239,14 @@ async def monthly_report(client: SoracomClient, year_month: str, current: str) -
     if bill.previous_amount is not None:
         amounts[previous_month(year_month)] = bill.previous_amount
     return MonthlyReport(bill, [MonthAmount(m, amounts.get(m)) for m in months_until(year_month, HISTORY_MONTHS)])
+
+
+async def daily_with_previous(client: SoracomClient, year_month: str) -> tuple[DailyBills, DailyBills | None]:
+    """A month's daily amounts and the month before's (None where SORACOM has none), for comparison."""
+    async def previous() -> DailyBills | None:
+        try:
+            return await daily_bills(client, previous_month(year_month))
+        except InputError:
+            return None
+
+    return await asyncio.gather(daily_bills(client, year_month), previous())
