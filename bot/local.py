@@ -18,6 +18,7 @@ from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
+from bot.budget_watch import BudgetWatch
 from bot.scheduler import BillScheduler
 from bot.store.tables import utcnow
 from handlers.jobs import Sweeper
@@ -62,6 +63,7 @@ class LocalBot:
         self._serve_http = serve_http
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.scheduler: BillScheduler | None = None
+        self.budget_watch: BudgetWatch | None = None
         self.sweeper: Sweeper | None = None
         self.rt: Runtime | None = None
         self.http: httpx.AsyncClient | None = None
@@ -92,6 +94,8 @@ class LocalBot:
         if self._with_scheduler:
             self.scheduler = BillScheduler(self.rt, client)
             await self.scheduler.start()
+            self.budget_watch = BudgetWatch(self.rt, client)
+            await self.budget_watch.start()
         if self._with_sweeper:
             self.sweeper = Sweeper(self.rt, client)
             await self.sweeper.start()
@@ -116,6 +120,8 @@ class LocalBot:
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self.budget_watch is not None:
+            await self.budget_watch.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.http is not None:

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.budget_watch import BudgetWatch
 from bot.scheduler import BillScheduler
 from handlers.jobs import Sweeper
 
@@ -76,3 +77,6 @@ async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextli
     scheduler = BillScheduler(rt, client)
     await scheduler.start()
     stack.push_async_callback(scheduler.stop)
+    watch = BudgetWatch(rt, client)
+    await watch.start()
+    stack.push_async_callback(watch.stop)

@@ -1,4 +1,4 @@
-"""/bill: a month's bill, its CSV export, its daily amounts, and the schedule of the monthly summary."""
+"""/bill: a month's bill, its CSV export, its daily amounts, the schedule of the monthly summary, the budget."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from bot.config import check_cron
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
+from bot.budget_watch import next_check
 from bot.services import bills
+from bot.services import budget as budget_service
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_command
 from handlers.views import bill as views
+from handlers.views import budget as budget_views
+from handlers.views.common import mention
 
 MAX_ALT_TEXT = 1000  # Slack's limit for a file's alt text
 
@@ -93,6 +97,41 @@ async def schedule(request: Request) -> None:
                           tz=rt.settings.BOT_TIMEZONE, next=_next_text(rt, saved)))
 
 
+async def budget(request: Request) -> None:
+    """`/bill budget` shows it with the forecast now; `AMOUNT [CHANNEL]` sets it; `off` removes it."""
+    rt, args = request.rt, request.args
+    if not args:
+        await request.reply(await _budget_status(rt))
+        return
+    if len(args) == 1 and args[0].lower() == "off":
+        removed = await budget_service.clear_budget(rt.db)
+        await request.audit("bill.budget", "off", "ok")
+        await request.reply(t("bill.budget_off", user=mention(request.user_id)) if removed else t("bill.budget_none"))
+        return
+    if len(args) > 2:
+        raise UserError(t("bill.budget_usage"))
+    amount = budget_service.parse_amount(args[0])
+    try:
+        channel = parse_channel(args[1]) if len(args) == 2 else request.channel_id
+    except UserError as exc:
+        raise UserError(f"{exc} {t('bill.budget_usage')}") from None
+    if not channel:
+        raise UserError(t("bill.budget_usage"))
+    await budget_service.set_budget(rt.db, amount, channel, request.user_id, rt.clock())
+    await request.audit("bill.budget", f"{amount:g} {channel}", "ok")
+    saved = await budget_service.current_budget(rt.db)
+    assert saved is not None
+    await request.reply(budget_views.set_text(saved))
+
+
+async def _budget_status(rt: Runtime) -> str:
+    saved = await budget_service.current_budget(rt.db)
+    forecast = None
+    if saved is not None:
+        forecast = await budget_service.month_forecast(rt.soracom, bills.month_of(rt.clock(), rt.settings.timezone))
+    return budget_views.status_text(saved, forecast, rt.settings.timezone, next_check(rt, rt.clock()))
+
+
 def status_text(rt: Runtime, current: scheduler.Schedule) -> str:
     source = (t("bill.schedule_source_admin", user=current.set_by) if current.set_by
               else t("bill.schedule_source_config"))
@@ -119,6 +158,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             Subcommand("export", export),
             Subcommand("daily", daily),
             Subcommand("schedule", schedule, role=Role.admin, mutating=True),
+            Subcommand("budget", budget, role=Role.admin, mutating=True),
         ],
         usage_id="bill.usage",
         default=Subcommand("show", show),

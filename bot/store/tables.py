@@ -146,3 +146,14 @@ class ScheduleClaim(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class BudgetSetting(SQLModel, table=True):
+    """The monthly budget the month-end forecast is checked against, and where its warnings go; one row."""
+
+    __tablename__ = "budget_setting"
+    name: str = Field(primary_key=True, max_length=64)
+    amount: float
+    channel_id: str = Field(max_length=32)
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -4,7 +4,9 @@ MESSAGES = {
         "`/bill export [YYYYMM]` — a link to the month's detailed CSV\n"
         "`/bill daily [YYYYMM]` — the month's daily amounts, as a chart and as text\n"
         "`/bill schedule` — where and when the monthly summary is posted (admin)\n"
-        "`/bill schedule CHANNEL [CRON]` · `/bill schedule off` — set or stop the monthly summary (admin)"
+        "`/bill schedule CHANNEL [CRON]` · `/bill schedule off` — set or stop the monthly summary (admin)\n"
+        "`/bill budget` — the monthly budget and this month's forecast against it (admin)\n"
+        "`/bill budget AMOUNT [CHANNEL]` · `/bill budget off` — set the budget (warnings at 80 % and 100 % of it go to CHANNEL, default this one) or remove it (admin)"
     ),
     "bill.bad_month": "`{value}` is not a month. Type it as YYYYMM, e.g. `/bill 201908`.",
     "bill.future_month": "`{value}` has not begun yet (this month is {current}). Type this month or an earlier one.",
@@ -68,4 +70,22 @@ MESSAGES = {
     "bill.schedule_next": "Next run: {when}.",
     "bill.schedule_set": ":calendar: <@{user}> set the monthly bill summary: <#{channel}> at `{cron}` ({tz}). {next}",
     "bill.schedule_off": ":calendar: <@{user}> turned the monthly bill summary off.",
+    "bill.budget_usage": "Type `/bill budget AMOUNT [CHANNEL]`, e.g. `/bill budget 50000 #ops`, or `/bill budget off`.",
+    "bill.budget_bad_amount": "`{value}` is not an amount. Type a positive number, e.g. `/bill budget 50000` or `/bill budget 50,000 #ops`.",
+    "bill.budget_none": "No budget is set. Set one with `/bill budget AMOUNT [CHANNEL]`, e.g. `/bill budget 50000 #ops`.",
+    "bill.budget_status": "The monthly budget is {amount}; warnings go to <#{channel}> (set by {user}). The forecast is checked daily at 09:00; next check {when}.",
+    "bill.budget_set": ":moneybag: {user} set the monthly budget to {amount}. When the month-end forecast reaches 80 % and 100 % of it, a warning goes to <#{channel}> (checked daily at 09:00).",
+    "bill.budget_off": ":moneybag: {user} removed the monthly budget; no more forecast warnings.",
+    "bill.budget_forecast": "{month}, up to day {day}: spent {spent}; forecast at month end {forecast}, {percent} % of the budget {budget}.",
+    "bill.budget_warning_near": ":warning: The bill of {month} is heading for {level} % of the budget",
+    "bill.budget_warning_over": ":rotating_light: The bill of {month} is forecast to exceed the budget",
+    "bill.budget_spent": "Spent (days 1–{day})",
+    "bill.budget_month_end": "Forecast at month end",
+    "bill.budget_amount": "Budget",
+    "bill.budget_last_month": "Last month ({month})",
+    "bill.budget_note": "Forecast: the daily amounts so far, carried on at their average. `/bill daily` shows the days; `/bill budget` the budget.",
+    "bill.budget_chart_title": "Bill of {month}: actual and forecast against the budget",
+    "bill.budget_chart_actual": "Spent so far (running total)",
+    "bill.budget_chart_forecast": "Forecast",
+    "bill.budget_chart_budget": "Budget {amount}",
 }

@@ -4,7 +4,9 @@ MESSAGES = {
         "`/bill export [YYYYMM]` — 指定月の課金詳細情報 CSV のリンク\n"
         "`/bill daily [YYYYMM]` — 指定月の日別利用料金 (グラフとテキスト)\n"
         "`/bill schedule` — 月次サマリーの投稿先と投稿日時 (admin)\n"
-        "`/bill schedule CHANNEL [CRON]` · `/bill schedule off` — 月次サマリーを設定 / 停止 (admin)"
+        "`/bill schedule CHANNEL [CRON]` · `/bill schedule off` — 月次サマリーを設定 / 停止 (admin)\n"
+        "`/bill budget` — 月の予算と今月の着地予測 (admin)\n"
+        "`/bill budget AMOUNT [CHANNEL]` · `/bill budget off` — 予算を設定 (着地予測が 80 % と 100 % に達すると CHANNEL (既定: このチャンネル) に警告) / 解除 (admin)"
     ),
     "bill.bad_month": "`{value}` は月ではありません。YYYYMM の形式で入力してください (例: `/bill 201908`)。",
     "bill.future_month": "`{value}` はまだ始まっていません (今月は {current} です)。今月以前の月を入力してください。",
@@ -68,4 +70,22 @@ MESSAGES = {
     "bill.schedule_next": "次回: {when}",
     "bill.schedule_set": ":calendar: <@{user}> が月次利用料金サマリーを設定しました: `{cron}` ({tz}) に <#{channel}> へ投稿。{next}",
     "bill.schedule_off": ":calendar: <@{user}> が月次利用料金サマリーを停止しました。",
+    "bill.budget_usage": "`/bill budget AMOUNT [CHANNEL]` の形式で入力してください (例: `/bill budget 50000 #ops`)。解除するには `/bill budget off` と入力します。",
+    "bill.budget_bad_amount": "`{value}` は金額ではありません。正の数を入力してください (例: `/bill budget 50000`、`/bill budget 50,000 #ops`)。",
+    "bill.budget_none": "予算は設定されていません。`/bill budget AMOUNT [CHANNEL]` で設定してください (例: `/bill budget 50000 #ops`)。",
+    "bill.budget_status": "月の予算は {amount} です。警告は <#{channel}> に投稿されます ({user} が設定)。着地予測は毎日 09:00 に確認します。次回: {when}。",
+    "bill.budget_set": ":moneybag: {user} が月の予算を {amount} に設定しました。月末の着地予測が予算の 80 % と 100 % に達すると <#{channel}> に警告を投稿します (毎日 09:00 に確認)。",
+    "bill.budget_off": ":moneybag: {user} が月の予算を解除しました。着地予測の警告は投稿されません。",
+    "bill.budget_forecast": "{month} ({day} 日まで): 利用 {spent}、月末の着地予測 {forecast} (予算 {budget} の {percent} %)。",
+    "bill.budget_warning_near": ":warning: {month} の利用料金が予算の {level} % に達する見込みです",
+    "bill.budget_warning_over": ":rotating_light: {month} の利用料金が予算を超える見込みです",
+    "bill.budget_spent": "利用額 (1–{day} 日)",
+    "bill.budget_month_end": "月末の着地予測",
+    "bill.budget_amount": "予算",
+    "bill.budget_last_month": "前月 ({month})",
+    "bill.budget_note": "着地予測: これまでの日別利用料金の平均が月末まで続くとした金額です。日別は `/bill daily`、予算は `/bill budget` で確認できます。",
+    "bill.budget_chart_title": "{month} の利用料金: 実績と着地予測 (予算比)",
+    "bill.budget_chart_actual": "利用額 (累計)",
+    "bill.budget_chart_forecast": "着地予測",
+    "bill.budget_chart_budget": "予算 {amount}",
 }
