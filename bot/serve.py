@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.budget_watch import BudgetWatch
 from bot.scheduler import BillScheduler
+from bot.services.fleet import FleetRefresher
 from handlers.jobs import Sweeper
 
 log = logging.getLogger(__name__)
@@ -80,3 +81,6 @@ async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextli
     watch = BudgetWatch(rt, client)
     await watch.start()
     stack.push_async_callback(watch.stop)
+    refresher = FleetRefresher(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
+    await refresher.start()
+    stack.push_async_callback(refresher.stop)
