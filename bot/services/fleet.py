@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -25,8 +26,8 @@ from sqlmodel import col, delete, select, update
 
 from bot.services import bills
 from bot.services.budget import month_forecast
-from bot.services.sims import month_traffic
-from bot.services.targets import NAME_TAG
+from bot.services.sims import SimRow, group_names, month_traffic
+from bot.services.targets import NAME_TAG, Query
 from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.client import MAX_PAGE_SIZE
 from bot.soracom.models import Subscriber
@@ -311,3 +312,58 @@ class FleetRefresher:
             except Exception:  # noqa: BLE001 - the next round tries again
                 log.exception("background fleet refresh failed")
             await asyncio.sleep(self.every)
+
+
+# `/sim list` from the snapshot
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    counts: dict[str, int]  # by status, of every SIM the query selects
+    rows: list[FleetSim]
+    total: int
+    refreshed_at: datetime
+
+
+@off_loop
+def snapshot_page(db: Database, query: Query, offset: int, size: int) -> FleetPage | None:
+    """One page (by IMSI) of the SIMs the query selects and their counts; None when there is no snapshot.
+    Status and group are filtered by the database; tags here (their JSON differs between SQLite and PostgreSQL),
+    on the three columns that takes."""
+    conditions = []
+    if query.statuses:
+        conditions.append(col(FleetSim.status).in_(query.statuses))
+    if query.group_id:
+        conditions.append(col(FleetSim.group_id) == query.group_id)
+    with db.session() as session:
+        row = session.get(FleetSnapshot, ROW)
+        if row is None or row.refreshed_at is None:
+            return None
+        if query.tags:
+            selected = [(imsi, status) for imsi, status, tags in session.exec(
+                select(FleetSim.imsi, FleetSim.status, FleetSim.tags_json).where(*conditions)
+                .order_by(col(FleetSim.imsi))).all() if _has_tags(tags, query.tags)]
+            counts = Counter(status for _, status in selected)
+            wanted = [imsi for imsi, _ in selected[offset : offset + size]]
+            rows = list(session.exec(select(FleetSim).where(col(FleetSim.imsi).in_(wanted))
+                                     .order_by(col(FleetSim.imsi))).all())
+        else:
+            counts = Counter(dict(session.exec(select(FleetSim.status, func.count()).where(*conditions)
+                                               .group_by(FleetSim.status)).all()))
+            rows = list(session.exec(select(FleetSim).where(*conditions).order_by(col(FleetSim.imsi))
+                                     .offset(offset).limit(size)).all())
+    return FleetPage(dict(counts.most_common()), rows, sum(counts.values()),
+                     as_utc(row.refreshed_at))  # type: ignore[arg-type]
+
+
+def _has_tags(tags_json: str, tags: tuple[tuple[str, str], ...]) -> bool:
+    held = json.loads(tags_json or "{}")
+    return all(held.get(key) == value for key, value in tags)
+
+
+async def page_rows(client: SoracomClient, sims: list[FleetSim]) -> list[SimRow]:
+    """The listing's rows; group names are read from SORACOM (one call) only when a SIM of the page has a group."""
+    names = await group_names(client) if any(sim.group_id for sim in sims) else {}
+    return [SimRow(imsi=sim.imsi, name=sim.name, status=sim.status, online=sim.online,
+                   group=names.get(sim.group_id, sim.group_id) if sim.group_id else None,
+                   speed_class=sim.speed_class) for sim in sims]

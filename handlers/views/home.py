@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -21,7 +21,7 @@ from bot.services.fleet import Snapshot
 from handlers.views.bill import month_label
 from handlers.views.common import amount_text as money
 from handlers.views.common import fields, note, plain, sandbox_marker, text
-from handlers.views.sim import STATUS_ICONS
+from handlers.views.sim import STATUS_ICONS, age_words
 
 REFRESH_ACTION = "home_refresh"
 LIST_ACTION = "home_sim_list"
@@ -30,13 +30,7 @@ BILL_ACTION = "home_bill"
 
 def age_text(snapshot: Snapshot, now: datetime) -> str:
     age = snapshot.age(now)
-    if age is None:
-        return t("home.never_refreshed")
-    if age < timedelta(minutes=1):
-        return t("home.age_seconds", seconds=int(age.total_seconds()))
-    if age < timedelta(hours=2):
-        return t("home.age_minutes", minutes=int(age.total_seconds() // 60))
-    return t("home.age_hours", hours=int(age.total_seconds() // 3600))
+    return t("home.never_refreshed") if age is None else age_words(age)
 
 
 def snapshot_note(snapshot: Snapshot, now: datetime, tz: ZoneInfo) -> str:
