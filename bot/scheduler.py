@@ -10,6 +10,7 @@ the bot was down, retries failed posts and picks up a schedule changed by anothe
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -30,7 +31,7 @@ from sqlmodel import col, select, update
 
 from bot.config import check_cron
 from bot.runtime import Runtime
-from bot.services import bills
+from bot.services import bills, fleet
 from bot.store import Database, off_loop
 from bot.store.tables import ScheduleClaim, ScheduleSetting, as_utc
 from handlers.views import bill as views
@@ -243,7 +244,8 @@ class BillScheduler:
 
     async def _post(self, period: str, current: str, channel: str) -> str | None:
         """Posts the summary, then the chart; a chart that fails is logged (the message has its figures)."""
-        report = await bills.monthly_report(self.rt.soracom, period, current)
+        report = await bills.monthly_report(self.rt.soracom, period, current,
+                                            functools.partial(fleet.names_by_sim_id, self.rt.db))
         blocks = with_marker([b.to_dict() for b in views.summary_blocks(report)], self.rt.sandbox)
         await self.client.chat_postMessage(channel=channel, text=views.summary_text(report), blocks=blocks)
         try:

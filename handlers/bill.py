@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -15,6 +16,7 @@ from bot.security.roles import Role
 from bot.budget_watch import next_check
 from bot.services import bills
 from bot.services import budget as budget_service
+from bot.services import fleet
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_command
 from handlers.views import bill as views
 from handlers.views import budget as budget_views
@@ -37,7 +39,8 @@ def _month(request: Request, example: str) -> str:
 
 async def show(request: Request) -> None:
     month = _month(request, "/bill 201908")
-    bill = await bills.month_bill(request.rt.soracom, month, _current(request))
+    bill = await bills.month_bill(request.rt.soracom, month, _current(request),
+                                  known=functools.partial(fleet.names_by_sim_id, request.rt.db))
     await request.reply(views.bill_text(bill), views.bill_blocks(bill))
 
 

@@ -21,6 +21,8 @@ from handlers.views import home as views
 log = logging.getLogger(__name__)
 
 AUDIT_ENTRIES = 10
+WAIT_SECONDS = 60.0  # how long a Refresh waits for another process's refresh
+POLL_SECONDS = 0.5
 _BACKGROUND: set[asyncio.Task[Any]] = set()  # refreshes started by an open, kept until done
 
 
@@ -42,11 +44,22 @@ async def publish(rt: Runtime, client: AsyncWebClient, user_id: str) -> fleet.Sn
 async def refresh_and_publish(rt: Runtime, client: AsyncWebClient, user_id: str) -> bool:
     """Reads SORACOM into the snapshot (unless another refresh runs) and shows the user the result."""
     done = await fleet.refresh(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
+    if not done:
+        await _wait_for_other_refresh(rt)
     try:
         await publish(rt, client, user_id)
     except SlackApiError as exc:
         log.warning("Home of %s not published after a refresh: %s", user_id, exc.response.get("error"))
     return done
+
+
+async def _wait_for_other_refresh(rt: Runtime) -> None:
+    """Another process holds the lease: its result is shown once it is in (or after WAIT_SECONDS, as it is)."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        if not (await fleet.read_snapshot(rt.db, rt.clock())).refreshing:
+            return
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def _in_background(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:

@@ -288,3 +288,17 @@ async def test_daily_chart_in_japanese_has_a_japanese_title(harness: Harness) ->
     await harness.command("/bill daily 201908", user=VIEWER)
     [upload] = harness.fake.files
     assert png_title(upload.content) == "2019-08 の日別利用料金"
+
+
+async def test_breakdown_names_come_from_the_fleet_snapshot_without_paging(harness: Harness) -> None:
+    from bot.services import fleet
+
+    rt = harness.rt
+    assert await fleet.refresh(rt.db, rt.soracom, owner="test", clock=rt.clock, zone=rt.settings.timezone,
+                               pages_per_second=1000)
+    harness.emulator.requests.clear()
+    await harness.command("/bill", user=VIEWER)
+    top_sim = sim_breakdown(harness.emulator, this_month(harness))[0]
+    [sub] = [s for s in harness.emulator.subscribers.values() if s["iccid"] == top_sim["simId"]]
+    assert f"{sub['tags']['name']} `{sub['imsi']}`" in reply_text(harness, VIEWER)
+    assert "/v1/subscribers" not in [r.path for r in harness.emulator.requests]

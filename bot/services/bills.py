@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
@@ -17,6 +18,8 @@ MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
 FIRST_YEAR = 2000
 HISTORY_MONTHS = 12
 NAMED_SIMS = 5  # the breakdown shows this many SIMs; only they are looked up
+# SIM IDs → (IMSI, name) of those it knows: the fleet snapshot, which saves paging the fleet.
+KnownSims = Callable[[list[str]], Awaitable[Mapping[str, tuple[str, str]]]]
 
 
 def month_of(moment: datetime, zone: tzinfo) -> str:
@@ -122,7 +125,7 @@ class BillNotClosed(Exception):
         super().__init__(f"the bill of {year_month} is {state}, not closed yet")
 
 
-async def month_bill(client: SoracomClient, year_month: str, current: str) -> MonthBill:
+async def month_bill(client: SoracomClient, year_month: str, current: str, known: KnownSims | None = None) -> MonthBill:
     """The bill of a month with the change against the month before and the breakdown where the API has one."""
     bill, previous, items, sims = await asyncio.gather(
         _bill(client, year_month, current),
@@ -132,7 +135,7 @@ async def month_bill(client: SoracomClient, year_month: str, current: str) -> Mo
     )
     amount, currency, state, payment_status = bill
     if sims:
-        sims = await name_sims(client, sims, NAMED_SIMS)
+        sims = await name_sims(client, sims, NAMED_SIMS, known)
     return MonthBill(
         year_month=year_month,
         amount=amount,
@@ -191,17 +194,20 @@ async def _sim_costs(client: SoracomClient, year_month: str) -> list[SimCost] | 
     return None
 
 
-async def name_sims(client: SoracomClient, sims: list[SimCost], top: int) -> list[SimCost]:
+async def name_sims(client: SoracomClient, sims: list[SimCost], top: int,
+                    known: KnownSims | None = None) -> list[SimCost]:
     """The first `top` SIMs with their IMSI and name. The billing API names SIMs by SIM ID only and SORACOM has no
-    lookup by it, so the fleet is paged until every one is found (early for the usual few SIMs)."""
+    lookup by it: `known` (the fleet snapshot) answers first, and the fleet is paged only for the SIMs it lacks,
+    until every one is found (early for the usual few SIMs)."""
     wanted = {sim.sim_id for sim in sims[:top]}
-    found: dict[str, tuple[str | None, str | None]] = {}
+    found: dict[str, tuple[str | None, str | None]] = dict(await known(sorted(wanted))) if known else {}
     try:
-        async for sub in client.iter_subscribers(limit=100):
-            for key in {sub.simId, sub.iccid} & wanted:
-                found[key] = (sub.imsi, (sub.tags or {}).get("name"))
-            if len(found) == len(wanted):
-                break
+        if len(found) < len(wanted):
+            async for sub in client.iter_subscribers(limit=100):
+                for key in {sub.simId, sub.iccid} & wanted:
+                    found[key] = (sub.imsi, (sub.tags or {}).get("name"))
+                if len(found) == len(wanted):
+                    break
     except SoracomError as exc:  # the amounts still stand without names
         log.info("SIM names of the bill breakdown not read: %s", exc)
     return [replace(sim, imsi=found[sim.sim_id][0], name=found[sim.sim_id][1]) if sim.sim_id in found else sim
@@ -229,9 +235,10 @@ async def export_link(client: SoracomClient, year_month: str) -> str:
     return export.url
 
 
-async def monthly_report(client: SoracomClient, year_month: str, current: str) -> MonthlyReport:
+async def monthly_report(client: SoracomClient, year_month: str, current: str,
+                         known: KnownSims | None = None) -> MonthlyReport:
     """The closed bill of a month and the 12 months up to it; BillNotClosed while it is still temporary."""
-    bill, history = await asyncio.gather(month_bill(client, year_month, current), client.get_billing_history())
+    bill, history = await asyncio.gather(month_bill(client, year_month, current, known), client.get_billing_history())
     if bill.state != "closed":
         raise BillNotClosed(year_month, bill.state)
     amounts = {entry.yearMonth: entry.amount for entry in history if entry.yearMonth}

@@ -84,7 +84,8 @@ def _row_of(sub: Subscriber, generation: str) -> dict[str, Any]:
     session = sub.sessionStatus
     seen = session.lastUpdatedAt if session and session.lastUpdatedAt else None
     return {
-        "imsi": sub.imsi or "", "name": (sub.tags or {}).get(NAME_TAG, "")[:200], "status": sub.status or "unknown",
+        "imsi": sub.imsi or "", "sim_id": sub.simId or sub.iccid, "name": (sub.tags or {}).get(NAME_TAG, "")[:200],
+        "status": sub.status or "unknown",
         "online": session.online if session else None,
         "last_seen_at": datetime.fromtimestamp(seen / 1000, timezone.utc) if seen else None,
         "group_id": sub.groupId, "speed_class": sub.speedClass or "", "tags_json": json.dumps(sub.tags or {}),
@@ -92,7 +93,7 @@ def _row_of(sub: Subscriber, generation: str) -> dict[str, Any]:
     }
 
 
-LISTED = ("name", "status", "online", "last_seen_at", "group_id", "speed_class", "tags_json", "generation")
+LISTED = ("sim_id", "name", "status", "online", "last_seen_at", "group_id", "speed_class", "tags_json", "generation")
 
 
 @off_loop
@@ -367,3 +368,12 @@ async def page_rows(client: SoracomClient, sims: list[FleetSim]) -> list[SimRow]
     return [SimRow(imsi=sim.imsi, name=sim.name, status=sim.status, online=sim.online,
                    group=names.get(sim.group_id, sim.group_id) if sim.group_id else None,
                    speed_class=sim.speed_class) for sim in sims]
+
+
+@off_loop
+def names_by_sim_id(db: Database, sim_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(IMSI, name) of the SIMs the snapshot knows among these SIM IDs (the billing API's names for SIMs)."""
+    with db.session() as session:
+        rows = session.exec(select(FleetSim.sim_id, FleetSim.imsi, FleetSim.name)
+                            .where(col(FleetSim.sim_id).in_(list(sim_ids)))).all()
+    return {sim_id: (imsi, name) for sim_id, imsi, name in rows if sim_id}

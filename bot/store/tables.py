@@ -183,6 +183,7 @@ class FleetSim(SQLModel, table=True):
 
     __tablename__ = "fleet_sim"
     imsi: str = Field(primary_key=True, max_length=32)
+    sim_id: str | None = Field(default=None, max_length=32, index=True)  # how the billing API names the SIM
     name: str = Field(default="", max_length=200, index=True)
     status: str = Field(default="unknown", max_length=16, index=True)
     online: bool | None = None
