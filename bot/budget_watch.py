@@ -16,7 +16,6 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -24,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.scheduler import Claims
+from bot.scheduler import Claims, Passes
 from bot.services import bills
 from bot.services.budget import THRESHOLDS, Budget, Forecast, current_budget, month_forecast
 from handlers.views import budget as views
@@ -62,7 +61,7 @@ class BudgetWatch:
         self._scheduler: AsyncIOScheduler | None = None
         self._checked_on: str | None = None  # the local date of this process's last complete check
         self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._passes = Passes(f"{JOB}:{self.owner}", "budget check", self._lock)
 
     async def start(self) -> None:
         zone = self.rt.settings.timezone
@@ -79,26 +78,13 @@ class BudgetWatch:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
-            for task in pending:
-                task.cancel()
+        await self._passes.stop(timeout)
 
     async def settle(self) -> None:
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self._passes.settle()
 
     def _fire(self) -> None:
-        if self._lock.locked():
-            return
-        task = asyncio.get_running_loop().create_task(self.run_if_due(), name=f"{JOB}:{self.owner}")
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("budget check of %s failed", self.owner, exc_info=task.exception())
+        self._passes.start(self.run_if_due)
 
     def _today(self, now: datetime) -> tuple[str, bool]:
         """(local date, whether today's check time has passed)."""

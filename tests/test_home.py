@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,34 +14,20 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.local import LocalBot
-from bot.security.roles import Role
 from bot.services import audit, fleet
-from bot.services.roles import set_role
 from bot.store import Database
 from tests.clock import Clock
 from tests.conftest import ADMIN, OPERATOR, VIEWER
-from tests.harness import Harness, assert_valid_slack_payloads
+from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-async def bot(database_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    """The harness's bot on the parametrised database."""
-    settings = Settings(_env_file=None, DATABASE_URL=database_url,  # type: ignore[call-arg]
-                        BOT_DATA_DIR=str(tmp_path / "data"), BOT_ADMINS=ADMIN)
-    clock = Clock()
-    local = LocalBot(settings, clock=clock)
-    await local.start()
-    assert local.rt is not None
-    await set_role(local.rt.db, OPERATOR, Role.operator, granted_by=ADMIN)
-    await set_role(local.rt.db, VIEWER, Role.viewer, granted_by=ADMIN)
-    try:
-        yield Harness(local, clock)
-        assert_valid_slack_payloads(local.fake)
-    finally:
-        await local.stop()
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The harness of this module runs on SQLite and on PostgreSQL."""
+    return Settings(_env_file=None, DATABASE_URL=database_url,  # type: ignore[call-arg]
+                    BOT_DATA_DIR=str(tmp_path / "data"), BOT_ADMINS=ADMIN, BOT_PUBLIC_URL="https://bot.example.test")
 
 
 async def open_home(harness: Harness, user: str) -> dict[str, Any]:
@@ -62,25 +47,25 @@ def soracom_reads(harness: Harness) -> list[str]:
     return [r.path for r in harness.emulator.requests if not r.path.startswith("/v1/auth")]
 
 
-async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_snapshot(bot: Harness) -> None:
-    subscribers = bot.emulator.subscribers.values()
+async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_snapshot(harness: Harness) -> None:
+    subscribers = harness.emulator.subscribers.values()
     by_status = Counter(s["status"] for s in subscribers)
     online = sum(1 for s in subscribers if (s.get("sessionStatus") or {}).get("online"))
-    await bot.command("/sim activate 001010000000001", user=OPERATOR)  # something in the audit log
+    await harness.command("/sim activate 001010000000001", user=OPERATOR)  # something in the audit log
 
-    home = await open_home(bot, OPERATOR)
-    publishes = [c for c in bot.fake.calls if c.method == "views.publish"]
+    home = await open_home(harness, OPERATOR)
+    publishes = [c for c in harness.fake.calls if c.method == "views.publish"]
     assert len(publishes) == 2  # at once from the (empty) snapshot, then again once it was read
     first = json.dumps(publishes[0].args["view"], ensure_ascii=False)
     assert "No snapshot of the fleet yet" in first
     text = view_text(home)
-    assert "/v1/subscribers" in soracom_reads(bot)
-    assert f"*SIMs*\\n{len(bot.emulator.subscribers)}" in text
+    assert "/v1/subscribers" in soracom_reads(harness)
+    assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in text
     for status, count in by_status.items():
         assert f"{status}: {count}" in text
     assert f"{online} of {by_status['active']} active" in text
     assert "Snapshot from 0 s ago" in text
-    month = bot.clock.now.strftime("%Y-%m")
+    month = harness.clock.now.strftime("%Y-%m")
     assert f"{month} so far" in text and "Forecast at month end" in text and "JPY" in text
     assert "1. " in text and "MB" in text  # the top SIMs by traffic
     assert "sim.activate `001010000000001`" in text and "Latest actions" in text
