@@ -73,8 +73,9 @@ async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> 
         return
     user_id = event["user"]
     snapshot = await publish(rt, client, user_id)
-    if not snapshot.fresh(rt.clock()) and not snapshot.refreshing:
-        _in_background(rt, client, user_id)  # an old or missing snapshot: this page updates when it is read
+    if not snapshot.fresh(rt.clock()):
+        # An old or missing snapshot: this page updates once it is read (here, or by the process reading it now).
+        _in_background(rt, client, user_id)
 
 
 async def refresh(request: Request) -> None:

@@ -137,14 +137,18 @@ async def test_one_refresh_at_a_time_across_two_processes(database_url: str) -> 
             db.dispose()
 
 
-async def test_a_refresh_skips_while_another_holds_the_lease(harness: Harness) -> None:
+async def test_a_refresh_skips_while_another_holds_the_lease(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import home
+
     rt = harness.rt
     assert await fleet.take_lease(rt.db, "other-replica", rt.clock())
     harness.emulator.requests.clear()
     assert not await fleet.refresh(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
     assert soracom_reads(harness) == []
-    home = await open_home(harness, OPERATOR)
-    assert "refreshing" in view_text(home) and soracom_reads(harness) == []
+    monkeypatch.setattr(home, "WAIT_SECONDS", 0.3)  # the other replica never finishes here
+    home_view = await open_home(harness, OPERATOR)
+    assert "refreshing" in view_text(home_view) and soracom_reads(harness) == []
+    assert len([c for c in harness.fake.calls if c.method == "views.publish"]) == 2  # again after the wait
 
 
 def test_manifest_subscribes_to_app_home_opened_and_enables_the_home_tab(shared_dir: Path) -> None:
@@ -187,3 +191,21 @@ async def test_console_home_shows_the_tab_and_presses_its_buttons(harness: Harne
     assert "--- Home tab ---" in printed and "SORACOM fleet" in printed and "Refresh" in printed
     assert printed.count("--- Home tab ---") >= 3  # opened, read, refreshed
     assert f"{len(harness.emulator.subscribers)}" in printed
+
+
+async def test_home_opened_during_another_replicas_refresh_shows_its_result(harness: Harness,
+                                                                             database_url: str) -> None:
+    rt = harness.rt
+    other_db = Database(database_url)  # the other replica: its own engine on the same database
+    harness.emulator.faults.latency = 0.2
+    try:
+        other = asyncio.create_task(fleet.refresh(other_db, rt.soracom, owner="other-replica", clock=rt.clock,
+                                                  zone=rt.settings.timezone, pages_per_second=1000))
+        while not (await fleet.read_snapshot(rt.db, rt.clock())).refreshing:
+            await asyncio.sleep(0.01)
+        home = await open_home(harness, OPERATOR)  # waits for the other replica's refresh, then shows it
+        assert await other
+    finally:
+        other_db.dispose()
+    assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in view_text(home)
+    assert sum(1 for r in harness.emulator.requests if r.path == "/v1/subscribers") == 1  # one refresh read the fleet

@@ -16,7 +16,7 @@ from handlers.views.common import fields, mention, note, plain
 
 
 def _percent(forecast: Forecast, budget: Budget) -> str:
-    return f"{forecast.percent_of(budget.amount):.0f}"
+    return f"{forecast.percent_of(budget.amount):,.0f}"
 
 
 def forecast_text(forecast: Forecast, budget: Budget) -> str:
