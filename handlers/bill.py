@@ -121,7 +121,7 @@ async def budget(request: Request) -> None:
     if not channel:
         raise UserError(t("bill.budget_usage"))
     await budget_service.set_budget(rt.db, amount, channel, request.user_id, rt.clock())
-    await request.audit("bill.budget", f"{amount:g} {channel}", "ok")
+    await request.audit("bill.budget", f"{amount:.2f}".rstrip("0").rstrip(".") + f" {channel}", "ok")
     saved = await budget_service.current_budget(rt.db)
     assert saved is not None
     await request.reply(budget_views.set_text(saved))

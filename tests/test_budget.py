@@ -63,9 +63,9 @@ async def test_budget_is_for_admins_checked_stored_shown_and_audited(harness: Ha
     assert "The monthly budget is 50,000 JPY" in text and "<#C0BUDGET>" in text and "forecast at month end" in text
     assert any(r.path.endswith("/daily") for r in harness.emulator.requests)
 
-    await harness.command("/bill budget 7000", user=ADMIN, channel="C_HERE")
+    await harness.command("/bill budget 12345678.5", user=ADMIN, channel="C_HERE")
     saved = await current_budget(rt.db)
-    assert saved is not None and (saved.amount, saved.channel) == (7000, "C_HERE")
+    assert saved is not None and (saved.amount, saved.channel) == (12345678.5, "C_HERE")
     await harness.command("/bill budget off", user=ADMIN)
     assert await current_budget(rt.db) is None
     entries = [(e.user_id, e.action, e.target, e.result) for e in await audit.latest(rt.db, 20)][::-1]
@@ -76,7 +76,7 @@ async def test_budget_is_for_admins_checked_stored_shown_and_audited(harness: Ha
         (ADMIN, "bill.budget", "0", "refused"),
         (ADMIN, "bill.budget", "5000 C1 extra", "refused"),
         (ADMIN, "bill.budget", "50000 C0BUDGET", "ok"),
-        (ADMIN, "bill.budget", "7000 C_HERE", "ok"),
+        (ADMIN, "bill.budget", "12345678.5 C_HERE", "ok"),
         (ADMIN, "bill.budget", "off", "ok"),
     ]
     assert not harness.fake.calls_to("chat.postMessage")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 
 from bot.config import Settings
 from bot.services import audit, fleet
+from bot.services.sims import month_traffic
 from bot.store import Database
 from tests.clock import Clock
 from tests.conftest import ADMIN, OPERATOR, VIEWER
@@ -51,6 +53,8 @@ async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_sna
     subscribers = harness.emulator.subscribers.values()
     by_status = Counter(s["status"] for s in subscribers)
     online = sum(1 for s in subscribers if (s.get("sessionStatus") or {}).get("online"))
+    hour_ago_ms = (harness.clock.now - timedelta(hours=1)).timestamp() * 1000
+    seen = sum(1 for s in subscribers if ((s.get("sessionStatus") or {}).get("lastUpdatedAt") or 0) >= hour_ago_ms)
     await harness.command("/sim activate 001010000000001", user=OPERATOR)  # something in the audit log
 
     home = await open_home(harness, OPERATOR)
@@ -67,7 +71,11 @@ async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_sna
     assert "Snapshot from 0 s ago" in text
     month = harness.clock.now.strftime("%Y-%m")
     assert f"{month} so far" in text and "Forecast at month end" in text and "JPY" in text
-    assert "1. " in text and "MB" in text  # the top SIMs by traffic
+    assert f"*Sessions seen in the last hour*\\n{seen}" in text
+    top = [(imsi, float(mb.replace(",", ""))) for imsi, mb in re.findall(r"\d\. [^`]*`(\d{15})` — ([\d,.]+) MB", text)]
+    assert 1 <= len(top) <= 5 and [mb for _, mb in top] == sorted((mb for _, mb in top), reverse=True)
+    traffic = await month_traffic(harness.rt.soracom, top[0][0], harness.clock.now)  # the API's own figure
+    assert traffic is not None and round((traffic.upload_bytes + traffic.download_bytes) / 1e6, 1) == top[0][1]
     assert "sim.activate `001010000000001`" in text and "Latest actions" in text
     actions = {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert actions == {"home_refresh", "home_sim_list", "home_bill"}
