@@ -94,10 +94,10 @@ def _draw(axes, chart: Chart) -> None:  # type: ignore[no-untyped-def]
         if points:
             axes.plot([x for x, _ in points], [v for _, v in points], color=line.color, linewidth=2,
                       linestyle="--" if line.dashed else "-", marker="o" if len(points) < 3 else None,
-                      label=line.label, zorder=2)
+                      label=line.label, zorder=4)
     if chart.limit is not None:
-        axes.axhline(chart.limit[1], color=LIMIT, linewidth=1.5, linestyle=":", label=chart.limit[0], zorder=4)
-    axes.set_title(chart.title)
+        axes.axhline(chart.limit[1], color=LIMIT, linewidth=1.5, linestyle=":", label=chart.limit[0], zorder=5)
+    axes.figure.suptitle(chart.title)
     axes.set_xlabel(chart.x_label)
     axes.set_ylabel(chart.y_label)
     axes.set_ylim(bottom=0)
@@ -109,7 +109,8 @@ def _draw(axes, chart: Chart) -> None:  # type: ignore[no-untyped-def]
     if positions:
         axes.set_xlim(-0.6, len(positions) - 0.4)
     if axes.get_legend_handles_labels()[1]:
-        axes.legend(loc="upper left", fontsize="small")
+        # Above the plot, not in it: it hides no bar or line.
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=4, frameon=False, fontsize="small")
 
 
 def format_amount(value: float) -> str:

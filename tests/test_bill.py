@@ -70,18 +70,28 @@ def colour_pixels(data: bytes, colour: str) -> int:
     return sum(pixel == wanted for row in rows for pixel in row)
 
 
-def bar_heights(data: bytes) -> list[int]:
-    """The height in pixels of each bar, left to right, measured up from the base line the bars stand on."""
+def bar_heights(data: bytes, gap: int = 6) -> list[int]:
+    """The height in pixels of each bar, left to right, measured up from the base line the bars stand on; a line
+    drawn across a bar (at most `gap` pixels thick) does not cut it."""
     width, _, rows = decode_png(data)
     bar = ImageColor.getrgb(BAR)
     base = max((y for y, row in enumerate(rows) if bar in row), default=None)
     if base is None:
         return []
+
+    def column(x: int) -> int:
+        top, misses, y = -1, 0, base
+        while y >= 0 and misses <= gap:
+            if rows[y][x] == bar:
+                top, misses = y, 0
+            else:
+                misses += 1
+            y -= 1
+        return base - top + 1 if top >= 0 else 0
+
     heights, current = [], 0
     for x in range(width):
-        height = 0
-        while base - height >= 0 and rows[base - height][x] == bar:
-            height += 1
+        height = column(x) if rows[base][x] == bar else 0
         if height:
             current = max(current, height)
         elif current:
@@ -238,7 +248,7 @@ def simple_chart(bars: list[float], labels: list[str], **extra: Any) -> bytes:
 
 
 def test_bar_chart_heights_follow_the_values() -> None:
-    png = simple_chart([100, 200, 400, 0, 50], ["1", "2", "3", "4", "5"])
+    png = simple_chart([100, 200, 400, 0, 50], ["1", "2", "3", "4", "5"], lines=[Line("across", [150] * 5)])
     heights = bar_heights(png)
     assert len(heights) == 4  # the zero bar has no height
     tallest = heights[2]

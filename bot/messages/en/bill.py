@@ -43,7 +43,7 @@ MESSAGES = {
     "bill.chart_month": "Month",
     "bill.chart_amount": "Amount ({currency})",
     "bill.chart_monthly": "Monthly bill",
-    "bill.chart_previous": "{month}",
+    "bill.chart_previous": "Last month ({month})",
     "bill.chart_previous_amount": "Last month ({month}): {amount}",
     "bill.more": "…and {count} more",
     "bill.no_breakdown": "SORACOM gives the breakdown by item and SIM for the last four months only.",

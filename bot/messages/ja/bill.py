@@ -43,7 +43,7 @@ MESSAGES = {
     "bill.chart_month": "月",
     "bill.chart_amount": "金額 ({currency})",
     "bill.chart_monthly": "月額利用料金",
-    "bill.chart_previous": "{month}",
+    "bill.chart_previous": "前月 ({month})",
     "bill.chart_previous_amount": "前月 ({month}): {amount}",
     "bill.more": "…ほか {count} 件",
     "bill.no_breakdown": "SORACOM が提供する課金項目別・SIM 別の内訳は、直近 4 か月分のみです。",
