@@ -18,7 +18,9 @@ from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
+from bot.budget_watch import BudgetWatch
 from bot.scheduler import BillScheduler
+from bot.services.fleet import FleetRefresher
 from bot.store.tables import utcnow
 from handlers.jobs import Sweeper
 
@@ -77,6 +79,8 @@ class LocalBot:
         self._serve_http = serve_http
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.scheduler: BillScheduler | None = None
+        self.budget_watch: BudgetWatch | None = None
+        self.refresher: FleetRefresher | None = None
         self.sweeper: Sweeper | None = None
         self.rt: Runtime | None = None
         self.http: httpx.AsyncClient | None = None
@@ -111,6 +115,11 @@ class LocalBot:
         if self._with_scheduler:
             self.scheduler = BillScheduler(self.rt, client)
             await self.scheduler.start()
+            self.budget_watch = BudgetWatch(self.rt, client)
+            await self.budget_watch.start()
+            self.refresher = FleetRefresher(self.rt.db, self.rt.soracom, owner=self.rt.worker_id, clock=self.rt.clock,
+                                            zone=self.rt.settings.timezone)
+            await self.refresher.start()
         if self._with_sweeper:
             self.sweeper = Sweeper(self.rt, client)
             await self.sweeper.start()
@@ -148,6 +157,8 @@ class LocalBot:
         idle = {asyncio.current_task(), *(task for _, task in self._servers)}
         if self.sweeper is not None:
             idle.add(self.sweeper.loop)
+        if self.refresher is not None and self.refresher.task is not None:
+            idle.add(self.refresher.task)
         while True:
             others = [t for t in asyncio.all_tasks() if t not in idle and not t.done()]
             if not others:
@@ -160,6 +171,10 @@ class LocalBot:
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self.budget_watch is not None:
+            await self.budget_watch.stop()
+        if self.refresher is not None:
+            await self.refresher.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.http is not None:

@@ -10,11 +10,12 @@ the bot was down, retries failed posts and picks up a schedule changed by anothe
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,7 +31,7 @@ from sqlmodel import col, select, update
 
 from bot.config import check_cron
 from bot.runtime import Runtime
-from bot.services import bills
+from bot.services import bills, fleet
 from bot.store import Database, off_loop
 from bot.store.tables import ScheduleClaim, ScheduleSetting, as_utc
 from handlers.views import bill as views
@@ -106,6 +107,39 @@ class Outcome(StrEnum):
     failed = "failed"
 
 
+class Passes:
+    """The passes a scheduler starts, each in a task of its own, so stopping the scheduler never cuts a post;
+    none starts while one holds `lock`."""
+
+    def __init__(self, name: str, what: str, lock: asyncio.Lock) -> None:
+        self.name, self.what, self.lock = name, what, lock
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self, work: Callable[[], Awaitable[Any]]) -> None:
+        if self.lock.locked():
+            return
+        task = asyncio.get_running_loop().create_task(work(), name=self.name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s pass of %s failed", self.what, self.name, exc_info=task.exception())
+
+    async def settle(self) -> None:
+        """Waits for the passes in progress (tests; a clean stop)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def stop(self, timeout: float) -> None:
+        """Lets a pass in progress finish (it would otherwise leave its claim taken), cancelling it after `timeout`."""
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+
+
 class BillScheduler:
     """`await start()` … `await stop()`; `trigger` replaces the cron (tests fire every second)."""
 
@@ -129,7 +163,7 @@ class BillScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._applied: Schedule | None = None  # what the cron job was set up for
         self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._passes = Passes(f"{JOB}:{self.owner}", "bill summary", self._lock)
 
     @property
     def next_fire_time(self) -> datetime | None:
@@ -139,8 +173,7 @@ class BillScheduler:
 
     async def settle(self) -> None:
         """Waits for the passes in progress (tests; a clean stop)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self._passes.settle()
 
     async def start(self) -> None:
         """Schedules the job and makes up this month's post if it is due and was never made."""
@@ -163,10 +196,7 @@ class BillScheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
-            for task in pending:
-                task.cancel()
+        await self._passes.stop(timeout)
 
     async def reload(self) -> Schedule:
         """Reads the schedule again; the cron job follows when it changed."""
@@ -190,17 +220,8 @@ class BillScheduler:
         return f"to {schedule.channel} at {schedule.cron!r} ({self.rt.settings.BOT_TIMEZONE})"
 
     async def _fire(self) -> None:
-        """The jobs' function: one pass in a task of its own, so stopping the scheduler never cuts a post."""
-        if self._lock.locked():
-            return
-        task = asyncio.get_running_loop().create_task(self.run_if_due(), name=f"{JOB}:{self.owner}")
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("bill summary pass of %s failed", self.owner, exc_info=task.exception())
+        """The jobs' function."""
+        self._passes.start(self.run_if_due)
 
     def due(self, schedule: Schedule, now: datetime) -> bool:
         """This month's first fire time has passed (so a run missed while the bot was down is made up)."""
@@ -243,13 +264,14 @@ class BillScheduler:
 
     async def _post(self, period: str, current: str, channel: str) -> str | None:
         """Posts the summary, then the chart; a chart that fails is logged (the message has its figures)."""
-        report = await bills.monthly_report(self.rt.soracom, period, current)
+        report = await bills.monthly_report(self.rt.soracom, period, current,
+                                            functools.partial(fleet.names_by_sim_id, self.rt.db))
         blocks = with_marker([b.to_dict() for b in views.summary_blocks(report)], self.rt.sandbox)
         await self.client.chat_postMessage(channel=channel, text=views.summary_text(report), blocks=blocks)
         try:
             await self.client.files_upload_v2(
                 channel=channel,
-                file=views.history_chart(report),
+                file=await asyncio.to_thread(views.history_chart, report),
                 filename=f"soracom-bills-{period}.png",
                 title=views.history_chart_title(),
                 alt_txt=views.history_text(report),

@@ -14,7 +14,9 @@ from starlette.applications import Starlette
 from bot.app import build_app, build_web
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.budget_watch import BudgetWatch
 from bot.scheduler import BillScheduler
+from bot.services.fleet import FleetRefresher
 from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
 
@@ -81,3 +83,9 @@ async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextli
     scheduler = BillScheduler(rt, client)
     await scheduler.start()
     stack.push_async_callback(scheduler.stop)
+    watch = BudgetWatch(rt, client)
+    await watch.start()
+    stack.push_async_callback(watch.stop)
+    refresher = FleetRefresher(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
+    await refresher.start()
+    stack.push_async_callback(refresher.stop)

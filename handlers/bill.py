@@ -1,6 +1,9 @@
-"""/bill: a month's bill, its CSV export, its daily amounts, and the schedule of the monthly summary."""
+"""/bill: a month's bill, its CSV export, its daily amounts, the schedule of the monthly summary, the budget."""
 
 from __future__ import annotations
+
+import asyncio
+import functools
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -10,9 +13,14 @@ from bot.config import check_cron
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
+from bot.budget_watch import next_check
 from bot.services import bills
+from bot.services import budget as budget_service
+from bot.services import fleet
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_command
 from handlers.views import bill as views
+from handlers.views import budget as budget_views
+from handlers.views.common import mention
 
 MAX_ALT_TEXT = 1000  # Slack's limit for a file's alt text
 
@@ -31,7 +39,8 @@ def _month(request: Request, example: str) -> str:
 
 async def show(request: Request) -> None:
     month = _month(request, "/bill 201908")
-    bill = await bills.month_bill(request.rt.soracom, month, _current(request))
+    bill = await bills.month_bill(request.rt.soracom, month, _current(request),
+                                  known=functools.partial(fleet.names_by_sim_id, request.rt.db))
     await request.reply(views.bill_text(bill), views.bill_blocks(bill))
 
 
@@ -44,16 +53,17 @@ async def export(request: Request) -> None:
 async def daily(request: Request) -> None:
     """The chart goes to the channel with its text form as comment; where it cannot, the text comes privately."""
     month = _month(request, "/bill daily 201908")
-    amounts = await bills.daily_bills(request.rt.soracom, month)
+    amounts, previous = await bills.daily_with_previous(request.rt.soracom, month)
     summary = views.daily_text(amounts)
     if not amounts.days:
         await request.reply(summary)
         return
     comment = f"{summary}\n{t('common.sandbox_marker')}" if request.rt.sandbox else summary
+    chart = await asyncio.to_thread(views.daily_chart, amounts, previous)  # drawing takes a core for a moment
     try:
         await request.client.files_upload_v2(
             channel=request.channel_id or request.user_id,
-            file=views.daily_chart(amounts),
+            file=chart,
             filename=f"soracom-daily-{month}.png",
             title=views.daily_title(amounts),
             alt_txt=summary[:MAX_ALT_TEXT],
@@ -90,6 +100,41 @@ async def schedule(request: Request) -> None:
                           tz=rt.settings.BOT_TIMEZONE, next=_next_text(rt, saved)))
 
 
+async def budget(request: Request) -> None:
+    """`/bill budget` shows it with the forecast now; `AMOUNT [CHANNEL]` sets it; `off` removes it."""
+    rt, args = request.rt, request.args
+    if not args:
+        await request.reply(await _budget_status(rt))
+        return
+    if len(args) == 1 and args[0].lower() == "off":
+        removed = await budget_service.clear_budget(rt.db)
+        await request.audit("bill.budget", "off", "ok")
+        await request.reply(t("bill.budget_off", user=mention(request.user_id)) if removed else t("bill.budget_none"))
+        return
+    if len(args) > 2:
+        raise UserError(t("bill.budget_usage"))
+    amount = budget_service.parse_amount(args[0])
+    try:
+        channel = parse_channel(args[1]) if len(args) == 2 else request.channel_id
+    except UserError as exc:
+        raise UserError(f"{exc} {t('bill.budget_usage')}") from None
+    if not channel:
+        raise UserError(t("bill.budget_usage"))
+    await budget_service.set_budget(rt.db, amount, channel, request.user_id, rt.clock())
+    await request.audit("bill.budget", f"{amount:.2f}".rstrip("0").rstrip(".") + f" {channel}", "ok")
+    saved = await budget_service.current_budget(rt.db)
+    assert saved is not None
+    await request.reply(budget_views.set_text(saved))
+
+
+async def _budget_status(rt: Runtime) -> str:
+    saved = await budget_service.current_budget(rt.db)
+    forecast = None
+    if saved is not None:
+        forecast = await budget_service.month_forecast(rt.soracom, bills.month_of(rt.clock(), rt.settings.timezone))
+    return budget_views.status_text(saved, forecast, rt.settings.timezone, next_check(rt, rt.clock()))
+
+
 def status_text(rt: Runtime, current: scheduler.Schedule) -> str:
     source = (t("bill.schedule_source_admin", user=current.set_by) if current.set_by
               else t("bill.schedule_source_config"))
@@ -116,6 +161,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             Subcommand("export", export),
             Subcommand("daily", daily),
             Subcommand("schedule", schedule, role=Role.admin, mutating=True),
+            Subcommand("budget", budget, role=Role.admin, mutating=True),
         ],
         usage_id="bill.usage",
         default=Subcommand("show", show),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -12,7 +13,7 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.pending import Item, Pending
 from bot.security.roles import Role
-from bot.services import sims, targets
+from bot.services import fleet, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
 from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.sims import Action, Change
@@ -32,6 +33,7 @@ from handlers.views import sim as views
 
 log = logging.getLogger(__name__)
 
+SNAPSHOT_CURSOR = "snapshot"  # a listing's cursor that pages through the snapshot, not SORACOM
 BULK_ACTION = "sim.bulk"
 BULK_CONCURRENCY = 8
 
@@ -44,14 +46,50 @@ async def list_sims(request: Request) -> None:
         raise UserError(t("sim.list_selector_only"))
     selector = targets.parse_selector(request.args)
     query = await targets.prepare(request.rt.soracom, selector)
+    if await _from_snapshot(request, views.ListState(selector.text(), 0, {}), query):
+        return
+    await _read_soracom(request, selector, query)
+
+
+async def _read_soracom(request: Request, selector: targets.Selector, query: targets.Query,
+                        replace: bool = False) -> None:
     counts = await sims.count_by_status(request.rt.soracom, query)
-    await _show_page(request, views.ListState(selector.text(), 0, counts), query)
+    await _show_page(request, views.ListState(selector.text(), 0, counts), query, replace=replace)
+
+
+async def refresh_list(request: Request) -> None:
+    """The Refresh under a listing from the snapshot: the same selection, read from SORACOM."""
+    selector = targets.parse_selector(split_args(request.value or ""))
+    await _read_soracom(request, selector, await targets.prepare(request.rt.soracom, selector), replace=True)
 
 
 async def turn_page(request: Request) -> None:
     state = views.ListState.decode(request.value or "")
     selector = targets.parse_selector(split_args(state.selector))
-    await _show_page(request, state, await targets.prepare(request.rt.soracom, selector), replace=True)
+    query = await targets.prepare(request.rt.soracom, selector)
+    if state.cursor.key == SNAPSHOT_CURSOR and await _from_snapshot(request, state, query, replace=True):
+        return
+    await _show_page(request, state, query, replace=True)
+
+
+async def _from_snapshot(request: Request, state: views.ListState, query: targets.Query,
+                         replace: bool = False) -> bool:
+    """Answers from a fresh fleet snapshot (a later page from the snapshot its first page came from); False
+    when there is none, and SORACOM is read instead."""
+    rt = request.rt
+    offset = state.cursor.offset if state.cursor.key == SNAPSHOT_CURSOR else 0
+    page = await fleet.snapshot_page(rt.db, query, offset, sims.LIST_PAGE_SIZE)
+    now = rt.clock()
+    if page is None or (state.page == 0 and now - page.refreshed_at >= fleet.FRESH):
+        return False
+    state = views.ListState(state.selector, state.page, page.counts, state.cursors)
+    shown = offset + len(page.rows)
+    following = sims.Cursor(SNAPSHOT_CURSOR, shown) if shown < page.total else None
+    blocks = [*views.list_blocks(state, await fleet.page_rows(rt.soracom, page.rows), following,
+                                 sims.LIST_PAGE_SIZE),
+              *views.snapshot_blocks(max(now - page.refreshed_at, timedelta(0)), state.selector)]
+    await request.reply(views.list_title(state), blocks, replace_original=replace)
+    return True
 
 
 async def _show_page(request: Request, state: views.ListState, query: targets.Query, replace: bool = False) -> None:
@@ -247,6 +285,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     jobs.define(jobs.GatedAction(BULK_ACTION, run_change, role=Role.operator))
     register_action(app, rt, views.NEXT_ACTION, turn_page)
     register_action(app, rt, views.PREVIOUS_ACTION, turn_page)
+    register_action(app, rt, views.REFRESH_ACTION, refresh_list)
 
     def change(name: str, run: Callable[[Request], Awaitable[None]]) -> Subcommand:
         return Subcommand(name, run, role=Role.operator, mutating=True)

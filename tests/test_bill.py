@@ -6,21 +6,22 @@ import csv
 import io
 import json
 import re
-import struct
-import zlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from PIL import Image, ImageColor
 
 from bot import scheduler
-from bot.charts import AXIS, BAR, PNG_SIGNATURE, bar_chart
+from bot.charts import BAR, COMPARISON, Chart, Line, render
 from bot.emulator import create_app
 from bot.emulator.bills import daily_amounts, item_breakdown, sim_breakdown
 from bot.services import audit
 from tests.conftest import ADMIN, OPERATOR, VIEWER
 from tests.harness import Harness
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def private_replies(harness: Harness, user: str) -> list[dict[str, Any]]:
@@ -48,44 +49,55 @@ def next_month(year_month: str) -> str:
     return f"{year + 1}01" if month == 12 else f"{year}{month + 1:02d}"
 
 
-def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Width, height and RGB rows of a PNG as bot.charts writes it (8-bit RGB, filter 0); checks every CRC."""
+def decode_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
+    """Width, height and RGB rows of a PNG (Pillow reads it, checking its chunks)."""
     assert data[:8] == PNG_SIGNATURE
-    offset, chunks = 8, {}
-    idat = b""
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset : offset + 4])
-        kind, body = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
-        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
-        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, f"bad CRC in {kind!r}"
-        chunks[kind] = body
-        idat += body if kind == b"IDAT" else b""
-        offset += 12 + length
-    assert list(chunks)[-1] == b"IEND"
-    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
-    assert (depth, colour) == (8, 2)
-    raw = zlib.decompress(idat)
-    stride = width * 3 + 1
-    assert len(raw) == stride * height
-    rows = [raw[y * stride : (y + 1) * stride] for y in range(height)]
-    assert all(row[0] == 0 for row in rows)
-    return width, height, [row[1:] for row in rows]
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    pixels = list(rgb.getdata())
+    return width, height, [pixels[y * width : (y + 1) * width] for y in range(height)]
 
 
-def bar_heights(data: bytes) -> list[int]:
-    """The height in pixels of each bar, left to right, measured up from the base line."""
+def png_title(data: bytes) -> str:
+    return Image.open(io.BytesIO(data)).text["Title"]  # type: ignore[attr-defined]
+
+
+def colour_pixels(data: bytes, colour: str) -> int:
+    _, _, rows = decode_png(data)
+    wanted = ImageColor.getrgb(colour)
+    return sum(pixel == wanted for row in rows for pixel in row)
+
+
+def bar_heights(data: bytes, gap: int = 6) -> list[int]:
+    """The height in pixels of each bar, left to right, measured up from the base line the bars stand on; a line
+    drawn across a bar (at most `gap` pixels thick) does not cut it."""
     width, _, rows = decode_png(data)
-    pixel = lambda row, x: tuple(row[x * 3 : x * 3 + 3])  # noqa: E731
-    base = next(y for y, row in enumerate(rows) if sum(pixel(row, x) == AXIS for x in range(width)) > width // 2)
-    heights, previous = [], 0
+    bar = ImageColor.getrgb(BAR)
+    base = max((y for y, row in enumerate(rows) if bar in row), default=None)
+    if base is None:
+        return []
+
+    def column(x: int) -> int:
+        top, misses, y = -1, 0, base
+        while y >= 0 and misses <= gap:
+            if rows[y][x] == bar:
+                top, misses = y, 0
+            else:
+                misses += 1
+            y -= 1
+        return base - top + 1 if top >= 0 else 0
+
+    heights, current = [], 0
     for x in range(width):
-        height = 0
-        while base - 1 - height >= 0 and pixel(rows[base - 1 - height], x) == BAR:
-            height += 1
-        if height and not previous:
-            heights.append(height)
-        previous = height
-    return heights
+        height = column(x) if rows[base][x] == bar else 0
+        if height:
+            current = max(current, height)
+        elif current:
+            heights.append(current)
+            current = 0
+    return heights + ([current] if current else [])
 
 
 # /bill
@@ -111,10 +123,16 @@ async def test_bill_defaults_to_this_month_with_items_and_sims(harness: Harness)
     await harness.command("/bill", user=VIEWER)
     text = reply_text(harness, VIEWER)
     assert f"{amount(state.bills[month]['amount'])} JPY" in text and "temporary" in text
-    top_item = item_breakdown(state, month)[0]
+    words = {"dailyChargeTotal": "basic charge", "dailyDataTrafficChargeTotal": "data traffic",
+             "dailySoracomBeamRequestChargeTotal": "Beam requests"}
+    for item in item_breakdown(state, month):
+        line = f"{words[item['billItemName']]}, {item['billItemCategory']} — {amount(item['amount'])} JPY"
+        assert line in text
+    assert "dailyDataTrafficChargeTotal" not in text
     top_sim = sim_breakdown(state, month)[0]
-    assert f"{top_item['billItemName']} ({top_item['billItemCategory']}) — {amount(top_item['amount'])} JPY" in text
-    assert f"`{top_sim['simId']}` — {amount(top_sim['amount'])} JPY" in text
+    [sub] = [s for s in state.subscribers.values() if s["iccid"] == top_sim["simId"]]
+    assert f"{sub['tags']['name']} `{sub['imsi']}` — {amount(top_sim['amount'])} JPY" in text
+    assert top_sim["simId"] not in text
     assert ("GET", "/v1/bills/summaries/sims") in [(r.method, r.path) for r in state.requests]
 
 
@@ -178,6 +196,9 @@ async def test_daily_chart_is_uploaded_with_its_text_form(harness: Harness) -> N
     assert len(heights) == len(days) == 31
     peak = max(range(31), key=lambda i: days[i]["amount"])
     assert heights.index(max(heights)) == peak
+    assert png_title(upload.content) == "Daily amounts of 2019-08"
+    assert colour_pixels(upload.content, COMPARISON) > 0  # July's line
+    assert ("GET", "/v1/bills/201907/daily") in [(r.method, r.path) for r in harness.emulator.requests]
     assert "total 13,203" in upload.initial_comment
     assert f"{int(days[0]['date'][6:])}: {amount(days[0]['amount'])}" in upload.initial_comment
     assert [c.method for c in harness.fake.calls if c.method.startswith("files.")] == [
@@ -219,17 +240,75 @@ async def test_schedule_is_for_admins_checked_stored_and_audited(harness: Harnes
     assert harness.emulator.requests == []
 
 
-# The chart encoder
+# The charts
+
+
+def simple_chart(bars: list[float], labels: list[str], **extra: Any) -> bytes:
+    return render(Chart(title="Test chart", x_label="Day", y_label="Amount (JPY)", labels=labels, bars=bars, **extra))
 
 
 def test_bar_chart_heights_follow_the_values() -> None:
-    png = bar_chart([100, 200, 400, 0, 50], ["1", "2", "3", "4", "5"])
+    png = simple_chart([100, 200, 400, 0, 50], ["1", "2", "3", "4", "5"], lines=[Line("across", [150] * 5)])
     heights = bar_heights(png)
     assert len(heights) == 4  # the zero bar has no height
     tallest = heights[2]
     assert [round(h * 400 / tallest) for h in heights] == pytest.approx([100, 200, 400, 50], abs=4)
+    assert png_title(png) == "Test chart"
+
+
+def test_comparison_line_is_drawn() -> None:
+    without = simple_chart([100, 200], ["1", "2"])
+    with_line = simple_chart([100, 200], ["1", "2"], lines=[Line("last month", [150, 150])])
+    assert colour_pixels(without, COMPARISON) == 0 < colour_pixels(with_line, COMPARISON)
 
 
 def test_bar_chart_of_nothing_is_still_a_picture() -> None:
-    width, height, rows = decode_png(bar_chart([], []))
+    width, height, rows = decode_png(simple_chart([], []))
     assert width > 0 and height > 0 and len(rows) == height
+
+
+def test_japanese_labels_have_their_glyphs(caplog: pytest.LogCaptureFixture) -> None:
+    """Every Japanese character finds a glyph (matplotlib warns of each one it has to leave as a box)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render(Chart(title="日別利用料金 2019-08", x_label="日", y_label="金額 (JPY)", labels=["1", "2"],
+                           bars=[1, 2], lines=[Line("前月 (2019-07)", [1, 1])]))
+    assert png_title(png) == "日別利用料金 2019-08"
+    assert "missing from" not in caplog.text
+
+
+async def test_breakdown_reads_as_words_in_japanese(harness: Harness) -> None:
+    from bot.messages import use_language
+
+    use_language("ja")
+    month = this_month(harness)
+    await harness.command("/bill", user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    assert "データ通信料金 (Air)" in text and "基本料金 (Air)" in text
+    top_sim = sim_breakdown(harness.emulator, month)[0]
+    assert top_sim["simId"] not in text
+
+
+async def test_daily_chart_in_japanese_has_a_japanese_title(harness: Harness) -> None:
+    from bot.messages import use_language
+
+    use_language("ja")
+    await harness.command("/bill daily 201908", user=VIEWER)
+    [upload] = harness.fake.files
+    assert png_title(upload.content) == "2019-08 の日別利用料金"
+
+
+async def test_breakdown_names_come_from_the_fleet_snapshot_without_paging(harness: Harness) -> None:
+    from bot.services import fleet
+
+    rt = harness.rt
+    assert await fleet.refresh(rt.db, rt.soracom, owner="test", clock=rt.clock, zone=rt.settings.timezone,
+                               pages_per_second=1000)
+    harness.emulator.requests.clear()
+    await harness.command("/bill", user=VIEWER)
+    top_sim = sim_breakdown(harness.emulator, this_month(harness))[0]
+    [sub] = [s for s in harness.emulator.subscribers.values() if s["iccid"] == top_sim["simId"]]
+    assert f"{sub['tags']['name']} `{sub['imsi']}`" in reply_text(harness, VIEWER)
+    assert "/v1/subscribers" not in [r.path for r in harness.emulator.requests]

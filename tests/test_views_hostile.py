@@ -190,3 +190,31 @@ def test_the_catalogue_escapes_each_value_once_and_keeps_number_formats() -> Non
     assert outer.endswith(inner) and "&amp;lt;" not in outer
     assert t("order.picker_intro", qty=1200).startswith("*1,200 SIM card(s).*")
     assert t("group.deleted", user="U1", name="<b>", group_id="g").startswith(":wastebasket: <@U1> deleted group *&lt;b&gt;*")
+
+
+# The Home tab, the budget and the named bill breakdown
+
+
+@EXAMPLES
+@given(data, data, data)
+def test_home_budget_and_named_breakdown_views(name: str, target: str, other: str) -> None:
+    from datetime import timedelta
+
+    from bot.services.budget import Budget, Forecast
+    from bot.services.fleet import Snapshot, TrafficRow
+    from handlers.views import budget, home
+
+    now = datetime(2026, 11, 10, tzinfo=timezone.utc)
+    snapshot = Snapshot(now - timedelta(minutes=4), True, 3, {other: 2, "active": 1}, 1, 1, "202611", "JPY", 10.0,
+                        20.0, None, [TrafficRow(IMSI, name, 5_000_000)], 3, other)
+    entry = AuditEntry(now, ACTOR, None, None, other, other, target, other, None)
+    check(home.home_view(snapshot, [entry], now=now, tz=TZ, sandbox=True, own_audit_only=False),
+          sim.snapshot_blocks(timedelta(minutes=3), target))
+    forecast = Forecast("202611", "JPY", 30, [1.0, 2.0], [3.0])
+    saved = Budget(100.0, "C1", ACTOR, now)
+    check(budget.warning_text(forecast, saved, 80), budget.warning_blocks(forecast, saved, 100),
+          # <#C1>: the bot's own link to the channel it was given (a parsed channel ID), not data
+          budget.status_text(saved, forecast, TZ, now).replace("<#C1>", ""), budget.set_text(saved).replace("<#C1>", ""))
+    month = MonthBill("202611", 12.0, "JPY", "closed", None, None, [ItemCost(name, other, 1.0)],
+                      [SimCost(other, 5.0, IMSI, name), SimCost(other, 4.0, IMSI, None), SimCost(target, 1.0)], True)
+    check(bill.bill_blocks(month))

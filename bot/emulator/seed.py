@@ -275,15 +275,17 @@ def monthly_amount(year_month: str) -> int:
 
 
 def seed_bills(state: "EmulatorState") -> None:
+    current = month_key(state.now())
     for year_month, bill in SEED_BILLS.items():
+        if year_month >= current:  # a clock set into the transcript's time: that month is still running
+            continue
         state.bills[year_month] = {"yearMonth": year_month, "amount": bill["amount"], "currency": "JPY",
                                    "state": "closed", "paymentStatus": "paid",
                                    "paymentTransactionId": bill["paymentTransactionId"]}
-    current = month_key(state.now())
     for year_month in recent_months(state.now(), RECENT_BILL_MONTHS):
         if year_month in state.bills:
             continue
-        amount = monthly_amount(year_month)
+        amount = SEED_BILLS[year_month]["amount"] if year_month in SEED_BILLS else monthly_amount(year_month)
         if year_month == current:
             # amount: what the days so far add up to (bills.refresh_running_month keeps it so)
             state.month_estimates[year_month] = amount

@@ -30,6 +30,7 @@ HELP = """\
     :close             close the top modal                :show           show the channel's messages again
     :code              what your authenticator app would show now, for the key /mfa enroll gave you here
     :traffic SIM MB    a device on SIM (IMSI or name) uses MB now (emulator): alert rules it crosses fire
+    :home              open the bot's Home tab (the fleet dashboard); its buttons are numbered like any
     :help              this text                          :quit           leave (EOF too)
     # comment          ignored, as are blank lines
 When a modal with inputs opens, the console asks each input in turn and submits; errors the app answers
@@ -126,6 +127,9 @@ class Console:
             self._say(self._authenticator_code())
         elif word == ":traffic":
             await self._traffic(rest)
+        elif word == ":home":
+            self._show_reply(await self.sender.event({"type": "app_home_opened", "user": self.user_id, "tab": "home"}))
+            await self._after_request()
         elif word == ":show":
             for message in self.fake.messages(self.channel_id):
                 self._show_message(f"#{self.channel_id}", message, "message", self.channel_id)
@@ -175,7 +179,7 @@ class Console:
                                              target.ref.block_id) is None:
             self._say(f"(that {'modal' if target.container == 'view' else 'message'} no longer shows it)")
             return
-        if target.container == "view":
+        if target.container in ("view", "home"):
             response = await self.sender.block_action(target.ref.action_id, value, user_id=self.user_id,
                                                       view=container, block_id=target.ref.block_id)
         else:
@@ -206,6 +210,8 @@ class Console:
     def _current_container(self, target: _Pressable) -> dict[str, Any] | None:
         if target.container == "view":
             return self.fake.views.get(target.view_id)
+        if target.container == "home":
+            return self.fake.homes.get(target.recipient)
         if target.container == "ephemeral":
             return next((m for m in self.fake.ephemerals(target.recipient) if m["ts"] == target.ts), None)
         return self.fake.message(target.channel, target.ts)
@@ -257,7 +263,14 @@ class Console:
             self._say(f"--- modal {'opened' if kind == 'view_open' else 'updated'} ---")
             self._show_view(view)
             return view["id"] if input_fields(view) else None
-        if kind == "view_close":
+        if kind == "home":
+            if effect["user"] == self.user_id:
+                self._say("--- Home tab ---")
+                self._say(_indent(render_view(effect["view"], self._next_number)))
+                for ref in collect_actions(effect["view"], self._next_number):
+                    self._pressables[ref.number] = _Pressable(ref, "home", recipient=effect["user"])
+                    self._next_number = ref.number + 1
+        elif kind == "view_close":
             self._say(f"--- modal closed: {effect['title']} ---")
         elif kind == "delete":
             self._say(f"--- {where}: message {effect['ts']} deleted ---")

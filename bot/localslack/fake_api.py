@@ -93,6 +93,7 @@ class FakeSlack:
         self._channels: dict[str, list[dict[str, Any]]] = {}
         self._ephemerals: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
+        self._homes: dict[str, dict[str, Any]] = {}  # each user's Home tab, as views.publish left it
         self._files: list[FakeFile] = []
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
@@ -217,6 +218,11 @@ class FakeSlack:
     def views(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._views)
+
+    @property
+    def homes(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._homes)
 
     @property
     def files(self) -> list[FakeFile]:
@@ -458,6 +464,7 @@ class FakeSlack:
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._get_upload_url,
@@ -530,6 +537,23 @@ class FakeSlack:
             raise SlackError("hash_conflict")
         view = self._store_view(_view_arg(args), view_id=view_id, previous=current)
         return {"view": view}, {"kind": "view_update", "view_id": view_id, "view": view}
+
+    def _views_publish(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        user = _required(args, "user_id")
+        view = _view_arg(args)
+        if view.get("type") != "home":
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] must be home"]})
+        current = self._homes.get(user)
+        if args.get("hash") and current and args["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        _check_view(view)
+        stored = {"id": (current or {}).get("id") or f"VH{next(self._ids):07d}", "team_id": self.team_id,
+                  "type": "home", "blocks": _with_block_ids(view.get("blocks", [])),
+                  "private_metadata": view.get("private_metadata", ""), "callback_id": view.get("callback_id", ""),
+                  "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}", "app_id": self.app_id, "bot_id": self.bot_id}
+        self._homes[user] = stored
+        return {"view": copy.deepcopy(stored)}, {"kind": "home", "user": user, "view_id": stored["id"],
+                                                 "view": copy.deepcopy(stored)}
 
     def _conversations_open(self, args: dict[str, Any]) -> tuple[dict[str, Any], None]:
         if args.get("channel"):

@@ -89,7 +89,8 @@ class _Layout:
         return self
 
     def view(self, view: dict[str, Any]) -> "_Layout":
-        self.lines.append(f"=== {plain(view.get('title')) or 'Modal'} ===")
+        fallback = "Home" if view.get("type") == "home" else "Modal"
+        self.lines.append(f"=== {plain(view.get('title')) or fallback} ===")
         self.blocks(view.get("blocks") or [])
         buttons = [f"[{name}: {plain(view[key])}]" for key, name in (("submit", "Submit"), ("close", "Close"))
                    if view.get(key)]

@@ -71,9 +71,13 @@ async def record(
 
 
 @off_loop
-def latest(db: Database, limit: int) -> list[AuditEntry]:
+def latest(db: Database, limit: int, user_id: str | None = None) -> list[AuditEntry]:
+    """The newest entries first; only `user_id`'s own when given."""
+    query = select(AuditEvent)
+    if user_id is not None:
+        query = query.where(col(AuditEvent.slack_user_id) == user_id)
     with db.session() as session:
-        rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)).all()
+        rows = session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
     return [
         AuditEntry(
             at=as_utc(row.at),  # type: ignore[arg-type]

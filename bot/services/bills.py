@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from bot.services.errors import InputError
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
 FIRST_YEAR = 2000
 HISTORY_MONTHS = 12
+NAMED_SIMS = 5  # the breakdown shows this many SIMs; only they are looked up
+# SIM IDs → (IMSI, name) of those it knows: the fleet snapshot, which saves paging the fleet.
+KnownSims = Callable[[list[str]], Awaitable[Mapping[str, tuple[str, str]]]]
 
 
 def month_of(moment: datetime, zone: tzinfo) -> str:
@@ -58,6 +62,8 @@ class ItemCost:
 class SimCost:
     sim_id: str
     amount: float
+    imsi: str | None = None  # None: no SIM of the fleet has that SIM ID (terminated since)
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ class BillNotClosed(Exception):
         super().__init__(f"the bill of {year_month} is {state}, not closed yet")
 
 
-async def month_bill(client: SoracomClient, year_month: str, current: str) -> MonthBill:
+async def month_bill(client: SoracomClient, year_month: str, current: str, known: KnownSims | None = None) -> MonthBill:
     """The bill of a month with the change against the month before and the breakdown where the API has one."""
     bill, previous, items, sims = await asyncio.gather(
         _bill(client, year_month, current),
@@ -128,6 +134,8 @@ async def month_bill(client: SoracomClient, year_month: str, current: str) -> Mo
         _sim_costs(client, year_month),
     )
     amount, currency, state, payment_status = bill
+    if sims:
+        sims = await name_sims(client, sims, NAMED_SIMS, known)
     return MonthBill(
         year_month=year_month,
         amount=amount,
@@ -186,6 +194,26 @@ async def _sim_costs(client: SoracomClient, year_month: str) -> list[SimCost] | 
     return None
 
 
+async def name_sims(client: SoracomClient, sims: list[SimCost], top: int,
+                    known: KnownSims | None = None) -> list[SimCost]:
+    """The first `top` SIMs with their IMSI and name. The billing API names SIMs by SIM ID only and SORACOM has no
+    lookup by it: `known` (the fleet snapshot) answers first, and the fleet is paged only for the SIMs it lacks,
+    until every one is found (early for the usual few SIMs)."""
+    wanted = {sim.sim_id for sim in sims[:top]}
+    found: dict[str, tuple[str | None, str | None]] = dict(await known(sorted(wanted))) if known else {}
+    try:
+        if len(found) < len(wanted):
+            async for sub in client.iter_subscribers(limit=100):
+                for key in {sub.simId, sub.iccid} & wanted:
+                    found[key] = (sub.imsi, (sub.tags or {}).get("name"))
+                if len(found) == len(wanted):
+                    break
+    except SoracomError as exc:  # the amounts still stand without names
+        log.info("SIM names of the bill breakdown not read: %s", exc)
+    return [replace(sim, imsi=found[sim.sim_id][0], name=found[sim.sim_id][1]) if sim.sim_id in found else sim
+            for sim in sims]
+
+
 async def daily_bills(client: SoracomClient, year_month: str) -> DailyBills:
     try:
         days = await client.get_billing_per_day(year_month)
@@ -207,9 +235,10 @@ async def export_link(client: SoracomClient, year_month: str) -> str:
     return export.url
 
 
-async def monthly_report(client: SoracomClient, year_month: str, current: str) -> MonthlyReport:
+async def monthly_report(client: SoracomClient, year_month: str, current: str,
+                         known: KnownSims | None = None) -> MonthlyReport:
     """The closed bill of a month and the 12 months up to it; BillNotClosed while it is still temporary."""
-    bill, history = await asyncio.gather(month_bill(client, year_month, current), client.get_billing_history())
+    bill, history = await asyncio.gather(month_bill(client, year_month, current, known), client.get_billing_history())
     if bill.state != "closed":
         raise BillNotClosed(year_month, bill.state)
     amounts = {entry.yearMonth: entry.amount for entry in history if entry.yearMonth}
@@ -217,3 +246,14 @@ async def monthly_report(client: SoracomClient, year_month: str, current: str) -
     if bill.previous_amount is not None:
         amounts[previous_month(year_month)] = bill.previous_amount
     return MonthlyReport(bill, [MonthAmount(m, amounts.get(m)) for m in months_until(year_month, HISTORY_MONTHS)])
+
+
+async def daily_with_previous(client: SoracomClient, year_month: str) -> tuple[DailyBills, DailyBills | None]:
+    """A month's daily amounts and the month before's (None where SORACOM has none), for comparison."""
+    async def previous() -> DailyBills | None:
+        try:
+            return await daily_bills(client, previous_month(year_month))
+        except InputError:
+            return None
+
+    return await asyncio.gather(daily_bills(client, year_month), previous())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -171,6 +171,17 @@ class AlertSetting(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
+class BudgetSetting(SQLModel, table=True):
+    """The monthly budget the month-end forecast is checked against, and where its warnings go; one row."""
+
+    __tablename__ = "budget_setting"
+    name: str = Field(primary_key=True, max_length=64)
+    amount: float
+    channel_id: str = Field(max_length=32)
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
 class AlertEvent(SQLModel, table=True):
     """One Event Handler delivery; the unique key makes a repeated delivery a no-op on every replica."""
 
@@ -210,3 +221,41 @@ class AlertMute(SQLModel, table=True):
     until: datetime = Field(sa_column=_when())
     muted_by: str = Field(max_length=32)
     muted_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class FleetSnapshot(SQLModel, table=True):
+    """The fleet as last read from SORACOM (with this month's bill figures), and the lease of its refresh: one
+    row, so one refresh at a time across replicas."""
+
+    __tablename__ = "fleet_snapshot"
+    name: str = Field(primary_key=True, max_length=32)
+    refreshed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    generation: str | None = Field(default=None, max_length=32)  # the refresh whose SIM rows are current
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    sim_count: int = 0
+    bill_month: str | None = Field(default=None, max_length=6)
+    bill_currency: str | None = Field(default=None, max_length=8)
+    bill_amount: float | None = None
+    bill_forecast: float | None = None
+    bill_last_month: float | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class FleetSim(SQLModel, table=True):
+    """One SIM of the snapshot; traffic is read for a bounded number of SIMs per refresh, oldest reading first."""
+
+    __tablename__ = "fleet_sim"
+    imsi: str = Field(primary_key=True, max_length=32)
+    sim_id: str | None = Field(default=None, max_length=32, index=True)  # how the billing API names the SIM
+    name: str = Field(default="", max_length=200, index=True)
+    status: str = Field(default="unknown", max_length=16, index=True)
+    online: bool | None = None
+    last_seen_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    group_id: str | None = Field(default=None, max_length=64)
+    speed_class: str = Field(default="", max_length=32)
+    tags_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    generation: str = Field(default="", max_length=32, index=True)
+    traffic_month: str | None = Field(default=None, max_length=6)
+    traffic_bytes: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    traffic_read_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))

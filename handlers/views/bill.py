@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 
-from bot.charts import bar_chart, format_amount
-from bot.messages import t
-from bot.services.bills import DailyBills, ItemCost, MonthBill, MonthlyReport, previous_month
+from bot.charts import Chart, Line, format_amount, render
+from bot.messages import Mrkdwn, catalogue, t
+from bot.services.bills import DailyBills, ItemCost, MonthBill, MonthlyReport, SimCost, previous_month
 from handlers.views.common import amount_text as money
 from handlers.views.common import fields, note, plain, text
 
@@ -57,14 +57,29 @@ def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
         blocks.append(text(_breakdown(t("bill.items_title"), [_item_line(i, bill.currency) for i in bill.items],
                                       TOP_ITEMS)))
     if bill.sims:
-        lines = [t("bill.sim_line", sim=s.sim_id, amount=money(s.amount, bill.currency)) for s in bill.sims]
+        lines = [_sim_line(sim, bill.currency) for sim in bill.sims]
         blocks.append(text(_breakdown(t("bill.sims_title"), lines, TOP_SIMS)))
     return blocks
 
 
+def item_words(item: ItemCost) -> Mrkdwn:
+    """`dailyDataTrafficChargeTotal` of Air reads "data traffic, Air"; an item the catalogue lacks keeps its name."""
+    known = f"bill.item.{item.name}"
+    name = t(known) if known in catalogue() else item.name
+    return t("bill.item_named", item=name, category=item.category) if item.category else t("bill.item_plain", item=name)
+
+
 def _item_line(item: ItemCost, currency: str) -> str:
-    category = f" ({item.category})" if item.category else ""
-    return t("bill.item_line", name=item.name, category=category, amount=money(item.amount, currency))
+    return t("bill.item_line", name=item_words(item), amount=money(item.amount, currency))
+
+
+def _sim_line(sim: SimCost, currency: str) -> str:
+    amount = money(sim.amount, currency)
+    if sim.imsi is None:
+        return t("bill.sim_line_unknown", sim=sim.sim_id, amount=amount)
+    if sim.name:
+        return t("bill.sim_line_named", name=sim.name, imsi=sim.imsi, amount=amount)
+    return t("bill.sim_line", imsi=sim.imsi, amount=amount)
 
 
 def _breakdown(title: str, lines: list[str], top: int) -> str:
@@ -99,8 +114,23 @@ def history_chart_title() -> str:
 
 
 def history_chart(report: MonthlyReport) -> bytes:
-    labels = [m.year_month[2:] for m in report.history]  # yyMM fits under a bar
-    return bar_chart([m.amount or 0.0 for m in report.history], labels, slot=44)
+    """Bars of the 12 months; a line at the month before's amount to compare the last bar with."""
+    bill = report.bill
+    lines = []
+    if bill.previous_amount is not None:
+        previous = month_label(previous_month(bill.year_month))
+        lines.append(Line(plain(t("bill.chart_previous_amount", month=previous,
+                                  amount=money(bill.previous_amount, bill.currency))),
+                          [bill.previous_amount] * len(report.history), dashed=True))
+    return render(Chart(
+        title=plain(history_chart_title()),
+        x_label=plain(t("bill.chart_month")),
+        y_label=plain(t("bill.chart_amount", currency=bill.currency)),
+        labels=[month_label(m.year_month)[2:] for m in report.history],  # yy-MM fits under a bar
+        bars=[m.amount or 0.0 for m in report.history],
+        bar_label=plain(t("bill.chart_monthly")),
+        lines=lines,
+    ))
 
 
 # Daily amounts
@@ -121,8 +151,24 @@ def daily_text(daily: DailyBills) -> str:
              total=format_amount(daily.total), peak=peak_text, days=days)
 
 
-def daily_chart(daily: DailyBills) -> bytes:
-    return bar_chart([d.amount for d in daily.days], [str(int(d.date[6:8])) for d in daily.days])
+def daily_chart(daily: DailyBills, previous: DailyBills | None = None) -> bytes:
+    """Bars of the month's days; the month before's days as a line over the same day numbers."""
+    this = {int(d.date[6:8]): d.amount for d in daily.days}
+    before = {int(d.date[6:8]): d.amount for d in previous.days} if previous else {}
+    days = list(range(1, max([*this, *before, 1]) + 1))
+    lines = []
+    if before:
+        lines.append(Line(plain(t("bill.chart_previous", month=month_label(previous.year_month))),  # type: ignore[union-attr]
+                          [before.get(day) for day in days]))
+    return render(Chart(
+        title=plain(daily_title(daily)),
+        x_label=plain(t("bill.chart_day")),
+        y_label=plain(t("bill.chart_amount", currency=daily.currency)),
+        labels=[str(day) for day in days],
+        bars=[this.get(day, 0.0) for day in days],
+        bar_label=month_label(daily.year_month),
+        lines=lines,
+    ))
 
 
 def export_text(year_month: str, url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
@@ -17,6 +17,7 @@ from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, 
 
 NEXT_ACTION = "sim_list_next"
 PREVIOUS_ACTION = "sim_list_prev"
+REFRESH_ACTION = "sim_list_refresh"
 MAX_BUTTON_VALUE = 2000
 ROWS_PER_SECTION = 10
 BAR_WIDTH = 20
@@ -82,6 +83,24 @@ def list_blocks(state: ListState, rows: list[SimRow], next_cursor: Cursor | None
     blocks.append(note(t("sim.list_range", first=first + 1, last=first + len(rows), total=state.total)))
     buttons = _page_buttons(state, next_cursor if first + len(rows) < state.total else None)
     return blocks + ([buttons] if buttons else [])
+
+
+def age_words(age: timedelta) -> str:
+    """How old a snapshot is, in the unit that reads best."""
+    if age < timedelta(minutes=1):
+        return t("home.age_seconds", seconds=int(age.total_seconds()))
+    if age < timedelta(hours=2):
+        return t("home.age_minutes", minutes=int(age.total_seconds() // 60))
+    return t("home.age_hours", hours=int(age.total_seconds() // 3600))
+
+
+def snapshot_blocks(age: timedelta, selector: str) -> list[Block]:
+    """Under a listing answered from the snapshot: its age, and a Refresh that reads SORACOM again."""
+    return [
+        note(f"{age_words(age)} · {t('sim.list_snapshot_hint')}"),
+        ActionsBlock(block_id="sim_list_refresh", elements=[
+            ButtonElement(text=t("home.refresh"), action_id=REFRESH_ACTION, value=selector[:MAX_BUTTON_VALUE])]),
+    ]
 
 
 def list_title(state: ListState) -> str:

@@ -46,6 +46,7 @@ MESSAGES = {
     "sim.list_where": " matching `{selector}`",
     "sim.list_row": "{icon} `{imsi}` {name} · {status} · {online} · {group} · {speed}",
     "sim.list_range": "SIMs {first}–{last} of {total}.",
+    "sim.list_snapshot_hint": "from the fleet snapshot; *Refresh* reads SORACOM again.",
     "sim.list_empty": "No SIMs to show.",
     "sim.unnamed": "_(no name)_",
     "sim.no_group": "no group",

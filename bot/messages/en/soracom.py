@@ -5,7 +5,7 @@ MESSAGES = {
         "`/soracom role USER admin|operator|viewer` — grant a role (admin; asks for an MFA code)\n"
         "`/soracom audit [N]` — the latest N audited actions (operator, admin; default 20, at most 100)"
     ),
-    "soracom.help_title": "*SORACOM Bot* — every command (`/X help` shows one in full):",
+    "soracom.help_title": "*SORACOM Bot* — every command (`/X help` shows one in full). The bot's *Home* tab shows the fleet at a glance (SIMs, sessions, the bill and its forecast, the latest actions).",
     "soracom.roles_title": "*Roles* (everyone else is a viewer):",
     "soracom.roles_line": "• <@{user}> — *{role}* (granted by {by})",
     "soracom.roles_none": "No roles are granted yet; everyone is a viewer. Admins come from `BOT_ADMINS`.",

@@ -46,6 +46,7 @@ MESSAGES = {
     "sim.list_where": " (`{selector}` に一致)",
     "sim.list_row": "{icon} `{imsi}` {name} · {status} · {online} · {group} · {speed}",
     "sim.list_range": "SIM {total} 枚中 {first}〜{last} 枚目",
+    "sim.list_snapshot_hint": "フリートのスナップショットによる表示です。*更新* で SORACOM から読み直します。",
     "sim.list_empty": "表示する SIM はありません。",
     "sim.unnamed": "_(名前なし)_",
     "sim.no_group": "グループなし",

@@ -5,7 +5,7 @@ MESSAGES = {
         "`/soracom role USER admin|operator|viewer` — 権限を付与 (admin。ワンタイムコードが必要)\n"
         "`/soracom audit [N]` — 監査ログの最新 N 件 (operator、admin。既定 20 件、最大 100 件)"
     ),
-    "soracom.help_title": "*SORACOM Bot* — すべてのコマンド (`/X help` で各コマンドの詳細を表示):",
+    "soracom.help_title": "*SORACOM Bot* — すべてのコマンド (`/X help` で各コマンドの詳細を表示)。ボットの *ホーム* タブでフリートの概要 (SIM、セッション、利用料金と着地予測、最近の操作) を確認できます。",
     "soracom.roles_title": "*権限* (ほかのユーザーはすべて viewer です):",
     "soracom.roles_line": "• <@{user}> — *{role}* (付与: {by})",
     "soracom.roles_none": "付与された権限はまだありません。全員が viewer です。admin は `BOT_ADMINS` で設定します。",

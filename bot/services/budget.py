@@ -1,0 +1,116 @@
+"""The monthly budget and the month-end forecast: the daily amounts so far, carried on at their average."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.services.bills import DailyBills, daily_with_previous
+from bot.services.errors import InputError
+from bot.soracom import SoracomClient
+from bot.store import Database, off_loop
+from bot.store.tables import BudgetSetting
+
+ROW = "monthly"
+THRESHOLDS = (80, 100)  # percent of the budget the forecast is warned at
+AMOUNT = re.compile(r"^[¥$€]?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
+MAX_AMOUNT = 1e12
+
+
+@dataclass(frozen=True)
+class Budget:
+    amount: float
+    channel: str
+    set_by: str
+    set_at: datetime
+
+
+def parse_amount(text: str) -> float:
+    """12000, 12,000, ¥12,000 or 12000.50; InputError otherwise."""
+    cleaned = text.strip().upper().removesuffix("JPY").removesuffix("USD").removesuffix("EUR")
+    if not AMOUNT.match(cleaned):
+        raise InputError("bill.budget_bad_amount", value=text)
+    value = float(cleaned.lstrip("¥$€").replace(",", ""))
+    if not 0 < value <= MAX_AMOUNT:
+        raise InputError("bill.budget_bad_amount", value=text)
+    return value
+
+
+@off_loop
+def current_budget(db: Database) -> Budget | None:
+    with db.session() as session:
+        row = session.get(BudgetSetting, ROW)
+    return None if row is None else Budget(row.amount, row.channel_id, row.updated_by, row.updated_at)
+
+
+@off_loop
+def set_budget(db: Database, amount: float, channel: str, by: str, now: datetime) -> None:
+    with db.session() as session:
+        row = session.get(BudgetSetting, ROW) or BudgetSetting(name=ROW, amount=amount, channel_id=channel,
+                                                               updated_by=by)
+        row.amount, row.channel_id, row.updated_by, row.updated_at = amount, channel, by, now
+        session.add(row)
+        session.commit()
+
+
+@off_loop
+def clear_budget(db: Database) -> bool:
+    """True when there was a budget to turn off."""
+    with db.session() as session:
+        row = session.get(BudgetSetting, ROW)
+        if row is None:
+            return False
+        session.delete(row)
+        session.commit()
+        return True
+
+
+@dataclass(frozen=True)
+class Forecast:
+    year_month: str
+    currency: str
+    days_in_month: int
+    daily: list[float]  # day 1 … the last day SORACOM has counted
+    previous: list[float]  # the month before, day by day (empty when SORACOM has none)
+
+    @property
+    def spent(self) -> float:
+        return sum(self.daily)
+
+    @property
+    def elapsed(self) -> int:
+        return len(self.daily)
+
+    @property
+    def month_end(self) -> float:
+        """What the month will cost if the rest of its days cost what the days so far did on average."""
+        if not self.daily:
+            return 0.0
+        return self.spent / self.elapsed * self.days_in_month
+
+    @property
+    def previous_total(self) -> float | None:
+        return sum(self.previous) if self.previous else None
+
+    def percent_of(self, budget: float) -> float:
+        return self.month_end * 100 / budget
+
+    def crossed(self, budget: float) -> list[int]:
+        """The thresholds (percent) the month-end forecast has reached, lowest first."""
+        return [level for level in THRESHOLDS if self.month_end >= budget * level / 100]
+
+
+def _per_day(daily: DailyBills | None) -> list[float]:
+    """Amounts by day of the month from day 1; days SORACOM left out count as nothing."""
+    if daily is None or not daily.days:
+        return []
+    amounts = {int(day.date[6:8]): day.amount for day in daily.days if len(day.date) == 8}
+    return [amounts.get(day, 0.0) for day in range(1, max(amounts, default=0) + 1)]
+
+
+async def month_forecast(client: SoracomClient, year_month: str) -> Forecast:
+    this, previous = await daily_with_previous(client, year_month)
+    days_in_month = calendar.monthrange(int(year_month[:4]), int(year_month[4:]))[1]
+    return Forecast(year_month, this.currency, days_in_month, _per_day(this), _per_day(previous))

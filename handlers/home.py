@@ -1,0 +1,107 @@
+"""The App Home tab: published on `app_home_opened` from the fleet snapshot; Refresh reads SORACOM again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from bot.security.roles import Role
+from bot.services import audit, fleet
+from bot.services.roles import role_of
+from handlers import bill, sim
+from handlers.common import Request, register_action
+from handlers.views import home as views
+
+log = logging.getLogger(__name__)
+
+AUDIT_ENTRIES = 10
+WAIT_SECONDS = 60.0  # how long a Refresh waits for another process's refresh
+POLL_SECONDS = 0.5
+_BACKGROUND: set[asyncio.Task[Any]] = set()  # refreshes started by an open, kept until done
+
+
+async def publish(rt: Runtime, client: AsyncWebClient, user_id: str) -> fleet.Snapshot:
+    """The user's Home from the database alone: no SORACOM call."""
+    now = rt.clock()
+    role = await role_of(rt.db, user_id, rt.settings.admins)
+    own_only = not role.allows(Role.operator)  # viewers see their own actions, operators and admins everyone's
+    snapshot, entries = await asyncio.gather(
+        fleet.read_snapshot(rt.db, now),
+        audit.latest(rt.db, AUDIT_ENTRIES, user_id if own_only else None),
+    )
+    view = views.home_view(snapshot, entries, now=now, tz=rt.settings.timezone, sandbox=rt.sandbox,
+                           own_audit_only=own_only)
+    await client.views_publish(user_id=user_id, view=view)
+    return snapshot
+
+
+async def refresh_and_publish(rt: Runtime, client: AsyncWebClient, user_id: str) -> bool:
+    """Reads SORACOM into the snapshot (unless another refresh runs) and shows the user the result."""
+    done = await fleet.refresh(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
+    if not done:
+        await _wait_for_other_refresh(rt)
+    try:
+        await publish(rt, client, user_id)
+    except SlackApiError as exc:
+        log.warning("Home of %s not published after a refresh: %s", user_id, exc.response.get("error"))
+    return done
+
+
+async def _wait_for_other_refresh(rt: Runtime) -> None:
+    """Another process holds the lease: its result is shown once it is in (or after WAIT_SECONDS, as it is)."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        if not (await fleet.read_snapshot(rt.db, rt.clock())).refreshing:
+            return
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _in_background(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
+    task = asyncio.get_running_loop().create_task(refresh_and_publish(rt, client, user_id), name="home-refresh")
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> None:
+    if event.get("tab", "home") != "home" or not event.get("user"):
+        return
+    user_id = event["user"]
+    snapshot = await publish(rt, client, user_id)
+    if not snapshot.fresh(rt.clock()):
+        # An old or missing snapshot: this page updates once it is read (here, or by the process reading it now).
+        _in_background(rt, client, user_id)
+
+
+async def refresh(request: Request) -> None:
+    await refresh_and_publish(request.rt, request.client, request.user_id)
+
+
+async def _in_direct_messages(request: Request) -> Request:
+    """Home has no channel: the answers of its buttons go to the user's conversation with the bot."""
+    opened_dm = await request.client.conversations_open(users=request.user_id)
+    request.channel_id = opened_dm["channel"]["id"]
+    return request
+
+
+async def list_sims(request: Request) -> None:
+    await sim.list_sims(await _in_direct_messages(request))
+
+
+async def this_month_bill(request: Request) -> None:
+    await bill.show(await _in_direct_messages(request))
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    @app.event("app_home_opened")
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await opened(rt, client, event)
+
+    register_action(app, rt, views.REFRESH_ACTION, refresh)
+    register_action(app, rt, views.LIST_ACTION, list_sims)
+    register_action(app, rt, views.BILL_ACTION, this_month_bill)

@@ -1,0 +1,219 @@
+"""The App Home tab end to end: `app_home_opened` as a signed event, the emulator as SORACOM, the stand-in's
+views.publish as Slack; the snapshot on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import Settings
+from bot.services import audit, fleet
+from bot.services.sims import month_traffic
+from bot.store import Database
+from tests.clock import Clock
+from tests.conftest import ADMIN, OPERATOR, VIEWER
+from tests.harness import Harness
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The harness of this module runs on SQLite and on PostgreSQL."""
+    return Settings(_env_file=None, DATABASE_URL=database_url,  # type: ignore[call-arg]
+                    BOT_DATA_DIR=str(tmp_path / "data"), BOT_ADMINS=ADMIN, BOT_PUBLIC_URL="https://bot.example.test")
+
+
+async def open_home(harness: Harness, user: str) -> dict[str, Any]:
+    assert harness.local.sender is not None
+    response = await harness.local.sender.event({"type": "app_home_opened", "user": user, "tab": "home",
+                                                 "channel": "D0HOME"})
+    assert response.status_code == 200
+    await harness.local.settle()
+    return harness.fake.homes[user]
+
+
+def view_text(view: dict[str, Any]) -> str:
+    return json.dumps(view["blocks"], ensure_ascii=False)
+
+
+def soracom_reads(harness: Harness) -> list[str]:
+    return [r.path for r in harness.emulator.requests if not r.path.startswith("/v1/auth")]
+
+
+async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_snapshot(harness: Harness) -> None:
+    subscribers = harness.emulator.subscribers.values()
+    by_status = Counter(s["status"] for s in subscribers)
+    online = sum(1 for s in subscribers if (s.get("sessionStatus") or {}).get("online"))
+    hour_ago_ms = (harness.clock.now - timedelta(hours=1)).timestamp() * 1000
+    seen = sum(1 for s in subscribers if ((s.get("sessionStatus") or {}).get("lastUpdatedAt") or 0) >= hour_ago_ms)
+    await harness.command("/sim activate 001010000000001", user=OPERATOR)  # something in the audit log
+
+    home = await open_home(harness, OPERATOR)
+    publishes = [c for c in harness.fake.calls if c.method == "views.publish"]
+    assert len(publishes) == 2  # at once from the (empty) snapshot, then again once it was read
+    first = json.dumps(publishes[0].args["view"], ensure_ascii=False)
+    assert "No snapshot of the fleet yet" in first
+    text = view_text(home)
+    assert "/v1/subscribers" in soracom_reads(harness)
+    assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in text
+    for status, count in by_status.items():
+        assert f"{status}: {count}" in text
+    assert f"{online} of {by_status['active']} active" in text
+    assert "Snapshot from 0 s ago" in text
+    month = harness.clock.now.strftime("%Y-%m")
+    assert f"{month} so far" in text and "Forecast at month end" in text and "JPY" in text
+    assert f"*Sessions seen in the last hour*\\n{seen}" in text
+    top = [(imsi, float(mb.replace(",", ""))) for imsi, mb in re.findall(r"\d\. [^`]*`(\d{15})` — ([\d,.]+) MB", text)]
+    assert 1 <= len(top) <= 5 and [mb for _, mb in top] == sorted((mb for _, mb in top), reverse=True)
+    traffic = await month_traffic(harness.rt.soracom, top[0][0], harness.clock.now)  # the API's own figure
+    assert traffic is not None and round((traffic.upload_bytes + traffic.download_bytes) / 1e6, 1) == top[0][1]
+    assert "sim.activate `001010000000001`" in text and "Latest actions" in text
+    actions = {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert actions == {"home_refresh", "home_sim_list", "home_bill"}
+
+
+async def test_a_fresh_snapshot_of_10000_sims_opens_without_soracom(harness: Harness) -> None:
+    state = harness.emulator
+    state.add_subscribers(10_000 - len(state.subscribers))
+    rt = harness.rt
+    assert await fleet.refresh(rt.db, rt.soracom, owner="test", clock=rt.clock, zone=rt.settings.timezone,
+                               pages_per_second=1000)
+    state.requests.clear()
+    harness.clock.advance(120)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    home = await open_home(harness, VIEWER)
+    assert loop.time() - started < 1.0
+    assert state.requests == []  # not one SORACOM call
+    text = view_text(home)
+    assert "*SIMs*\\n10,000" in text and "Snapshot from 2 min ago" in text
+    assert "Your latest actions" in text  # a viewer sees their own actions only
+
+
+async def test_refresh_button_reads_soracom_again(harness: Harness) -> None:
+    await open_home(harness, OPERATOR)
+    harness.emulator.add_subscribers(3)
+    harness.emulator.requests.clear()
+    harness.clock.advance(60)
+    await harness.press("home_refresh", user=OPERATOR)
+    assert "/v1/subscribers" in soracom_reads(harness)
+    text = view_text(harness.fake.homes[OPERATOR])
+    assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in text and "Snapshot from 0 s ago" in text
+
+
+async def test_home_buttons_answer_in_direct_messages(harness: Harness) -> None:
+    await open_home(harness, VIEWER)
+    await harness.press("home_bill", user=VIEWER)
+    await harness.press("home_sim_list", user=VIEWER)
+    replies = [c.args for c in harness.fake.calls if c.method == "chat.postEphemeral" and c.args.get("user") == VIEWER]
+    assert any("JPY" in (r.get("text") or "") for r in replies)
+    assert any("SIMs" in json.dumps(r.get("blocks")) for r in replies)
+    assert {r["channel"] for r in replies} == {harness.fake.calls_to("conversations.open")[0].response["channel"]["id"]}
+
+
+async def test_viewers_see_only_their_own_audit_entries(harness: Harness) -> None:
+    await audit.record(harness.rt.db, audit.Actor(OPERATOR), command="/sim x", action="sim.secret-op", target="x",
+                       result="ok")
+    await audit.record(harness.rt.db, audit.Actor(VIEWER), command="/bill budget", action="bill.budget",
+                       target="1", result="refused")
+    viewer = view_text(await open_home(harness, VIEWER))
+    assert "bill.budget" in viewer and "sim.secret-op" not in viewer
+    admin = view_text(await open_home(harness, ADMIN))
+    assert "bill.budget" in admin and "sim.secret-op" in admin
+
+
+async def test_one_refresh_at_a_time_across_two_processes(database_url: str) -> None:
+    databases = [Database(database_url), Database(database_url)]
+    databases[0].create_schema()
+    clock = Clock()
+    try:
+        won = await asyncio.gather(*(fleet.take_lease(db, f"bot-{i}", clock.now) for i, db in enumerate(databases)))
+        assert sorted(won) == [False, True]
+        assert not await fleet.take_lease(databases[0], "bot-2", clock.now + timedelta(seconds=30))
+        assert await fleet.take_lease(databases[1], "bot-3", clock.now + fleet.LEASE + timedelta(seconds=1))  # lapsed
+    finally:
+        for db in databases:
+            db.dispose()
+
+
+async def test_a_refresh_skips_while_another_holds_the_lease(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import home
+
+    rt = harness.rt
+    assert await fleet.take_lease(rt.db, "other-replica", rt.clock())
+    harness.emulator.requests.clear()
+    assert not await fleet.refresh(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
+    assert soracom_reads(harness) == []
+    monkeypatch.setattr(home, "WAIT_SECONDS", 0.3)  # the other replica never finishes here
+    home_view = await open_home(harness, OPERATOR)
+    assert "refreshing" in view_text(home_view) and soracom_reads(harness) == []
+    assert len([c for c in harness.fake.calls if c.method == "views.publish"]) == 2  # again after the wait
+
+
+def test_manifest_subscribes_to_app_home_opened_and_enables_the_home_tab(shared_dir: Path) -> None:
+    import jsonschema
+
+    schema = json.loads((shared_dir / "slack-manifest-schema" / "manifest.schema.1.0.0.json").read_text())
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    jsonschema.validate(manifest, schema)
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+async def test_background_refresher_keeps_the_snapshot(harness: Harness) -> None:
+    rt = harness.rt
+    refresher = fleet.FleetRefresher(rt.db, rt.soracom, owner="bg", clock=rt.clock, zone=rt.settings.timezone,
+                                     every=0.05, pages_per_second=1000)
+    await refresher.start()
+    try:
+        for _ in range(100):
+            if (await fleet.read_snapshot(rt.db, rt.clock())).refreshed_at is not None:
+                break
+            await asyncio.sleep(0.05)
+        snapshot = await fleet.read_snapshot(rt.db, rt.clock())
+        assert snapshot.sim_count == len(harness.emulator.subscribers) and not snapshot.refreshing
+    finally:
+        await refresher.stop()
+
+
+async def test_console_home_shows_the_tab_and_presses_its_buttons(harness: Harness) -> None:
+    import io
+
+    from bot.localslack.console import Console
+
+    assert harness.local.sender is not None
+    out = io.StringIO()
+    console = Console(harness.local.sender, harness.fake, harness.local.settle, user_id=OPERATOR, channel_id="C_CON",
+                      out=out)
+    await console.run_script([":home", "press Refresh"])
+    printed = out.getvalue()
+    assert "--- Home tab ---" in printed and "SORACOM fleet" in printed and "Refresh" in printed
+    assert printed.count("--- Home tab ---") >= 3  # opened, read, refreshed
+    assert f"{len(harness.emulator.subscribers)}" in printed
+
+
+async def test_home_opened_during_another_replicas_refresh_shows_its_result(harness: Harness,
+                                                                             database_url: str) -> None:
+    rt = harness.rt
+    other_db = Database(database_url)  # the other replica: its own engine on the same database
+    harness.emulator.faults.latency = 0.2
+    try:
+        other = asyncio.create_task(fleet.refresh(other_db, rt.soracom, owner="other-replica", clock=rt.clock,
+                                                  zone=rt.settings.timezone, pages_per_second=1000))
+        while not (await fleet.read_snapshot(rt.db, rt.clock())).refreshing:
+            await asyncio.sleep(0.01)
+        home = await open_home(harness, OPERATOR)  # waits for the other replica's refresh, then shows it
+        assert await other
+    finally:
+        other_db.dispose()
+    assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in view_text(home)
+    assert sum(1 for r in harness.emulator.requests if r.path == "/v1/subscribers") == 1  # one refresh read the fleet
