@@ -16,6 +16,7 @@ import yaml
 
 from bot.config import Settings
 from bot.services import audit, fleet
+from bot.services.alerts import AlertStore, Event
 from bot.services.sims import month_traffic
 from bot.store import Database
 from tests.clock import Clock
@@ -217,3 +218,17 @@ async def test_home_opened_during_another_replicas_refresh_shows_its_result(harn
         other_db.dispose()
     assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in view_text(home)
     assert sum(1 for r in harness.emulator.requests if r.path == "/v1/subscribers") == 1  # one refresh read the fleet
+
+
+async def test_home_lists_the_alerts_of_the_last_day(harness: Harness) -> None:
+    store = AlertStore(harness.rt.db)
+    now = harness.clock.now
+    for imsi, age_hours, state in (("440100000000001", 1, "carded"), ("440100000000002", 2, "folded"),
+                                   ("440100000000003", 30, "carded"), ("440100000000004", 1, "muted")):
+        event = Event(alert="slackbot:daily-traffic", rule="daily-traffic", imsi=imsi, limit_mib=100)
+        recorded = await store.record(event, now - timedelta(hours=age_hours))
+        await store.set_state(recorded.id, state, channel_id="C_ALERTS", message_ts="1.0")
+    text = view_text(await open_home(harness, ADMIN))
+    assert "Alerts in the last 24 hours: 2" in text
+    assert "440100000000001" in text and "440100000000002" in text and "<#C_ALERTS>" in text
+    assert "440100000000003" not in text and "440100000000004" not in text  # a day old; muted

@@ -230,9 +230,30 @@ class Storm:
     message_ts: str | None
 
 
+@dataclass(frozen=True)
+class OpenAlert:
+    alert: str
+    imsi: str
+    at: datetime
+    channel_id: str | None
+
+
+OPEN_ALERTS_SINCE = timedelta(hours=24)
+
+
 class AlertStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    @off_loop
+    def open_alerts(self, now: datetime, limit: int = 5) -> tuple[list[OpenAlert], int]:
+        """Alerts posted in the last day (as cards, or folded into a storm's card), newest first, and their count."""
+        where = (col(AlertEvent.received_at) > now - OPEN_ALERTS_SINCE, col(AlertEvent.state).in_(["carded", "folded"]))
+        with self.db.session() as session:
+            count = session.exec(select(func.count()).select_from(AlertEvent).where(*where)).one()
+            rows = session.exec(select(AlertEvent).where(*where).order_by(col(AlertEvent.received_at).desc())
+                                .limit(limit)).all()
+        return [OpenAlert(r.alert, r.imsi, as_utc(r.received_at) or now, r.channel_id) for r in rows], count
 
     @off_loop
     def channel(self) -> str | None:

@@ -47,6 +47,11 @@ def mention(user_id: str) -> Mrkdwn:
     return Mrkdwn(f"<@{escape(user_id)}>")
 
 
+def mention_channel(channel_id: str) -> Mrkdwn:
+    """The bot's own link to a channel, kept live when filled into a message."""
+    return Mrkdwn(f"<#{escape(channel_id)}>")
+
+
 def text(markdown: str, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(markdown)), block_id=block_id)
 

@@ -16,11 +16,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.messages import t, unescape
+from bot.services.alerts import OpenAlert
 from bot.services.audit import AuditEntry
 from bot.services.fleet import Snapshot
 from handlers.views.bill import month_label
 from handlers.views.common import amount_text as money
-from handlers.views.common import fields, note, plain, sandbox_marker, text
+from handlers.views.common import fields, mention_channel, note, plain, sandbox_marker, text
 from handlers.views.sim import STATUS_ICONS, age_words
 
 REFRESH_ACTION = "home_refresh"
@@ -94,6 +95,16 @@ def _audit_lines(entries: list[AuditEntry], tz: ZoneInfo) -> str:
     )
 
 
+def _alert_lines(alerts: list[OpenAlert], tz: ZoneInfo) -> str:
+    if not alerts:
+        return t("home.alerts_none")
+    return "\n".join(
+        t("home.alert_line", at=a.at.astimezone(tz).strftime("%m-%d %H:%M"), alert=a.alert, imsi=a.imsi,
+          where=mention_channel(a.channel_id) if a.channel_id else "")
+        for a in alerts
+    )
+
+
 def buttons() -> ActionsBlock:
     return ActionsBlock(block_id="home_buttons", elements=[
         ButtonElement(text=plain(t("home.refresh")), action_id=REFRESH_ACTION, value="refresh", style="primary"),
@@ -103,7 +114,7 @@ def buttons() -> ActionsBlock:
 
 
 def home_view(snapshot: Snapshot, audit: list[AuditEntry], *, now: datetime, tz: ZoneInfo, sandbox: bool,
-              own_audit_only: bool) -> View:
+              own_audit_only: bool, alerts: tuple[list[OpenAlert], int] = ([], 0)) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(t("home.title")))),
         note(snapshot_note(snapshot, now, tz)),
@@ -117,6 +128,8 @@ def home_view(snapshot: Snapshot, audit: list[AuditEntry], *, now: datetime, tz:
     ]
     if snapshot.top_traffic or snapshot.traffic_read:
         blocks.append(note(t("home.traffic_note", read=snapshot.traffic_read, total=snapshot.sim_count)))
+    open_alerts, alert_count = alerts
+    blocks += [DividerBlock(), text(f"{t('home.alerts_title', count=alert_count)}\n{_alert_lines(open_alerts, tz)}")]
     title = t("home.audit_title_own") if own_audit_only else t("home.audit_title")
     blocks += [DividerBlock(), text(f"{title}\n{_audit_lines(audit, tz)}")]
     if sandbox:
