@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import col, select, update
 
 from bot.store import Database, off_loop
 from bot.store.tables import AuditEvent, JobItem, PendingAction, as_utc, utcnow
@@ -230,17 +230,13 @@ class PendingActions:
         now = self.clock()
         with self.db.session() as session:
             for end in ends:
-                _end_item(session, pending_id, end, now)
+                session.exec(
+                    update(JobItem)
+                    .where(col(JobItem.job_id) == pending_id, col(JobItem.item) == end.item)
+                    .values(state=end.state, reason=end.reason, finished_at=now)
+                )
             session.add_all(events)
             session.commit()
-
-
-def _end_item(session: Session, pending_id: str, end: ItemEnd, now: datetime) -> None:
-    session.exec(
-        update(JobItem)
-        .where(col(JobItem.job_id) == pending_id, col(JobItem.item) == end.item)
-        .values(state=end.state, reason=end.reason, finished_at=now)
-    )
 
 
 def _view(row: PendingAction) -> Pending:
