@@ -7,7 +7,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (AsyncSlackRequestHandler, to_async_bolt_request,
+                                                        to_starlette_response)
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 import handlers
 from bot.messages import t
+from bot.postack import Dispatcher
 from bot.runtime import Runtime
 from bot.web import enroll_page
 from handlers.common import failure_text
@@ -71,12 +73,16 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
     return app
 
 
-def build_web(rt: Runtime, app: AsyncApp, *, http_events: bool = True) -> Starlette:
-    """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app."""
+def build_web(rt: Runtime, app: AsyncApp, *, http_events: bool = True,
+              dispatcher: Dispatcher | None = None) -> Starlette:
+    """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app. With a
+    dispatcher, the app runs on its worker loop and this loop only answers (bot.postack)."""
     slack = AsyncSlackRequestHandler(app)
 
     async def events(request: Request) -> Response:
-        return await slack.handle(request)
+        if dispatcher is None:
+            return await slack.handle(request)
+        return to_starlette_response(await dispatcher.dispatch(to_async_bolt_request(request, await request.body())))
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True, "sandbox": rt.sandbox})

@@ -8,13 +8,16 @@ import sys
 from collections.abc import AsyncIterator
 
 import uvicorn
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot.app import build_app, build_web
+from bot.postack import Dispatcher, WorkerLoop
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.scheduler import BillScheduler
+from handlers.common import SLASH_COMMANDS
 from handlers.jobs import Sweeper
 
 log = logging.getLogger(__name__)
@@ -42,34 +45,54 @@ def serve(settings: Settings) -> int:
 
 
 def build_server(settings: Settings) -> Starlette:
+    """The server's loop answers Slack; the bot's work (listeners, scheduler, sweeper, Socket Mode) runs on a
+    worker loop started with the server (bot.postack)."""
     rt = Runtime.create(settings)
     client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
-    web = build_web(rt, app, http_events=bool(settings.SLACK_SIGNING_SECRET))
+    worker = WorkerLoop()
+    secret = settings.SLACK_SIGNING_SECRET
+    dispatcher = Dispatcher(app, worker, secret, frozenset(SLASH_COMMANDS)) if secret else None
+    web = build_web(rt, app, http_events=bool(secret), dispatcher=dispatcher)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(rt.aclose)
-            await _start_scheduler(rt, client, stack)
-            sweeper = Sweeper(rt, client)
-            await sweeper.start()
-            stack.push_async_callback(sweeper.stop)
-            if settings.SLACK_APP_TOKEN:
-                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-                socket = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
-                stack.push_async_callback(socket.close_async)
-                # slack_sdk retries a refused apps.connections.open forever; asking once lets a bad token stop the start
-                socket.client.wss_uri = await socket.client.issue_new_wss_url()
-                await socket.connect_async()
-                log.info("connected over Socket Mode")
-            if rt.sandbox:
-                log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
-            yield
+        worker.start()
+        try:
+            work = await worker.call(_start_work(settings, rt, client, app))
+            try:
+                yield
+            finally:
+                await worker.call(work.aclose())
+        finally:
+            worker.stop()
 
     web.router.lifespan_context = lifespan
     return web
+
+
+async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
+                      app: AsyncApp) -> contextlib.AsyncExitStack:
+    """Runs on the worker loop: everything that uses the SORACOM client lives on that one loop."""
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(rt.aclose)
+        await _start_scheduler(rt, client, stack)
+        sweeper = Sweeper(rt, client)
+        await sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+        if settings.SLACK_APP_TOKEN:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
+            stack.push_async_callback(socket.close_async)
+            # slack_sdk retries a refused apps.connections.open forever; asking once lets a bad token stop the start
+            socket.client.wss_uri = await socket.client.issue_new_wss_url()
+            await socket.connect_async()
+            log.info("connected over Socket Mode")
+        if rt.sandbox:
+            log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
+        return stack.pop_all()
+    raise AssertionError("unreachable")  # pragma: no cover - the stack above always returns or raises
 
 
 async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextlib.AsyncExitStack) -> None:
