@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sqlite3
 import threading
+from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 
 from bot.config import Settings
 from bot.local import LocalBot
 from bot.localslack.console import Console
+from bot.security.roles import Role
+from bot.services import audit
+from bot.services.roles import set_role
+from bot.store import db as db_module
+from bot.store import outbox
+from tests.conftest import ADMIN, OPERATOR
 
 
 async def test_console_waiting_at_its_prompt_leaves_the_bots_pages_served(settings: Settings) -> None:
@@ -32,3 +42,74 @@ async def test_console_waiting_at_its_prompt_leaves_the_bots_pages_served(settin
         finally:
             typed.set()
             await prompt
+
+
+# A locked database: the ack does not wait for it, and the reply says so plainly
+
+
+class HeldLock:
+    """Another connection holding the database's write lock (SQLite) or a table lock (PostgreSQL) until released."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.taken, self.released = url, threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self) -> None:
+        if self.url.startswith("sqlite"):
+            connection = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+            connection.execute("BEGIN IMMEDIATE")  # the write lock; WAL readers go on
+        else:
+            connection = psycopg.connect(self.url)
+            connection.execute("LOCK TABLE pending_action IN ACCESS EXCLUSIVE MODE")  # where a gated command writes
+        self.taken.set()
+        self.released.wait(30)
+        connection.rollback()
+        connection.close()
+
+    def __enter__(self) -> "HeldLock":
+        self._thread.start()
+        assert self.taken.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self._thread.join(10)
+
+
+async def test_locked_database_the_ack_is_fast_and_the_reply_plain(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_SECONDS", 1)  # SQLite gives up on the lock after 1 s, not 15
+    monkeypatch.setattr(outbox, "RETRY_AFTER", 0.05)
+    settings = Settings(_env_file=None, DATABASE_URL=database_url, BOT_DATA_DIR=str(tmp_path / "data"),  # type: ignore[call-arg]
+                        BOT_ADMINS=ADMIN)
+    async with LocalBot(settings) as local:
+        assert local.sender is not None and local.rt is not None
+        await set_role(local.rt.db, OPERATOR, Role.operator, granted_by=ADMIN)
+        ready, tagged = (sub["imsi"] for sub in local.rt.emulator.add_subscribers(2, status="ready"))
+        local.rt.emulator.subscribers[tagged]["tags"]["lot"] = "locked"
+        commands = (("/sim", "list"), ("/soracom", "help"), ("/sim", f"activate {ready}"),
+                    ("/sim", "activate tag:lot=locked"))
+        with HeldLock(database_url) as lock:
+            for command, text in commands:
+                response = await local.sender.command(command, text, user_id=OPERATOR, channel_id="C_OPS")
+                assert response.status_code == 200 and not lock.released.is_set()  # answered while still locked
+            if database_url.startswith("sqlite"):
+                await local.settle()  # the writes give up after the busy timeout, the lock still held
+                assert not lock.released.is_set()
+        await local.settle()
+        told = [call.args.get("text", "") for call in local.fake.calls if call.args.get("user") == OPERATOR
+                or call.method == "response_url"]
+        subscribers = local.rt.emulator.subscribers
+        assert subscribers[ready]["status"] == "active"  # a direct change is made, whatever the database does …
+        await local.rt.db.run(outbox.flush, local.rt.db)  # (as the sweeper does once the database works again)
+        rows = [(e.action, e.target, e.result) for e in await audit.latest(local.rt.db, 20)]
+        assert ("sim.activate", ready, "ok") in rows  # … and its audit row is written, late but not lost
+        assert not any("reference" in text or "Traceback" in text for text in told)
+        if database_url.startswith("sqlite"):  # the gated command could not write its confirmation: nothing done
+            busy = [text for text in told if "database stayed locked" in text]
+            assert len(busy) == 1 and "/sim activate tag:lot=locked" in busy[0]
+            assert subscribers[tagged]["status"] == "ready" and "pending_confirm" not in str(local.fake.calls)
+            assert ("sim.activate", "tag:lot=locked", "error") in rows  # the attempt is on record
+        else:  # PostgreSQL waits for the lock (no lock timeout): the confirmation is asked once it is released
+            assert subscribers[tagged]["status"] == "ready" and "pending_confirm" in str(local.fake.calls)
+            assert not any("database stayed locked" in text for text in told)
