@@ -48,7 +48,8 @@ def uvicorn_options(port: int) -> dict[str, object]:
 
 def serve_bot(port: int, slack_url: str, data_dir: str) -> None:
     os.environ.update({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack_url}/api/",
-                       "DATABASE_URL": f"sqlite:///{data_dir}/bot.db", "BOT_DATA_DIR": data_dir, "PORT": str(port)})
+                       "DATABASE_URL": f"sqlite:///{data_dir}/bot.db", "BOT_DATA_DIR": data_dir, "PORT": str(port),
+                       "BOT_ADMINS": "U_BENCH"})
     import uvicorn
 
     from bot.config import Settings
@@ -81,27 +82,47 @@ def serve_bare(port: int, slack_url: str) -> None:
 
 
 def serve_slack(port: int) -> None:
-    """Slack's side: every Web API call and response_url post answered ok at once; GET /count tells the replies."""
+    """Slack's side: every Web API call and response_url post answered ok at once. GET /count tells how many
+    replies came through response_urls, and the texts of the last few replies and channel posts."""
     import uvicorn
 
     replies = 0
+    private: list[bytes] = []
 
     async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         nonlocal replies
         if scope["type"] != "http":
             return
-        while (await receive()).get("more_body"):
-            pass
+        received = b""
+        while True:
+            message = await receive()
+            received += message.get("body", b"")
+            if not message.get("more_body"):
+                break
         path = scope["path"]
         if path.startswith("/response/"):
             replies += 1
+        if path.startswith("/response/") or path.endswith(("/chat.postEphemeral", "/chat.postMessage")):
+            private[:] = [*private[-9:], received]
         body = {"ok": True, "ts": "1.000001", "channel": "C_BENCH"}
-        body = AUTH_TEST if path.endswith("/auth.test") else {"replies": replies} if path == "/count" else body
+        if path == "/count":
+            body = {"replies": replies, "texts": [texts(raw) for raw in private]}
+        body = AUTH_TEST if path.endswith("/auth.test") else body
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+
+
+def texts(raw: bytes) -> str:
+    """The text of a reply, whether it came as JSON (response_url) or as a form (the Web API)."""
+    from urllib.parse import parse_qs
+
+    try:
+        return str(json.loads(raw).get("text", ""))
+    except ValueError:
+        return parse_qs(raw.decode()).get("text", [""])[0]
 
 
 def start(role: str, *args: str) -> subprocess.Popen[bytes]:
@@ -132,10 +153,10 @@ class Load:
         self.sender = SlackSender(SECRET, None)
         self.sent = 0
 
-    def request(self) -> tuple[bytes, dict[str, str]]:
-        """A `/sim list` as Slack sends it: form-encoded, signed now, with a response_url of its own."""
+    def request(self, command: str = "/sim", text: str = "list") -> tuple[bytes, dict[str, str]]:
+        """A slash command as Slack sends it: form-encoded, signed now, with a response_url of its own."""
         self.sent += 1
-        form = self.sender.command_form("/sim", "list", user_id="U_BENCH", channel_id="C_BENCH")
+        form = self.sender.command_form(command, text, user_id="U_BENCH", channel_id="C_BENCH")
         form["response_url"] = f"{self.slack_url}/response/{self.sent}"
         body = urlencode(form).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **sign_request(SECRET, body, time.time())}
@@ -174,6 +195,18 @@ class Load:
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return times, missing
+
+
+    async def one(self, command: str, text: str) -> tuple[float, int]:
+        """One command on a connection of its own: seconds to the HTTP response, and its status."""
+        body, headers = self.request(command, text)
+        started = time.perf_counter()
+        connection = await asyncio.open_connection(self.host, self.port)
+        try:
+            status = await exchange(connection, body, headers)
+        finally:
+            connection[1].close()
+        return time.perf_counter() - started, status
 
 
 async def exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], body: bytes,
