@@ -13,8 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot.app import build_app, build_web
-from bot.postack import Dispatcher, WorkerLoop
 from bot.config import Settings
+from bot.postack import Dispatcher, WorkerLoop
 from bot.runtime import Runtime
 from bot.scheduler import BillScheduler
 from handlers.common import SLASH_COMMANDS
@@ -54,6 +54,7 @@ def build_server(settings: Settings) -> Starlette:
     secret = settings.SLACK_SIGNING_SECRET
     dispatcher = Dispatcher(app, worker, secret, frozenset(SLASH_COMMANDS)) if secret else None
     web = build_web(rt, app, http_events=bool(secret), dispatcher=dispatcher)
+    web.state.worker = worker
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -74,7 +75,8 @@ def build_server(settings: Settings) -> Starlette:
 async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
                       app: AsyncApp) -> contextlib.AsyncExitStack:
     """Runs on the worker loop: everything that uses the SORACOM client lives on that one loop."""
-    async with contextlib.AsyncExitStack() as stack:
+    stack = contextlib.AsyncExitStack()
+    try:
         stack.push_async_callback(rt.aclose)
         await _start_scheduler(rt, client, stack)
         sweeper = Sweeper(rt, client)
@@ -89,10 +91,12 @@ async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
             socket.client.wss_uri = await socket.client.issue_new_wss_url()
             await socket.connect_async()
             log.info("connected over Socket Mode")
-        if rt.sandbox:
-            log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
-        return stack.pop_all()
-    raise AssertionError("unreachable")  # pragma: no cover - the stack above always returns or raises
+    except BaseException:
+        await stack.aclose()
+        raise
+    if rt.sandbox:
+        log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
+    return stack
 
 
 async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextlib.AsyncExitStack) -> None:
