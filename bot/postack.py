@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import selectors
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -28,17 +29,62 @@ T = TypeVar("T")
 ACKED_EMPTY = frozenset({"block_actions"})  # payload types whose every listener acks before anything else
 
 
+# How long the worker loop stays out of the way while the server's loop answers requests (then it runs one step).
+YIELD_AT_MOST = 0.05
+
+
+class _YieldingLoop(asyncio.SelectorEventLoop):
+    """Before each of its steps, waits (the GIL released) while the server's loop has requests in hand.
+
+    Both loops share one interpreter lock: without this, every step of the replies' work could hold it while an ack
+    waits. The wait is bounded, so the work still advances under a steady stream of requests.
+    """
+
+    def __init__(self, idle: threading.Event) -> None:
+        super().__init__()
+        self._idle = idle
+
+    def _run_once(self) -> None:
+        self._idle.wait(YIELD_AT_MOST)
+        super()._run_once()  # type: ignore[misc]
+
+
+class _Watched:
+    """A selector that tells, through `idle`, whether its loop is waiting for events or handling them."""
+
+    def __init__(self, selector: selectors.BaseSelector, idle: threading.Event) -> None:
+        self._selector, self._idle = selector, idle
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        self._idle.set()
+        events = self._selector.select(timeout)
+        if events:
+            self._idle.clear()
+        return events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._selector, name)
+
+
 class WorkerLoop:
-    """An event loop running in a daemon thread until stopped."""
+    """An event loop running in a daemon thread until stopped, giving way to the server's loop."""
 
     def __init__(self, name: str = "post-ack") -> None:
-        self.loop = asyncio.new_event_loop()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.loop = _YieldingLoop(self.idle)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._tasks: set[concurrent.futures.Future[Any]] = set()
 
     def start(self) -> "WorkerLoop":
         self._thread.start()
         return self
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Marks `loop` (the server's) busy from the moment its selector reports a request until it selects again."""
+        selector = getattr(loop, "_selector", None)
+        if selector is not None:  # a selector loop (asyncio's default); another loop gets no priority, only its own
+            loop._selector = _Watched(selector, self.idle)  # type: ignore[attr-defined]
 
     @property
     def running(self) -> bool:

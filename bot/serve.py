@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
@@ -59,6 +60,7 @@ def build_server(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         worker.start()
+        worker.watch(asyncio.get_running_loop())
         try:
             work = await worker.call(_start_work(settings, rt, client, app))
             try:
