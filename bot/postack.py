@@ -6,7 +6,10 @@ request's signature and answers; bolt's dispatch, every listener, the SORACOM cl
 sweeper run on the worker loop. A slash command or a button press is always acked empty by this bot's listeners
 (register_command, register_action, the stale-button catch-all), so the server answers those at once and hands the
 request on; any other request (modal submissions, whose ack carries the listener's answer) is answered with
-what the listener acks, from the worker loop.
+what the listener acks, from the worker loop. Both loops share the interpreter lock, so the worker loop also
+gives way: before each step it waits while the server's loop is handling events (bounded, so replies still advance).
+A worker process would not share the lock, but it would need the runtime (and, in sandbox, the emulator's state)
+split across processes; on this 2-core machine the thread held the ack bound.
 """
 
 from __future__ import annotations
