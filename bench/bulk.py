@@ -46,7 +46,7 @@ def activations(state: EmulatorState) -> Counter[str]:
     return Counter(r.path.split("/")[3] for r in state.requests if r.operation_id == "activateSubscriber")
 
 
-async def plain_client(count: int, latency: float, concurrency: int) -> float:
+async def plain_client(count: int, latency: float, concurrency: int) -> tuple[float, float]:
     """8 workers taking IMSIs from a queue and activating them: the least any client can spend."""
     state = EmulatorState()
     imsis = fleet(state, count)
@@ -62,11 +62,11 @@ async def plain_client(count: int, latency: float, concurrency: int) -> float:
             while not queue.empty():
                 await client.activate_subscriber(queue.get_nowait())
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert all(state.subscribers[i]["status"] == "active" for i in imsis)
-    return seconds
+    return seconds, cpu
 
 
 async def through_the_bot(count: int, latency: float, tmp: str) -> dict[str, float | int]:
@@ -88,16 +88,17 @@ async def through_the_bot(count: int, latency: float, tmp: str) -> dict[str, flo
                    "blocks": confirm.args["blocks"], "text": confirm.args.get("text", "")}
         value = next(element["value"] for block in message["blocks"] for element in block.get("elements", [])
                      if element.get("action_id") == "pending_confirm")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await local.sender.block_action("pending_confirm", value, user_id=OPERATOR, channel_id=CHANNEL,
                                         message=message)
         await local.settle(timeout=120)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         rows = Counter(e.target for e in await audit.latest(local.rt.db, count * 2) if e.action == "sim.activate"
                        and e.result == "ok")
     calls = activations(state)
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "preview": preview,
         "lost": sum(1 for i in imsis if state.subscribers[i]["status"] != "active"),
         "unaudited": sum(1 for i in imsis if rows[i] != 1),
@@ -108,7 +109,7 @@ async def through_the_bot(count: int, latency: float, tmp: str) -> dict[str, flo
 
 async def main(count: int, latency: float, concurrency: int) -> int:
     floor = count * latency / concurrency
-    plain = await plain_client(count, latency, concurrency)
+    plain, plain_cpu = await plain_client(count, latency, concurrency)
     with tempfile.TemporaryDirectory() as tmp:
         bot = await through_the_bot(count, latency, tmp)
     ratio = bot["seconds"] / floor
@@ -118,6 +119,8 @@ async def main(count: int, latency: float, concurrency: int) -> int:
     print(f"  plain client, {concurrency} workers:         {plain:6.2f} s   {plain / floor:4.2f}x the floor")
     print(f"  bot, Confirm press to last write:  {bot['seconds']:6.2f} s   {ratio:4.2f}x the floor, "
           f"{bot['seconds'] / plain:4.2f}x the plain client   (target <= 1.3x the floor)")
+    print(f"  CPU per SIM (this process, the emulator included): plain client {plain_cpu / count * 1000:.2f} ms, "
+          f"bot {bot['cpu'] / count * 1000:.2f} ms")
     print(f"  (preview of the command: {bot['preview']:.2f} s; peak concurrency at the emulator {bot['peak']})")
     print(f"  lost (not active): {bot['lost']}   without exactly one audit row: {bot['unaudited']}   "
           f"duplicate activate calls: {bot['duplicates']}")
