@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import selectors
 import threading
@@ -113,12 +114,23 @@ class WorkerLoop:
             log.error("work after an ack failed", exc_info=future.exception())
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Lets running work finish for up to `timeout` seconds, then stops the loop."""
+        """Lets handed-on requests reach their listeners, cancels what still runs (as asyncio.run does at exit; a
+        job's lease then lapses and another worker takes it over), and stops the loop."""
         concurrent.futures.wait(list(self._tasks), timeout=timeout)
+        if self.running:
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop).result(timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+async def _cancel_all() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Dispatcher:
