@@ -1,158 +1,180 @@
-"""The bot's work after the ack runs on an event loop of its own, in a worker thread.
+"""`serve` answers Slack in one process and does the bot's work in another.
 
-Slack waits at most 3 s for the HTTP answer. On one loop the replies' work (SORACOM calls, rendering, Slack posts)
-queues with the acks: under 50 commands in flight the acks waited for it. Here the server's loop only checks each
-request's signature and answers; bolt's dispatch, every listener, the SORACOM client, the scheduler and the job
-sweeper run on the worker loop. A slash command or a button press is always acked empty by this bot's listeners
-(register_command, register_action, the stale-button catch-all), so the server answers those at once and hands the
-request on; any other request (modal submissions, whose ack carries the listener's answer) is answered with
-what the listener acks, from the worker loop. Both loops share the interpreter lock, so the worker loop also
-gives way: before each step it waits while the server's loop is handling events (bounded, so replies still advance).
-A worker process would not share the lock, but it would need the runtime (and, in sandbox, the emulator's state)
-split across processes; on this 2-core machine the thread held the ack bound.
+Slack waits at most 3 s for the HTTP answer. On one event loop the replies' work (SORACOM calls, rendering, Slack
+posts) queues with the acks, and a thread of its own would still share the interpreter lock with them: under 50
+commands in flight either way the acks waited for it. So the server's process only checks each request's signature
+and answers; the bot itself (bolt's dispatch, every listener, the SORACOM client, the scheduler, the job sweeper,
+Socket Mode) is the same single-loop server as before, run by a worker process on a loopback port, and each request
+is relayed to it as Slack sent it (bolt there checks the signature again).
+
+A slash command or a button press is always acked empty by this bot's listeners (register_command,
+register_action, the stale-button catch-all), so those are answered at once and relayed after; any other request
+(modal submissions, whose ack carries the listener's answer) is answered with what the worker answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import logging
-import selectors
-import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+import multiprocessing
+import os
+from collections.abc import Mapping
+from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.config import Settings
+
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 ACKED_EMPTY = frozenset({"block_actions"})  # payload types whose every listener acks before anything else
+HOP_BY_HOP = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding"})
+# When both want the CPU, the acks go first: the replies can take longer, Slack's 3 s cannot.
+WORKER_NICENESS = 10
+START_TIMEOUT = 120.0
+WATCH_EVERY = 1.0
 
 
-# How long the worker loop stays out of the way while the server's loop answers requests (then it runs one step).
-YIELD_AT_MOST = 0.05
+def run_worker(settings: Settings, port: int, log_level: int) -> None:
+    """The worker process: the bot as a single-loop server on a loopback port."""
+    import uvicorn
+
+    from bot.serve import build_server
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.nice(WORKER_NICENESS)
+    # Kept-alive relay connections stay open between bursts of commands.
+    uvicorn.run(build_server(settings, worker=False), host="127.0.0.1", port=port, log_level="warning",
+                timeout_keep_alive=3600)
 
 
-class _YieldingLoop(asyncio.SelectorEventLoop):
-    """Before each of its steps, waits (the GIL released) while the server's loop has requests in hand.
+class WorkerProcess:
+    """Starts the worker process, restarts it when it dies, and relays requests to it."""
 
-    Both loops share one interpreter lock: without this, every step of the replies' work could hold it while an ack
-    waits. The wait is bounded, so the work still advances under a steady stream of requests.
-    """
-
-    def __init__(self, idle: threading.Event) -> None:
-        super().__init__()
-        self._idle = idle
-
-    def _run_once(self) -> None:
-        self._idle.wait(YIELD_AT_MOST)
-        super()._run_once()  # type: ignore[misc]
-
-
-class _Watched:
-    """A selector that tells, through `idle`, whether its loop is waiting for events or handling them."""
-
-    def __init__(self, selector: selectors.BaseSelector, idle: threading.Event) -> None:
-        self._selector, self._idle = selector, idle
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        self._idle.set()
-        events = self._selector.select(timeout)
-        if events:
-            self._idle.clear()
-        return events
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._selector, name)
-
-
-class WorkerLoop:
-    """An event loop running in a daemon thread until stopped, giving way to the server's loop."""
-
-    def __init__(self, name: str = "post-ack") -> None:
-        self.idle = threading.Event()
-        self.idle.set()
-        self.loop = _YieldingLoop(self.idle)
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._tasks: set[concurrent.futures.Future[Any]] = set()
-
-    def start(self) -> "WorkerLoop":
-        self._thread.start()
-        return self
-
-    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Marks `loop` (the server's) busy from the moment its selector reports a request until it selects again."""
-        selector = getattr(loop, "_selector", None)
-        if selector is not None:  # a selector loop (asyncio's default); another loop gets no priority, only its own
-            loop._selector = _Watched(selector, self.idle)  # type: ignore[attr-defined]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.port = 0
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._relayed: set[asyncio.Task[Any]] = set()
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive() and self.loop.is_running()
+        return self.process is not None and self.process.is_alive() and self.port != 0
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
+    async def start(self) -> None:
+        from bot.local import free_port
 
-    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Runs `coro` on the worker loop and waits for its result without blocking the caller's loop."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        port = free_port()
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=run_worker, args=(self.settings, port, logging.getLogger().level), name="bot-worker", daemon=True)
+        self.process.start()
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if not self.process.is_alive() or asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError("the bot's worker process did not start; see its log above") from None
+                await asyncio.sleep(0.05)
+        self.port, self._idle = port, []
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(self._watch_process(), name="worker-watch")
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Starts `coro` on the worker loop; its failure is logged, nobody waits for it."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        self._tasks.add(future)
-        future.add_done_callback(self._finished)
+    async def _watch_process(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            if self.process is not None and not self.process.is_alive():
+                log.error("the bot's worker process exited (code %s); starting another", self.process.exitcode)
+                self.port = 0
+                try:
+                    await self.start()
+                except RuntimeError:
+                    log.exception("could not start the bot's worker process again")
 
-    def _finished(self, future: concurrent.futures.Future[Any]) -> None:
-        self._tasks.discard(future)
-        if not future.cancelled() and future.exception() is not None:
-            log.error("work after an ack failed", exc_info=future.exception())
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        await asyncio.gather(*self._relayed, return_exceptions=True)
+        for _, writer in self._idle:
+            writer.close()
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()  # uvicorn's graceful shutdown: the worker's lifespan closes what it opened
+            await asyncio.get_running_loop().run_in_executor(None, self.process.join, 30)
+            if self.process.is_alive():
+                self.process.kill()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Lets handed-on requests reach their listeners, cancels what still runs (as asyncio.run does at exit; a
-        job's lease then lapses and another worker takes it over), and stops the loop."""
-        concurrent.futures.wait(list(self._tasks), timeout=timeout)
-        if self.running:
-            with contextlib.suppress(concurrent.futures.TimeoutError):
-                asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop).result(timeout)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout)
-        if not self._thread.is_alive():
-            self.loop.close()
+    def relay_later(self, request: AsyncBoltRequest) -> None:
+        task = asyncio.get_running_loop().create_task(self.relay(request))
+        self._relayed.add(task)
+        task.add_done_callback(self._relay_done)
+
+    def _relay_done(self, task: asyncio.Task[Any]) -> None:
+        self._relayed.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not hand a request to the worker process", exc_info=task.exception())
+
+    async def relay(self, request: AsyncBoltRequest) -> BoltResponse:
+        """Sends the request to the worker as Slack sent it; returns the worker's answer."""
+        headers = {name: values[0] for name, values in request.headers.items() if name not in HOP_BY_HOP and values}
+        body = request.raw_body.encode()
+        reused = bool(self._idle)
+        connection = self._idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            status, answer_headers, content = await _exchange(connection, body, headers)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            connection[1].close()
+            if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            # A kept-alive connection the worker closed (it restarted): the request never reached it.
+            connection = await asyncio.open_connection("127.0.0.1", self.port)
+            status, answer_headers, content = await _exchange(connection, body, headers)
+        self._idle.append(connection)
+        return BoltResponse(status=status, body=content.decode(), headers=answer_headers)
 
 
-async def _cancel_all() -> None:
-    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], body: bytes,
+                    headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """One POST /slack/events in HTTP/1.1 on a kept-alive connection."""
+    reader, writer = connection
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(f"POST /slack/events HTTP/1.1\r\nHost: bot-worker\r\nContent-Length: {len(body)}\r\n{head}\r\n"
+                 .encode("latin-1") + body)
+    await writer.drain()
+    status = int((await reader.readuntil(b"\r\n")).split()[1])
+    answer: dict[str, str] = {}
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+        name, _, value = line.decode("latin-1").partition(":")
+        answer[name.strip().lower()] = value.strip()
+    content = await reader.readexactly(int(answer.get("content-length", "0")))
+    return status, {k: v for k, v in answer.items() if k not in HOP_BY_HOP and k not in ("date", "server")}, content
 
 
 class Dispatcher:
-    """Answers Slack's HTTP requests on the server's loop and runs the bolt app on the worker loop."""
+    """Answers Slack's HTTP requests in the server's process and has the worker process run the bot."""
 
-    def __init__(self, app: AsyncApp, worker: WorkerLoop, signing_secret: str, commands: frozenset[str]) -> None:
+    def __init__(self, app: AsyncApp, worker: WorkerProcess, signing_secret: str, commands: frozenset[str]) -> None:
         self.app, self.worker, self.commands = app, worker, commands
         self._verifier = SignatureVerifier(signing_secret)
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
-        if not self.worker.running:  # served without its lifespan (an ASGI test transport): one loop, as before
+        if not self.worker.running:  # served without its lifespan (an ASGI test transport): in this process
             return await self.app.async_dispatch(request)
         if self.acked_empty(request):
-            self.worker.submit(self.app.async_dispatch(request))  # its listener's own ack() goes nowhere
+            self.worker.relay_later(request)  # the worker's listener acks it again; that answer goes nowhere
             return BoltResponse(status=200, body="")
-        return await self.worker.call(self.app.async_dispatch(request))
+        return await self.worker.relay(request)
 
     def acked_empty(self, request: AsyncBoltRequest) -> bool:
         """A signed command or button press that this bot's listeners ack empty before doing anything else."""
         body = request.body
         if body.get("ssl_check") or not (body.get("command") in self.commands or body.get("type") in ACKED_EMPTY):
             return False
-        # Only a signed request is acked here; anything else goes to bolt, which refuses it with a 401.
+        # Only a signed request is acked here; anything else goes to the worker's bolt, which refuses it (401).
         return self._verifier.is_valid(request.raw_body, request.headers.get("x-slack-request-timestamp", [""])[0],
                                        request.headers.get("x-slack-signature", [""])[0])

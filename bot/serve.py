@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sys
@@ -15,7 +14,7 @@ from starlette.applications import Starlette
 
 from bot.app import build_app, build_web
 from bot.config import Settings
-from bot.postack import Dispatcher, WorkerLoop
+from bot.postack import Dispatcher, WorkerProcess
 from bot.runtime import Runtime
 from bot.scheduler import BillScheduler
 from handlers.common import SLASH_COMMANDS
@@ -45,30 +44,31 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def build_server(settings: Settings) -> Starlette:
-    """The server's loop answers Slack; the bot's work (listeners, scheduler, sweeper, Socket Mode) runs on a
-    worker loop started with the server (bot.postack)."""
+def build_server(settings: Settings, *, worker: bool = True) -> Starlette:
+    """With HTTP events (a signing secret) this process only answers Slack, and a worker process runs the bot
+    (bot.postack); `worker=False` is that worker, or the whole bot in one loop."""
     rt = Runtime.create(settings)
     client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
-    worker = WorkerLoop()
     secret = settings.SLACK_SIGNING_SECRET
-    dispatcher = Dispatcher(app, worker, secret, frozenset(SLASH_COMMANDS)) if secret else None
+    process = WorkerProcess(settings) if worker and secret else None
+    dispatcher = Dispatcher(app, process, secret, frozenset(SLASH_COMMANDS)) if process and secret else None
     web = build_web(rt, app, http_events=bool(secret), dispatcher=dispatcher)
-    web.state.worker = worker
+    web.state.worker = process
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        worker.start()
-        worker.watch(asyncio.get_running_loop())
-        try:
-            work = await worker.call(_start_work(settings, rt, client, app))
-            try:
+        if process is None:
+            work = await _start_work(settings, rt, client, app)
+            async with work:
                 yield
-            finally:
-                await worker.call(work.aclose())
+            return
+        await process.start()
+        try:
+            yield
         finally:
-            worker.stop()
+            await process.stop()
+            await rt.aclose()
 
     web.router.lifespan_context = lifespan
     return web
@@ -76,7 +76,7 @@ def build_server(settings: Settings) -> Starlette:
 
 async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
                       app: AsyncApp) -> contextlib.AsyncExitStack:
-    """Runs on the worker loop: everything that uses the SORACOM client lives on that one loop."""
+    """Starts the bot's background work; the returned stack stops it."""
     stack = contextlib.AsyncExitStack()
     try:
         stack.push_async_callback(rt.aclose)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
 import sqlite3
 import threading
 from pathlib import Path
@@ -117,22 +119,26 @@ async def test_locked_database_the_ack_is_fast_and_the_reply_plain(
             assert not any("database stayed locked" in text for text in told)
 
 
-async def test_serve_acks_while_the_worker_loop_is_busy(fake: FakeSlack, tmp_path: Path) -> None:
-    """serve's own loop answers Slack; the listeners run on the worker loop (bot.postack), even when it is stuck."""
+async def test_serve_acks_while_its_worker_process_is_stopped(fake: FakeSlack, tmp_path: Path) -> None:
+    """serve's own process answers Slack; the bot runs in its worker process (bot.postack), even when that one is
+    frozen; forged requests are still refused."""
     settings = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="worker-secret",  # type: ignore[call-arg]
                         SLACK_API_URL=fake.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
                         BOT_DATA_DIR=str(tmp_path), BOT_ADMINS=ADMIN)
     web = build_server(settings)
-    stuck = threading.Event()
     async with web.router.lifespan_context(web):
-        web.state.worker.loop.call_soon_threadsafe(stuck.wait, 20)  # the worker loop busy with something long
+        worker = web.state.worker.process
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://bot") as http:
             sender = SlackSender("worker-secret", http, fake=fake)
-            acked = await sender.command("/soracom", "roles", user_id=ADMIN, channel_id="C1")
-            answered_while_stuck = not stuck.is_set() and fake.calls_to("response_url") == []
-            stuck.set()
-            reply = await fake.wait_for("response_url", timeout=10)
+            os.kill(worker.pid, signal.SIGSTOP)
+            try:
+                acked = await sender.command("/soracom", "roles", user_id=ADMIN, channel_id="C1")
+                answered_while_stopped = fake.calls_to("response_url") == []
+            finally:
+                os.kill(worker.pid, signal.SIGCONT)
+            reply = await fake.wait_for("response_url", timeout=20)
             forged = await sender.with_signature(secret="wrong").command("/soracom", "roles", user_id=ADMIN)
-    assert acked.status_code == 200 and acked.content == b"" and answered_while_stuck
-    assert forged.status_code == 401  # not acked here: refused by bolt on the worker loop
+    assert acked.status_code == 200 and acked.content == b"" and answered_while_stopped
+    assert forged.status_code == 401  # not acked here: refused by bolt in the worker
     assert "Roles" in reply.args["text"] and len(fake.calls_to("response_url")) == 1  # the forged one did nothing
+    assert not worker.is_alive()  # stopped with the server
