@@ -1,7 +1,11 @@
-"""Bulk activation through the service against the embedded emulator with a latency knob: bounded concurrency
-against a sequential baseline measured in the same run.
+"""Bulk activation of many SIMs through the real bot path, against the API's floor and a plain client.
 
-    python bench/bulk.py [--sims 200] [--latency 0.02] [--concurrency 8]
+The bot is driven as Slack drives it: a signed `/sim activate tag:…` command, its preview, a press of Confirm;
+the embedded emulator answers every call after --latency seconds; the database is a SQLite file. Measured in the
+same run: a plain client (8 workers calling SORACOM's activate, nothing else) on the same emulator. The floor is
+what the API allows: SIMs × latency / concurrency.
+
+    python bench/bulk.py [--sims 1000] [--latency 0.01] [--concurrency 8]
 """
 
 from __future__ import annotations
@@ -9,56 +13,126 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.config import Settings  # noqa: E402
 from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID, EmulatorState, create_app  # noqa: E402
-from bot.services import sims  # noqa: E402
-from bot.services.bulk import BulkResult, run_bulk  # noqa: E402
+from bot.local import LocalBot  # noqa: E402
+from bot.security.roles import Role  # noqa: E402
+from bot.services import audit  # noqa: E402
+from bot.services.roles import set_role  # noqa: E402
 from bot.soracom import AuthKeyCredentials, SoracomClient  # noqa: E402
 
 ENDPOINT = "http://soracom-emulator.localhost"
-ACTIVATE = sims.Change(sims.Action.activate)
+OPERATOR, CHANNEL, TAG = "U_BENCH", "C_BENCH", "bench"
 
 
-async def activate_all(client: SoracomClient, state: EmulatorState, imsis: list[str],
-                       concurrency: int) -> tuple[BulkResult, int]:
-    """One timed run from `ready`; returns the result and the peak concurrency the emulator saw."""
-    for imsi in imsis:
-        state.subscribers[imsi]["status"] = "ready"
-    state.peak_concurrency = 0
-    result = await run_bulk(imsis, lambda imsi: sims.apply(client, ACTIVATE, imsi), concurrency=concurrency,
-                            describe=sims.failure_reason)
-    assert not result.failures, result.failures[:3]
-    assert all(state.subscribers[imsi]["status"] == "active" for imsi in imsis)
-    return result, state.peak_concurrency
+def fleet(state: EmulatorState, count: int) -> list[str]:
+    added = state.add_subscribers(count, status="ready")
+    for sub in added:
+        sub["tags"]["fleet"] = TAG
+    return [sub["imsi"] for sub in added]
 
 
-async def main(count: int, latency: float, concurrency: int) -> None:
+def activations(state: EmulatorState) -> Counter[str]:
+    """Activate calls the emulator received, per IMSI (answered or not)."""
+    return Counter(r.path.split("/")[3] for r in state.requests if r.operation_id == "activateSubscriber")
+
+
+async def plain_client(count: int, latency: float, concurrency: int) -> tuple[float, float]:
+    """8 workers taking IMSIs from a queue and activating them: the least any client can spend."""
     state = EmulatorState()
-    imsis = [sub["imsi"] for sub in state.add_subscribers(count, status="ready")]
-    transport = httpx.ASGITransport(app=create_app(state))
+    imsis = fleet(state, count)
     async with SoracomClient(ENDPOINT, AuthKeyCredentials(DEMO_AUTH_KEY_ID, DEMO_AUTH_KEY),
-                             transport=transport) as client:
-        await client.auth()  # authentication is not part of either figure
+                             transport=httpx.ASGITransport(app=create_app(state))) as client:
+        await client.auth()
         state.faults.latency = latency
-        sequential, sequential_peak = await activate_all(client, state, imsis, 1)
-        bounded, bounded_peak = await activate_all(client, state, imsis, concurrency)
-    print(f"bulk activate of {count} SIMs, emulator latency {latency * 1000:.0f} ms per call")
-    print(f"  sequential (concurrency 1): {sequential.seconds:6.2f} s, "
-          f"{count / sequential.seconds:7.1f} SIMs/s, peak concurrency at the emulator {sequential_peak}")
-    print(f"  bounded (concurrency {concurrency}):    {bounded.seconds:6.2f} s, "
-          f"{count / bounded.seconds:7.1f} SIMs/s, peak concurrency at the emulator {bounded_peak}")
-    print(f"  speed-up: {sequential.seconds / bounded.seconds:.1f}x")
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for imsi in imsis:
+            queue.put_nowait(imsi)
+
+        async def worker() -> None:
+            while not queue.empty():
+                await client.activate_subscriber(queue.get_nowait())
+
+        started, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert all(state.subscribers[i]["status"] == "active" for i in imsis)
+    return seconds, cpu
+
+
+async def through_the_bot(count: int, latency: float, tmp: str) -> dict[str, float | int]:
+    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp}/bot.db", BOT_DATA_DIR=tmp,  # type: ignore[call-arg]
+                        BOT_ADMINS="U_ADMIN")
+    state = EmulatorState()
+    imsis = fleet(state, count)
+    async with LocalBot(settings, emulator=state) as local:
+        assert local.sender is not None and local.rt is not None
+        await set_role(local.rt.db, OPERATOR, Role.operator, granted_by="U_ADMIN")
+        await local.rt.soracom.auth()  # authentication is in neither figure
+        state.faults.latency = latency
+        started = time.perf_counter()
+        await local.sender.command("/sim", f"activate tag:fleet={TAG}", user_id=OPERATOR, channel_id=CHANNEL)
+        await local.settle()
+        preview = time.perf_counter() - started
+        confirm = next(call for call in reversed(local.fake.calls) if "pending_confirm" in str(call.args.get("blocks")))
+        message = {"ts": (confirm.response or {}).get("ts") or (confirm.response or {}).get("message_ts"),
+                   "blocks": confirm.args["blocks"], "text": confirm.args.get("text", "")}
+        value = next(element["value"] for block in message["blocks"] for element in block.get("elements", [])
+                     if element.get("action_id") == "pending_confirm")
+        started, cpu = time.perf_counter(), time.process_time()
+        await local.sender.block_action("pending_confirm", value, user_id=OPERATOR, channel_id=CHANNEL,
+                                        message=message)
+        await local.settle(timeout=120)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        rows = Counter(e.target for e in await audit.latest(local.rt.db, count * 2) if e.action == "sim.activate"
+                       and e.result == "ok")
+    calls = activations(state)
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "preview": preview,
+        "lost": sum(1 for i in imsis if state.subscribers[i]["status"] != "active"),
+        "unaudited": sum(1 for i in imsis if rows[i] != 1),
+        "duplicates": sum(n - 1 for n in calls.values() if n > 1),
+        "peak": state.peak_concurrency,
+    }
+
+
+async def main(count: int, latency: float, concurrency: int) -> int:
+    floor = count * latency / concurrency
+    plain, plain_cpu = await plain_client(count, latency, concurrency)
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = await through_the_bot(count, latency, tmp)
+    ratio = bot["seconds"] / floor
+    print(f"bulk activate of {count} SIMs, emulator latency {latency * 1000:.0f} ms a call, {concurrency} in flight, "
+          f"SQLite file")
+    print(f"  floor ({count} x {latency * 1000:.0f} ms / {concurrency}):        {floor:6.2f} s")
+    print(f"  plain client, {concurrency} workers:         {plain:6.2f} s   {plain / floor:4.2f}x the floor")
+    print(f"  bot, Confirm press to last write:  {bot['seconds']:6.2f} s   {ratio:4.2f}x the floor, "
+          f"{bot['seconds'] / plain:4.2f}x the plain client   (target <= 1.3x the floor)")
+    print(f"  CPU per SIM (this process, the emulator included): plain client {plain_cpu / count * 1000:.2f} ms, "
+          f"bot {bot['cpu'] / count * 1000:.2f} ms")
+    print(f"  (preview of the command: {bot['preview']:.2f} s; peak concurrency at the emulator {bot['peak']})")
+    print(f"  lost (not active): {bot['lost']}   without exactly one audit row: {bot['unaudited']}   "
+          f"duplicate activate calls: {bot['duplicates']}")
+    ok = ratio <= 1.3 and bot["lost"] == 0 and bot["unaudited"] == 0 and bot["duplicates"] == 0
+    print("  PASS" if ok else "  FAIL")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sims", type=int, default=200)
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds the emulator waits per call")
+    parser.add_argument("--sims", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.01, help="seconds the emulator waits per call")
     parser.add_argument("--concurrency", type=int, default=8)
     options = parser.parse_args()
-    asyncio.run(main(options.sims, options.latency, options.concurrency))
+    sys.exit(asyncio.run(main(options.sims, options.latency, options.concurrency)))

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 import handlers
 from bot.messages import t
+from bot.postack import Dispatcher
 from bot.runtime import Runtime
 from bot.web import enroll_page
 from bot.web.health import DatabaseProbe
@@ -73,9 +74,12 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
     return app
 
 
-def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True) -> Starlette:
-    """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app."""
-    events = SlackEvents(app, rt.db, signing_secret)
+def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True,
+              dispatcher: Dispatcher | None = None, replay_check: bool = True) -> Starlette:
+    """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app. With a
+    dispatcher, the bot runs in a worker process and this process only answers Slack (bot.postack)."""
+    events = SlackEvents(app, rt.db, signing_secret, dispatch=dispatcher.dispatch if dispatcher else None,
+                         replay_check=replay_check)
     database = DatabaseProbe(rt.db)
 
     async def healthz(_: Request) -> Response:

@@ -8,15 +8,18 @@ import sys
 from collections.abc import AsyncIterator
 
 import uvicorn
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot.app import build_app, build_web
 from bot.config import Settings
+from bot.postack import Dispatcher, WorkerProcess
 from bot.runtime import Runtime
 from bot.budget_watch import BudgetWatch
 from bot.scheduler import BillScheduler
 from bot.services.fleet import FleetRefresher
+from handlers.common import SLASH_COMMANDS
 from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
 
@@ -47,36 +50,63 @@ def serve(settings: Settings) -> int:
     return 0 if server.started else 3  # as uvicorn.run: a start-up failure (port taken, lifespan error) is 3
 
 
-def build_server(settings: Settings) -> Starlette:
+def build_server(settings: Settings, *, worker: bool = True, relayed: bool = False) -> Starlette:
+    """With HTTP events (a signing secret) this process only answers Slack, and a worker process runs the bot
+    (bot.postack); `worker=False` is that worker, or the whole bot in one loop."""
     rt = Runtime.create(settings)
     client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
-    web = build_web(rt, app, signing_secret=settings.SLACK_SIGNING_SECRET or "",
-                    http_events=bool(settings.SLACK_SIGNING_SECRET))
+    secret = settings.SLACK_SIGNING_SECRET
+    process = WorkerProcess(settings) if worker and secret else None
+    dispatcher = Dispatcher(app, process, secret, frozenset(SLASH_COMMANDS)) if process and secret else None
+    # The worker takes requests the server's process verified and checked for replays already.
+    web = build_web(rt, app, signing_secret=secret or "", http_events=bool(secret), dispatcher=dispatcher,
+                    replay_check=not relayed)
+    web.state.worker = process
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(rt.aclose)
-            await _start_scheduler(rt, client, stack)
-            sweeper = Sweeper(rt, client)
-            await sweeper.start()
-            stack.push_async_callback(sweeper.stop)
-            if settings.SLACK_APP_TOKEN:
-                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-                socket = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
-                stack.push_async_callback(socket.close_async)
-                # slack_sdk retries a refused apps.connections.open forever; asking once lets a bad token stop the start
-                socket.client.wss_uri = await socket.client.issue_new_wss_url()
-                await socket.connect_async()
-                log.info("connected over Socket Mode")
-            if rt.sandbox:
-                log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
+        if process is None:
+            work = await _start_work(settings, rt, client, app)
+            async with work:
+                yield
+            return
+        await process.start()
+        try:
             yield
+        finally:
+            await process.stop()
+            await rt.aclose()
 
     web.router.lifespan_context = lifespan
     return web
+
+
+async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
+                      app: AsyncApp) -> contextlib.AsyncExitStack:
+    """Starts the bot's background work; the returned stack stops it."""
+    stack = contextlib.AsyncExitStack()
+    try:
+        stack.push_async_callback(rt.aclose)
+        await _start_scheduler(rt, client, stack)
+        sweeper = Sweeper(rt, client)
+        await sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+        if settings.SLACK_APP_TOKEN:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
+            stack.push_async_callback(socket.close_async)
+            # slack_sdk retries a refused apps.connections.open forever; asking once lets a bad token stop the start
+            socket.client.wss_uri = await socket.client.issue_new_wss_url()
+            await socket.connect_async()
+            log.info("connected over Socket Mode")
+    except BaseException:
+        await stack.aclose()
+        raise
+    if rt.sandbox:
+        log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
+    return stack
 
 
 async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextlib.AsyncExitStack) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import OperationalError
 
 from bot.messages import t, unescape
 from bot.runtime import Runtime
@@ -189,6 +190,9 @@ def failure_text(exc: BaseException, context: str = "") -> str:
     if isinstance(exc, WriteUnconfirmed):
         key = "common.write_unconfirmed_not_changed" if exc.changed is False else "common.write_unconfirmed_unknown"
         return t(key, detail=exc.detail, what=exc.what)
+    if database_busy(exc):
+        log.warning("database locked past its busy timeout in %s", context)
+        return t("common.database_busy", command=context)
     if isinstance(exc, SoracomError):
         log.warning("SORACOM error in %s: %s", context, exc)
         return soracom_failure_text(exc)
@@ -200,6 +204,11 @@ def failure_text(exc: BaseException, context: str = "") -> str:
     ref = secrets.token_hex(4)
     log.error("unexpected error, reference %s, in %s", ref, context, exc_info=exc)
     return t("common.internal_error", ref=ref)
+
+
+def database_busy(exc: BaseException) -> bool:
+    """SQLite still locked by another connection after the busy timeout (the driver names it so, nothing else)."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 async def report_failure(request: Request, exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 
 from bot.store import Database, off_loop
@@ -229,14 +230,20 @@ class PendingActions:
         """Items' outcomes and their audit rows in one transaction: neither is ever written without the other."""
         now = self.clock()
         with self.db.session() as session:
-            for end in ends:
-                session.exec(
-                    update(JobItem)
-                    .where(col(JobItem.job_id) == pending_id, col(JobItem.item) == end.item)
-                    .values(state=end.state, reason=end.reason, finished_at=now)
-                )
+            if ends:  # one statement executed for many rows: the ORM's per-row update cost 1 ms a SIM
+                session.connection().execute(_END_ITEM, [
+                    {"b_job": pending_id, "b_item": end.item, "b_state": end.state, "b_reason": end.reason,
+                     "b_now": now} for end in ends])
             session.add_all(events)
             session.commit()
+
+
+_ITEMS = JobItem.__table__  # type: ignore[attr-defined]
+_END_ITEM = (
+    _ITEMS.update()
+    .where(_ITEMS.c.job_id == bindparam("b_job"), _ITEMS.c.item == bindparam("b_item"))
+    .values(state=bindparam("b_state"), reason=bindparam("b_reason"), finished_at=bindparam("b_now"))
+)
 
 
 def _view(row: PendingAction) -> Pending:

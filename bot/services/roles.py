@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from bot.security.roles import Role
@@ -18,12 +19,17 @@ class RoleGrant:
     granted_by: str
 
 
+# Read before every SIM of a bulk job: a plain statement costs a tenth of an ORM session's get.
+_ROLES = UserRole.__table__  # type: ignore[attr-defined]
+_ROLE_OF = select(_ROLES.c.role).where(_ROLES.c.slack_user_id == bindparam("user_id"))
+
+
 @off_loop
 def role_of(db: Database, user_id: str, admins: frozenset[str]) -> Role:
-    with db.session() as session:
-        row = session.get(UserRole, user_id)
-    if row is not None:
-        return Role.parse(row.role)
+    with db.engine.connect() as connection:
+        stored = connection.execute(_ROLE_OF, {"user_id": user_id}).scalar()
+    if stored is not None:
+        return Role.parse(stored)
     return Role.admin if user_id in admins else Role.viewer
 
 

@@ -5,16 +5,18 @@ the request is forged; here nothing is parsed before the signature holds."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from starlette.requests import Request
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_SKEW_SECONDS = 5 * 60  # as slack_sdk's SignatureVerifier, which bolt applies again after us
 PURGE_EVERY_SECONDS = 60.0
+DATABASE_PATIENCE = 0.5  # seconds the ack waits for the database's replay answer
 
 
 class Verdict(Enum):
@@ -103,14 +106,38 @@ def event_key(body: dict[str, Any]) -> str | None:
     return replay.event_key(str(body.get("team_id")), event_id)
 
 
+class RecentKeys:
+    """The keys this process took, until they expire: a replay is refused here even when the database is slow."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, datetime] = {}
+
+    def add(self, key: str, expires_at: datetime) -> bool:
+        if key in self._expiry:
+            return False
+        self._expiry[key] = expires_at
+        return True
+
+    def purge(self, now: datetime) -> None:
+        self._expiry = {key: when for key, when in self._expiry.items() if when > now}
+
+
 class SlackEvents:
+    """`dispatch`: where a verified request goes (bolt in this process, or the worker process of bot.postack).
+    `replay_check`: off in that worker, whose requests the server's process checked already."""
+
     def __init__(self, app: AsyncApp, db: Database, signing_secret: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 dispatch: Callable[[AsyncBoltRequest], Awaitable[BoltResponse]] | None = None,
+                 replay_check: bool = True) -> None:
         self.app = app
         self.db = db
         self.signing_secret = signing_secret
         self.clock = clock
+        self.dispatch = dispatch or app.async_dispatch
+        self.replay_check = replay_check
         self._next_purge = 0.0
+        self._recent = RecentKeys()
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()  # already bounded by BodyLimit
@@ -125,16 +152,34 @@ class SlackEvents:
         if bolt_request is None:
             return JSONResponse({"error": "malformed request body"}, status_code=400)
         assert timestamp is not None and signature is not None
+        if not self.replay_check:
+            return to_starlette_response(await self.dispatch(bolt_request))
         if not await self._first_time(int(timestamp), signature):
             return self._replayed(request)
         event = event_key(bolt_request.body)
         expires = datetime.fromtimestamp(self.clock(), timezone.utc) + replay.EVENT_MEMORY
-        if event and not await replay.remember(self.db, event, expires):
+        if event and not await self._remember(event, expires):
             return self._replayed(request)
-        response = await self.app.async_dispatch(bolt_request)
+        response = await self.dispatch(bolt_request)
         if event and response.status >= 500:
             await replay.forget(self.db, event)  # failed before any work: Slack's retry may do it
         return to_starlette_response(response)
+
+    async def _remember(self, key: str, expires_at: datetime) -> bool:
+        """First time this key is seen? The database answers across processes; while it does not answer quickly
+        (a locked SQLite, a restarting PostgreSQL) this process's own memory does, so the ack is never held."""
+        if not self._recent.add(key, expires_at):
+            return False
+        remembered = asyncio.ensure_future(replay.remember(self.db, key, expires_at))
+        try:
+            return await asyncio.wait_for(asyncio.shield(remembered), DATABASE_PATIENCE)
+        except TimeoutError:
+            log.warning("replay check: the database did not answer in %.1f s; this process's memory decided",
+                        DATABASE_PATIENCE)
+            return True
+        except Exception:  # noqa: BLE001 - the database refused: this process's memory decides
+            log.warning("replay check: the database refused; this process's memory decided", exc_info=True)
+            return True
 
     @staticmethod
     def _replayed(request: Request) -> Response:
@@ -146,12 +191,13 @@ class SlackEvents:
     async def _first_time(self, timestamp: int, signature: str) -> bool:
         await self._purge_now_and_then()
         sent_at = datetime.fromtimestamp(timestamp, timezone.utc)
-        return await replay.remember(self.db, replay.signature_key(timestamp, signature),
-                                       replay.signature_expiry(sent_at))
+        return await self._remember(replay.signature_key(timestamp, signature), replay.signature_expiry(sent_at))
 
     async def _purge_now_and_then(self) -> None:
         now = self.clock()
         if now < self._next_purge:
             return
         self._next_purge = now + PURGE_EVERY_SECONDS
-        await replay.purge_expired(self.db, datetime.fromtimestamp(now, timezone.utc))
+        self._recent.purge(datetime.fromtimestamp(now, timezone.utc))
+        purge = asyncio.ensure_future(replay.purge_expired(self.db, datetime.fromtimestamp(now, timezone.utc)))
+        purge.add_done_callback(lambda done: done.cancelled() or done.exception())  # a late purge is harmless

@@ -5,6 +5,7 @@ MESSAGES = {
     "common.refused_role": "You are a *{role}*; `{command} {sub}` needs the *{required}* role. Ask an admin: `/soracom role <@{user}> {required}`.",
     "common.internal_error": ":warning: Something went wrong on our side (reference `{ref}`). Nothing more is known here; an admin can find the details in the bot's log under that reference.",
     "common.soracom_error": ":warning: SORACOM refused: {message}",
+    "common.database_busy": ":warning: The bot's database stayed locked by another process, so `{command}` could not be completed. Try again in a minute; `/soracom audit` shows what was done.",
     "common.soracom_unavailable": ":warning: SORACOM could not be reached ({message}). Try again in a minute.",
     "common.write_not_changed": "SORACOM did not answer ({detail}); read back: not changed.",
     "common.write_unknown": "SORACOM did not answer ({detail}) and could not be read back: it may or may not have been done.",

@@ -5,6 +5,7 @@ MESSAGES = {
     "common.refused_role": "あなたの権限は *{role}* です。`{command} {sub}` には *{required}* 権限が必要です。管理者に依頼してください: `/soracom role <@{user}> {required}`",
     "common.internal_error": ":warning: ボット側でエラーが発生しました (参照番号 `{ref}`)。ここではこれ以上の情報はありません。管理者はこの参照番号でボットのログから詳細を確認できます。",
     "common.soracom_error": ":warning: SORACOM が処理を拒否しました: {message}",
+    "common.database_busy": ":warning: ボットのデータベースが別のプロセスにロックされたままだったため、`{command}` を完了できませんでした。1 分ほど待ってから再度お試しください。実行された内容は `/soracom audit` で確認できます。",
     "common.soracom_unavailable": ":warning: SORACOM に接続できませんでした ({message})。1 分ほど待ってから再度お試しください。",
     "common.write_not_changed": "SORACOM から応答がありません ({detail})。読み直した結果: 変更されていません。",
     "common.write_unknown": "SORACOM から応答がなく ({detail})、読み直しもできませんでした: 変更されたかどうかは不明です。",
