@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -94,6 +95,7 @@ class Request:
     body: dict[str, Any] = field(default_factory=dict)
     audited: bool = False
     required: Role = Role.viewer  # the role the action being run needs: read again before each SORACOM write
+    _role_read_at: float | None = field(default=None, repr=False)  # loop time of the last read, for `within`
 
     @property
     def actor(self) -> audit.Actor:
@@ -152,9 +154,15 @@ class Request:
         plain["blocks"] = with_marker(plain.get("blocks", []), self.rt.sandbox)
         return plain
 
-    async def recheck(self, action: str, target: str | None, *, audit: bool = True) -> None:
-        """The role as it is now, not when the button was shown: Refused (and audited) once it no longer allows."""
-        self.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
+    async def recheck(self, action: str, target: str | None, *, audit: bool = True, within: float = 0.0) -> None:
+        """The role as it is now, not when the button was shown: Refused (and audited) once it no longer allows.
+
+        `within`: a read at most that many seconds old serves (a bulk run's workers share one per SORACOM call).
+        """
+        loop = asyncio.get_running_loop()
+        if self._role_read_at is None or loop.time() - self._role_read_at >= within:
+            self.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
+            self._role_read_at = loop.time()
         if not self.role.allows(self.required):
             if audit:
                 await self.audit(action, target, "refused", f"role {self.role.name} < {self.required.name}")
