@@ -117,6 +117,7 @@ async def run_bulk(
     work: Work,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
+    workers: int | None = None,
     describe: Describe = str,
     on_item: OnItem | None = None,
     on_progress: OnProgress | None = None,
@@ -125,7 +126,9 @@ async def run_bulk(
     """Runs `work` once per item; a failure is recorded with `describe(exc)` and never stops the others.
 
     `on_item` is called once per item as it ends; `on_progress` at most every `progress_interval` seconds
-    while something changed (the caller reports the end itself, from the result).
+    while something changed (the caller reports the end itself, from the result). At most `concurrency` calls of
+    `work` run at once; `workers` (default: as many) take items, so more workers than that let an item's
+    `on_item` (a database write) overlap the next calls.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -167,7 +170,7 @@ async def run_bulk(
     finished = asyncio.Event()
     reporter = loop.create_task(_report(result, on_progress, progress_interval, finished)) if on_progress else None
     try:
-        await asyncio.gather(*(worker() for _ in range(min(max(1, concurrency), len(items)))))
+        await asyncio.gather(*(worker() for _ in range(min(max(1, workers or concurrency), len(items)))))
     finally:
         finished.set()
         if reporter is not None:
