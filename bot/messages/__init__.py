@@ -1,7 +1,12 @@
 """One catalogue of user-facing text, keyed by message id, per language.
 
 Each subject keeps its text in `bot/messages/<lang>/<subject>.py` as a `MESSAGES` dict: English (`en`), the
-reference, and Japanese (`ja`). The bot serves one workspace, so one language (BOT_LANG) holds for every reply.
+reference, and Japanese (`ja`). Each reply is in the language of the Slack user it answers: handlers set it per
+request with `set_language` (a context variable, so concurrent requests never see each other's), BOT_LANG where
+the user's is unknown.
+
+A text that shows a count may have plural forms: a dict from CLDR plural category (`one`, `other`…) to text,
+chosen by the `count` value with Babel's plural rules of the language; `other` is required (Japanese has only it).
 
 Templates are Slack mrkdwn. Every value filled into a placeholder is data (SIM names, tags, SORACOM error texts,
 what a user typed) and is escaped here, the one place all of them pass, unless it is `Mrkdwn` already: the result
@@ -13,12 +18,19 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from functools import cache
 
+from babel import Locale
+
 DEFAULT_LANG = "en"
 LANGUAGES = ("en", "ja")
-_current = DEFAULT_LANG
+_language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANG)
+
+Entry = str | dict[str, str]  # a text, or its plural forms by CLDR category
 
 
 class Mrkdwn(str):
@@ -54,18 +66,46 @@ def _filled(value: object) -> object:
     return escape(value)
 
 
-def use_language(lang: str) -> None:
-    """The language of every reply from now on."""
-    global _current
+def _known(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
-    _current = lang
+    return lang
+
+
+def current_language() -> str:
+    return _language.get()
+
+
+def set_language(lang: str) -> None:
+    """The language of the replies of the current request: the task running it and the tasks it starts."""
+    _language.set(_known(lang))
+
+
+@contextmanager
+def in_language(lang: str) -> Iterator[None]:
+    """The language of what is written inside the block, for work outside a request (scheduled posts)."""
+    token = _language.set(_known(lang))
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def language_of_locale(locale: str | None, default: str) -> str:
+    """The catalogue language of a Slack locale (`ja-JP` → `ja`); `default` when there is none for it."""
+    lang = (locale or "").replace("_", "-").split("-")[0].lower()
+    return lang if lang in LANGUAGES else default
 
 
 @cache
-def catalogue(lang: str = DEFAULT_LANG) -> dict[str, str]:
+def babel_locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+@cache
+def catalogue(lang: str = DEFAULT_LANG) -> dict[str, Entry]:
     package = importlib.import_module(f"bot.messages.{lang}")
-    merged: dict[str, str] = {}
+    merged: dict[str, Entry] = {}
     for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{package.__name__}.{module_info.name}")
         clash = merged.keys() & module.MESSAGES.keys()
@@ -75,8 +115,21 @@ def catalogue(lang: str = DEFAULT_LANG) -> dict[str, str]:
     return merged
 
 
+def plural_text(entry: Entry, lang: str, count: object) -> str:
+    """The form of `entry` for `count` by the plural rules of `lang`; a plain text stands for every count."""
+    if isinstance(entry, str):
+        return entry
+    if not isinstance(count, (int, float, Decimal)):
+        raise TypeError(f"plural text needs a numeric count, got {count!r}")
+    return entry.get(babel_locale(lang).plural_form(abs(count))) or entry["other"]
+
+
 def t(message_id: str, lang: str | None = None, /, **values: object) -> Mrkdwn:
-    """The mrkdwn of a message id with its {placeholders} filled in, each value escaped once; English where a
-    translation lacks it."""
-    text = catalogue(lang or _current).get(message_id) or catalogue(DEFAULT_LANG)[message_id]
+    """The mrkdwn of a message id in the request's language with its {placeholders} filled in, each value escaped
+    once; English where a translation lacks it."""
+    lang = lang or _language.get()
+    entry = catalogue(lang).get(message_id)
+    if entry is None:
+        lang, entry = DEFAULT_LANG, catalogue(DEFAULT_LANG)[message_id]
+    text = plural_text(entry, lang, values.get("count"))
     return Mrkdwn(text.format(**{name: _filled(value) for name, value in values.items()}))
