@@ -36,7 +36,7 @@ def reply_text(harness: Harness, user: str) -> str:
 
 
 def amount(value: float) -> str:
-    return f"{value:,.0f}"
+    return f"¥{value:,.0f}"
 
 
 def this_month(harness: Harness) -> str:
@@ -97,8 +97,8 @@ async def test_bill_of_a_month_shows_the_emulators_figures(harness: Harness) -> 
     percent = change * 100 / bills["201907"]["amount"]
     await harness.command("/bill 201908", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert "13,203 JPY" in text and "closed" in text and "paid" in text
-    assert f"+{amount(change)} JPY (+{percent:.1f}%)" in text
+    assert "¥13,203" in text and "closed" in text and "paid" in text
+    assert f"+{amount(change)} (+{percent:.1f}%)" in text
     assert "last four months" in text  # 2019 is outside the summaries' window
     paths = [(r.method, r.path) for r in harness.emulator.requests]
     assert ("GET", "/v1/bills/201908") in paths and ("GET", "/v1/bills/201907") in paths
@@ -110,11 +110,11 @@ async def test_bill_defaults_to_this_month_with_items_and_sims(harness: Harness)
     state = harness.emulator
     await harness.command("/bill", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert f"{amount(state.bills[month]['amount'])} JPY" in text and "temporary" in text
+    assert amount(state.bills[month]['amount']) in text and "temporary" in text
     top_item = item_breakdown(state, month)[0]
     top_sim = sim_breakdown(state, month)[0]
-    assert f"{top_item['billItemName']} ({top_item['billItemCategory']}) — {amount(top_item['amount'])} JPY" in text
-    assert f"`{top_sim['simId']}` — {amount(top_sim['amount'])} JPY" in text
+    assert f"{top_item['billItemName']} ({top_item['billItemCategory']}) — {amount(top_item['amount'])}" in text
+    assert f"`{top_sim['simId']}` — {amount(top_sim['amount'])}" in text
     assert ("GET", "/v1/bills/summaries/sims") in [(r.method, r.path) for r in state.requests]
 
 
@@ -178,7 +178,7 @@ async def test_daily_chart_is_uploaded_with_its_text_form(harness: Harness) -> N
     assert len(heights) == len(days) == 31
     peak = max(range(31), key=lambda i: days[i]["amount"])
     assert heights.index(max(heights)) == peak
-    assert "total 13,203" in upload.initial_comment
+    assert "total ¥13,203" in upload.initial_comment
     assert f"{int(days[0]['date'][6:])}: {amount(days[0]['amount'])}" in upload.initial_comment
     assert [c.method for c in harness.fake.calls if c.method.startswith("files.")] == [
         "files.getUploadURLExternal", "files.completeUploadExternal"]
@@ -188,7 +188,7 @@ async def test_daily_falls_back_to_text_when_the_upload_fails(harness: Harness) 
     harness.fake.fail_next("files.completeUploadExternal", "not_in_channel")
     await harness.command("/bill daily 201908", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert "not_in_channel" in text and "total 13,203" in text
+    assert "not_in_channel" in text and "total ¥13,203" in text
     assert harness.fake.files == []
 
 

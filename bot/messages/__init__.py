@@ -5,8 +5,9 @@ reference, and Japanese (`ja`). Each reply is in the language of the Slack user 
 request with `set_language` (a context variable, so concurrent requests never see each other's), BOT_LANG where
 the user's is unknown.
 
-A text that shows a count may have plural forms: a dict from CLDR plural category (`one`, `other`…) to text,
-chosen by the `count` value with Babel's plural rules of the language; `other` is required (Japanese has only it).
+A text that shows a count may have plural forms, `Plural(one=…, other=…)`: the form is chosen by the number
+filled into its `count` placeholder (or the one named by `by`) with Babel's plural rules of the language. A
+language without plural forms (Japanese) keeps a plain text there.
 
 Templates are Slack mrkdwn. Every value filled into a placeholder is data (SIM names, tags, SORACOM error texts,
 what a user typed) and is escaped here, the one place all of them pass, unless it is `Mrkdwn` already: the result
@@ -30,7 +31,28 @@ DEFAULT_LANG = "en"
 LANGUAGES = ("en", "ja")
 _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANG)
 
-Entry = str | dict[str, str]  # a text, or its plural forms by CLDR category
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})  # CLDR's
+
+
+class Plural:
+    """Forms of one text by CLDR plural category; `other` is required, the others as the language has them."""
+
+    __slots__ = ("by", "forms")
+
+    def __init__(self, *, by: str = "count", other: str, **forms: str) -> None:
+        unknown = forms.keys() - PLURAL_CATEGORIES
+        if unknown:
+            raise ValueError(f"not CLDR plural categories: {sorted(unknown)}")
+        self.by, self.forms = by, {**forms, "other": other}
+
+    def text(self, lang: str, values: dict[str, object]) -> str:
+        count = values.get(self.by)
+        if not isinstance(count, (int, float, Decimal)):
+            raise TypeError(f"a plural text needs a number for {{{self.by}}}, got {count!r}")
+        return self.forms.get(babel_locale(lang).plural_form(abs(count)), self.forms["other"])
+
+
+Entry = str | Plural
 
 
 class Mrkdwn(str):
@@ -115,15 +137,6 @@ def catalogue(lang: str = DEFAULT_LANG) -> dict[str, Entry]:
     return merged
 
 
-def plural_text(entry: Entry, lang: str, count: object) -> str:
-    """The form of `entry` for `count` by the plural rules of `lang`; a plain text stands for every count."""
-    if isinstance(entry, str):
-        return entry
-    if not isinstance(count, (int, float, Decimal)):
-        raise TypeError(f"plural text needs a numeric count, got {count!r}")
-    return entry.get(babel_locale(lang).plural_form(abs(count))) or entry["other"]
-
-
 def t(message_id: str, lang: str | None = None, /, **values: object) -> Mrkdwn:
     """The mrkdwn of a message id in the request's language with its {placeholders} filled in, each value escaped
     once; English where a translation lacks it."""
@@ -131,5 +144,14 @@ def t(message_id: str, lang: str | None = None, /, **values: object) -> Mrkdwn:
     entry = catalogue(lang).get(message_id)
     if entry is None:
         lang, entry = DEFAULT_LANG, catalogue(DEFAULT_LANG)[message_id]
-    text = plural_text(entry, lang, values.get("count"))
+    text = entry.text(lang, values) if isinstance(entry, Plural) else entry
     return Mrkdwn(text.format(**{name: _filled(value) for name, value in values.items()}))
+
+
+def term(kind: str, value: str | None) -> str:
+    """A word of SORACOM's vocabulary (a SIM status, a payment status) in the request's language: the catalogue's
+    `<kind>.<value>`, or the value itself, as SORACOM wrote it, when the catalogue does not know it."""
+    if not value:
+        return "—"
+    message_id = f"{kind}.{value}"
+    return t(message_id) if message_id in catalogue(DEFAULT_LANG) else value

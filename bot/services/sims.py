@@ -73,8 +73,8 @@ class ProtectionNotRestored(Exception):
     """Terminate failed and termination protection could not be switched back on."""
 
     def __init__(self, terminate_error: SoracomError, restore_error: SoracomError) -> None:
-        super().__init__(f"{terminate_error.message}; termination protection could not be put back on "
-                         f"({restore_error.message})")
+        super().__init__(t("sim.protection_not_restored", error=terminate_error.message,
+                           restore_error=restore_error.message))
 
 
 def sim_name(sim: Subscriber) -> str:
@@ -367,4 +367,4 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, WriteUnconfirmed):
         return t("common.write_not_changed" if exc.changed is False else "common.write_unknown", detail=exc.detail)
     log.error("unexpected error in a SIM change", exc_info=exc)
-    return f"unexpected error ({type(exc).__name__})"
+    return t("sim.unexpected_error", kind=type(exc).__name__)
