@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -18,7 +19,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL
+from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.messages import language_of_locale, set_language, t, unescape
 from bot.runtime import Runtime
 from bot.security.roles import Role
@@ -178,7 +179,9 @@ async def user_language(rt: Runtime, client: AsyncWebClient, user_id: str) -> st
         return known
     default = rt.settings.BOT_LANG
     try:
-        response = await client.users_info(user=user_id, include_locale=True)
+        # Bounded: a modal's submission runs this before its ack, inside Slack's three seconds.
+        response = await asyncio.wait_for(client.users_info(user=user_id, include_locale=True),
+                                          USER_LANGUAGE_LOOKUP_SECONDS)
     except Exception as exc:  # noqa: BLE001 - a reply in the default language beats no reply
         log.warning("users.info of %s failed (%s); replying in %s", user_id, _slack_error(exc), default)
         rt.languages.put(user_id, default, ttl=USER_LANGUAGE_FAILURE_TTL)

@@ -82,6 +82,14 @@ async def test_buttons_answer_in_the_language_of_who_presses(harness: Harness) -
     assert all("batch" not in s["tags"] for s in harness.emulator.subscribers.values())
 
 
+async def test_a_button_of_an_older_version_is_answered_in_the_users_language(harness: Harness) -> None:
+    harness.fake.set_locale(JA_USER, "ja-JP")
+    assert harness.local.sender is not None
+    await harness.local.sender.block_action("gone_in_this_version", "x", user_id=JA_USER, channel_id="C_OPS")
+    await harness.local.settle()
+    assert replies_to(harness, JA_USER)[-1].startswith(catalogue("ja")["common.stale_button"])
+
+
 async def test_bot_lang_replies_when_slack_does_not_say(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(harness.rt.settings, "BOT_LANG", "ja")
     harness.fake.fail_next("users.info", "ratelimited", times=5)

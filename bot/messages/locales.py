@@ -10,6 +10,7 @@ from collections.abc import Callable
 USER_LANGUAGE_TTL = 3600.0  # a user who changes their Slack language sees it within the hour
 USER_LANGUAGE_FAILURE_TTL = 60.0  # after a failed users.info, ask again soon rather than on every reply
 USER_LANGUAGE_ENTRIES = 10_000
+USER_LANGUAGE_LOOKUP_SECONDS = 1.5
 
 
 class UserLanguages:
