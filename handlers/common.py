@@ -19,8 +19,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.messages import language_of_locale, set_language, t, unescape
+from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
@@ -200,6 +200,7 @@ def _slack_error(exc: BaseException) -> str:
 async def speak_to(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
     """Everything the current request writes from now on is in `user_id`'s language."""
     set_language(await user_language(rt, client, user_id))
+
 
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 SLASH_COMMANDS: set[str] = set()  # every slash command registered; the manifest must list exactly these

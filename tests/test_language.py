@@ -263,3 +263,16 @@ def test_no_english_is_left_in_japanese_messages() -> None:
 def test_the_leftover_check_finds_english() -> None:
     assert english_words("SIM 3 枚 and 2 more (`status:active`), :x: <@U1> SORACOM Bot") == ["and", "more"]
     assert english_words("状態: active") == ["active"]
+
+
+def test_sim_failure_reasons_are_in_the_users_language() -> None:
+    from bot.services.sims import ProtectionNotRestored, failure_reason
+    from bot.soracom import SoracomError
+
+    both = ProtectionNotRestored(SoracomError(400, "SEM0001", "bad <thing>"), SoracomError(500, None, "down"))
+    with in_language("ja"):
+        reason = failure_reason(both)
+        unexpected = failure_reason(KeyError("x"))
+    assert reason == "bad &lt;thing&gt;。解約プロテクションを ON に戻せませんでした (down)"  # escaped once
+    assert unexpected == "予期しないエラー (KeyError)"
+    assert t("sim.ambiguous_more", count=3) == "and 3 more"

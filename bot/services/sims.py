@@ -73,8 +73,9 @@ class ProtectionNotRestored(Exception):
     """Terminate failed and termination protection could not be switched back on."""
 
     def __init__(self, terminate_error: SoracomError, restore_error: SoracomError) -> None:
-        super().__init__(t("sim.protection_not_restored", error=terminate_error.message,
-                           restore_error=restore_error.message))
+        super().__init__(f"{terminate_error.message}; termination protection could not be put back on "
+                         f"({restore_error.message})")  # for the log; users read failure_reason's text
+        self.terminate_error, self.restore_error = terminate_error, restore_error
 
 
 def sim_name(sim: Subscriber) -> str:
@@ -363,7 +364,8 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, SoracomError):
         return f"{exc.message} ({exc.code})" if exc.code else exc.message
     if isinstance(exc, ProtectionNotRestored):
-        return str(exc)
+        return t("sim.protection_not_restored", error=exc.terminate_error.message,
+                 restore_error=exc.restore_error.message)
     if isinstance(exc, WriteUnconfirmed):
         return t("common.write_not_changed" if exc.changed is False else "common.write_unknown", detail=exc.detail)
     log.error("unexpected error in a SIM change", exc_info=exc)
