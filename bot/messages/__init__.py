@@ -3,7 +3,8 @@
 Each subject keeps its text in `bot/messages/<lang>/<subject>.py` as a `MESSAGES` dict: English (`en`), the
 reference, and Japanese (`ja`). Each reply is in the language of the Slack user it answers: handlers set it per
 request with `set_language` (a context variable, so concurrent requests never see each other's), BOT_LANG where
-the user's is unknown.
+the user's is unknown. Work outside a request names its language with `in_language` (the monthly summary: BOT_LANG);
+without one it is English.
 
 A text that shows a count may have plural forms, `Plural(one=…, other=…)`: the form is chosen by the number
 filled into its `count` placeholder (or the one named by `by`) with Babel's plural rules of the language. A
