@@ -270,7 +270,9 @@ def register_command(
     async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond) -> None:
         await ack()
-        await speak_to(rt, client, body["user_id"])
+        lang, role = await asyncio.gather(user_language(rt, client, body["user_id"]),
+                                          role_of(rt.db, body["user_id"], rt.settings.admins))
+        set_language(lang)  # here, not in a task of gather's: their context dies with them
         request = Request(
             rt=rt,
             client=client,
@@ -279,7 +281,7 @@ def register_command(
             team_id=body.get("team_id"),
             channel_id=body.get("channel_id"),
             trigger_id=body.get("trigger_id"),
-            role=await role_of(rt.db, body["user_id"], rt.settings.admins),
+            role=role,
             command=command,
             # Slack sends the &, < and > a user typed as entities (mentions as <@U…>): decoded once, here.
             text=unescape((body.get("text") or "").strip()),
@@ -343,7 +345,9 @@ async def _refuse(request: Request, sub: Subcommand) -> None:
 async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClient,
                               respond: AsyncRespond | None) -> Request:
     """A Request for a button press, select or modal submission, with the user's role as it is now."""
-    await speak_to(rt, client, body["user"]["id"])
+    user_id = body["user"]["id"]
+    lang, role = await asyncio.gather(user_language(rt, client, user_id), role_of(rt.db, user_id, rt.settings.admins))
+    set_language(lang)
     actions = body.get("actions") or [{}]
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     return Request(
@@ -354,7 +358,7 @@ async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWe
         team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id"),
         channel_id=channel,
         trigger_id=body.get("trigger_id"),
-        role=await role_of(rt.db, body["user"]["id"], rt.settings.admins),
+        role=role,
         value=actions[0].get("value") or (actions[0].get("selected_option") or {}).get("value"),
         body=body,
     )
