@@ -25,7 +25,7 @@ from bot.web.health import DatabaseProbe
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
 from bot.web import events as soracom_events
-from handlers.common import failure_text
+from handlers.common import failure_text, speak_to
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,11 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
     handlers.register_all(app, rt)
 
     @app.action(re.compile(".*"))
-    async def stale_button(ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: Any) -> None:
+    async def stale_button(ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: Any,
+                           client: AsyncWebClient) -> None:
         """Registered last: a button this version no longer handles is answered, not left spinning."""
         await ack()
+        await speak_to(rt, client, body["user"]["id"])
         if body.get("response_url"):
             await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
 

@@ -25,6 +25,7 @@ from bot.store.tables import utcnow
 from handlers.jobs import Sweeper
 
 LOCAL_BOT_TOKEN = "xoxb-local"
+SLACK_LOCALES = {"en": "en-US", "ja": "ja-JP"}
 MIB = 1024 * 1024
 
 
@@ -70,6 +71,8 @@ class LocalBot:
     ) -> None:
         self.signing_secret = secrets.token_hex(16)
         self.fake = FakeSlack()
+        # The stand-in's people speak the language the bot was set to, as the person at the console does.
+        self.fake.default_locale = SLACK_LOCALES[settings.BOT_LANG]
         self._settings = settings
         self._emulator = emulator
         self._soracom_transport = soracom_transport

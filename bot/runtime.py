@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
-from bot.messages import use_language
+from bot.messages.locales import UserLanguages
 from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Mfa
 from bot.security.pending import PendingActions
@@ -36,6 +36,7 @@ class Runtime:
     sandbox: bool
     clock: Callable[[], datetime] = utcnow
     emulator: Any = None  # the embedded emulator's state, when the bot runs on it
+    languages: UserLanguages = field(default_factory=UserLanguages)  # each Slack user's, from users.info
     # Who holds a job's lease: unique per process, readable in the database.
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64])
 
@@ -57,7 +58,6 @@ class Runtime:
                 emulator = emulator or EmulatorState()
                 soracom_transport = httpx.ASGITransport(app=create_app(emulator))
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
-        use_language(settings.BOT_LANG)
         upgrade_database(settings.DATABASE_URL)
         db = Database(settings.DATABASE_URL, outbox=outbox.outbox_path(settings.data_dir))
         outbox.flush(db)

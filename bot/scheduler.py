@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from bot.config import check_cron
+from bot.messages import in_language
 from bot.runtime import Runtime
 from bot.services import bills, fleet
 from bot.store import Database, off_loop
@@ -263,6 +264,10 @@ class BillScheduler:
             return Outcome.posted
 
     async def _post(self, period: str, current: str, channel: str) -> str | None:
+        with in_language(self.rt.settings.BOT_LANG):  # a channel's post: the workspace's language, not a user's
+            return await self._post_summary(period, current, channel)
+
+    async def _post_summary(self, period: str, current: str, channel: str) -> str | None:
         """Posts the summary, then the chart; a chart that fails is logged (the message has its figures)."""
         report = await bills.monthly_report(self.rt.soracom, period, current,
                                             functools.partial(fleet.names_by_sim_id, self.rt.db))

@@ -20,7 +20,8 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import OperationalError
 
-from bot.messages import t, unescape
+from bot.messages import language_of_locale, set_language, t, unescape
+from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
@@ -177,6 +178,37 @@ class Request:
 
 Handler = Callable[[Request], Awaitable[None]]
 
+
+async def user_language(rt: Runtime, client: AsyncWebClient, user_id: str) -> str:
+    """The language of the user's Slack locale, BOT_LANG when it has no catalogue or Slack does not say."""
+    known = rt.languages.get(user_id)
+    if known is not None:
+        return known
+    default = rt.settings.BOT_LANG
+    try:
+        # Bounded: a modal's submission runs this before its ack, inside Slack's three seconds.
+        response = await asyncio.wait_for(client.users_info(user=user_id, include_locale=True),
+                                          USER_LANGUAGE_LOOKUP_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - a reply in the default language beats no reply
+        log.warning("users.info of %s failed (%s); replying in %s", user_id, _slack_error(exc), default)
+        rt.languages.put(user_id, default, ttl=USER_LANGUAGE_FAILURE_TTL)
+        return default
+    lang = language_of_locale((response.get("user") or {}).get("locale"), default)
+    rt.languages.put(user_id, lang)
+    return lang
+
+
+def _slack_error(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or "unknown")
+    return type(exc).__name__
+
+
+async def speak_to(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
+    """Everything the current request writes from now on is in `user_id`'s language."""
+    set_language(await user_language(rt, client, user_id))
+
+
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 SLASH_COMMANDS: set[str] = set()  # every slash command registered; the manifest must list exactly these
 
@@ -253,6 +285,9 @@ def register_command(
     async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond) -> None:
         await ack()
+        lang, role = await asyncio.gather(user_language(rt, client, body["user_id"]),
+                                          role_of(rt.db, body["user_id"], rt.settings.admins))
+        set_language(lang)  # here, not in a task of gather's: their context dies with them
         request = Request(
             rt=rt,
             client=client,
@@ -261,7 +296,7 @@ def register_command(
             team_id=body.get("team_id"),
             channel_id=body.get("channel_id"),
             trigger_id=body.get("trigger_id"),
-            role=await role_of(rt.db, body["user_id"], rt.settings.admins),
+            role=role,
             command=command,
             # Slack sends the &, < and > a user typed as entities (mentions as <@U…>): decoded once, here.
             text=unescape((body.get("text") or "").strip()),
@@ -325,6 +360,9 @@ async def _refuse(request: Request, sub: Subcommand) -> None:
 async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClient,
                               respond: AsyncRespond | None) -> Request:
     """A Request for a button press, select or modal submission, with the user's role as it is now."""
+    user_id = body["user"]["id"]
+    lang, role = await asyncio.gather(user_language(rt, client, user_id), role_of(rt.db, user_id, rt.settings.admins))
+    set_language(lang)
     actions = body.get("actions") or [{}]
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     return Request(
@@ -335,7 +373,7 @@ async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWe
         team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id"),
         channel_id=channel,
         trigger_id=body.get("trigger_id"),
-        role=await role_of(rt.db, body["user"]["id"], rt.settings.admins),
+        role=role,
         value=actions[0].get("value") or (actions[0].get("selected_option") or {}).get("value"),
         body=body,
     )
@@ -352,8 +390,8 @@ def register_action(
         request = await interaction_request(rt, body, client, respond)
         try:
             if not request.role.allows(role):
-                raise UserError(t("common.refused_role", role=request.role.name, command="this", sub="button",
-                                  required=role.name, user=request.user_id))
+                raise UserError(t("common.refused_button", role=request.role.name, required=role.name,
+                                  user=request.user_id))
             await run(request)
         except Exception as exc:  # noqa: BLE001
             await report_failure(request, exc)

@@ -22,7 +22,7 @@ from bot.services.errors import InputError, WriteUnconfirmed
 from bot.services.roles import role_of
 from bot.soracom import SoracomError
 from bot.store import outbox
-from handlers.common import Request, UserError, failure_text
+from handlers.common import Request, UserError, failure_text, speak_to
 from handlers.views import gate as views
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ async def _finish(rt: Runtime, job: Pending, outcome: Outcome) -> None:
 
 
 async def request_for(rt: Runtime, client: AsyncWebClient, job: Pending) -> Request:
-    """A Request for a job taken over: no Slack payload, the owner's role as it is now."""
+    """A Request for a job taken over: no Slack payload, the owner's role as it is now, in the owner's language."""
+    await speak_to(rt, client, job.user_id)
     return Request(rt=rt, client=client, respond=None, user_id=job.user_id, team_id=job.team_id,
                    channel_id=job.channel_id, trigger_id=None,
                    role=await role_of(rt.db, job.user_id, rt.settings.admins), command=job.command)

@@ -10,7 +10,6 @@ import yaml
 from sqlalchemy import MetaData
 
 from bot.config import Settings
-from bot.messages import DEFAULT_LANG, use_language
 from bot.security.roles import Role
 from bot.services.roles import set_role
 from bot.store import Database
@@ -28,7 +27,6 @@ def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
         if name.startswith(("SORACOM_", "SLACK_", "BOT_", "BILL_")) or name in ("DATABASE_URL", "PORT"):
             monkeypatch.delenv(name, raising=False)
     yield
-    use_language(DEFAULT_LANG)  # a test that ran the bot in Japanese leaves English behind
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def reply_text(harness: Harness, user: str) -> str:
 
 
 def amount(value: float) -> str:
-    return f"{value:,.0f}"
+    return f"¥{value:,.0f}"
 
 
 def this_month(harness: Harness) -> str:
@@ -109,8 +109,8 @@ async def test_bill_of_a_month_shows_the_emulators_figures(harness: Harness) -> 
     percent = change * 100 / bills["201907"]["amount"]
     await harness.command("/bill 201908", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert "13,203 JPY" in text and "closed" in text and "paid" in text
-    assert f"+{amount(change)} JPY (+{percent:.1f}%)" in text
+    assert "¥13,203" in text and "closed" in text and "paid" in text
+    assert f"+{amount(change)} (+{percent:.1f}%)" in text
     assert "last four months" in text  # 2019 is outside the summaries' window
     paths = [(r.method, r.path) for r in harness.emulator.requests]
     assert ("GET", "/v1/bills/201908") in paths and ("GET", "/v1/bills/201907") in paths
@@ -122,16 +122,16 @@ async def test_bill_defaults_to_this_month_with_items_and_sims(harness: Harness)
     state = harness.emulator
     await harness.command("/bill", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert f"{amount(state.bills[month]['amount'])} JPY" in text and "temporary" in text
+    assert f"{amount(state.bills[month]['amount'])}" in text and "temporary" in text
     words = {"dailyChargeTotal": "basic charge", "dailyDataTrafficChargeTotal": "data traffic",
              "dailySoracomBeamRequestChargeTotal": "Beam requests"}
     for item in item_breakdown(state, month):
-        line = f"{words[item['billItemName']]}, {item['billItemCategory']} — {amount(item['amount'])} JPY"
+        line = f"{words[item['billItemName']]}, {item['billItemCategory']} — {amount(item['amount'])}"
         assert line in text
     assert "dailyDataTrafficChargeTotal" not in text
     top_sim = sim_breakdown(state, month)[0]
     [sub] = [s for s in state.subscribers.values() if s["iccid"] == top_sim["simId"]]
-    assert f"{sub['tags']['name']} `{sub['imsi']}` — {amount(top_sim['amount'])} JPY" in text
+    assert f"{sub['tags']['name']} `{sub['imsi']}` — {amount(top_sim['amount'])}" in text
     assert top_sim["simId"] not in text
     assert ("GET", "/v1/bills/summaries/sims") in [(r.method, r.path) for r in state.requests]
 
@@ -199,7 +199,7 @@ async def test_daily_chart_is_uploaded_with_its_text_form(harness: Harness) -> N
     assert png_title(upload.content) == "Daily amounts of 2019-08"
     assert colour_pixels(upload.content, COMPARISON) > 0  # July's line
     assert ("GET", "/v1/bills/201907/daily") in [(r.method, r.path) for r in harness.emulator.requests]
-    assert "total 13,203" in upload.initial_comment
+    assert "total ¥13,203" in upload.initial_comment
     assert f"{int(days[0]['date'][6:])}: {amount(days[0]['amount'])}" in upload.initial_comment
     assert [c.method for c in harness.fake.calls if c.method.startswith("files.")] == [
         "files.getUploadURLExternal", "files.completeUploadExternal"]
@@ -209,7 +209,7 @@ async def test_daily_falls_back_to_text_when_the_upload_fails(harness: Harness) 
     harness.fake.fail_next("files.completeUploadExternal", "not_in_channel")
     await harness.command("/bill daily 201908", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert "not_in_channel" in text and "total 13,203" in text
+    assert "not_in_channel" in text and "total ¥13,203" in text
     assert harness.fake.files == []
 
 
@@ -280,9 +280,7 @@ def test_japanese_labels_have_their_glyphs(caplog: pytest.LogCaptureFixture) -> 
 
 
 async def test_breakdown_reads_as_words_in_japanese(harness: Harness) -> None:
-    from bot.messages import use_language
-
-    use_language("ja")
+    harness.fake.set_locale(VIEWER, "ja-JP")
     month = this_month(harness)
     await harness.command("/bill", user=VIEWER)
     text = reply_text(harness, VIEWER)
@@ -292,9 +290,7 @@ async def test_breakdown_reads_as_words_in_japanese(harness: Harness) -> None:
 
 
 async def test_daily_chart_in_japanese_has_a_japanese_title(harness: Harness) -> None:
-    from bot.messages import use_language
-
-    use_language("ja")
+    harness.fake.set_locale(VIEWER, "ja-JP")
     await harness.command("/bill daily 201908", user=VIEWER)
     [upload] = harness.fake.files
     assert png_title(upload.content) == "2019-08 の日別利用料金"

@@ -60,7 +60,7 @@ async def test_budget_is_for_admins_checked_stored_shown_and_audited(harness: Ha
     harness.emulator.requests.clear()
     await harness.command("/bill budget", user=ADMIN)
     text = reply_text(harness, ADMIN)
-    assert "The monthly budget is 50,000 JPY" in text and "<#C0BUDGET>" in text and "forecast at month end" in text
+    assert "The monthly budget is ¥50,000" in text and "<#C0BUDGET>" in text and "forecast at month end" in text
     assert any(r.path.endswith("/daily") for r in harness.emulator.requests)
 
     await harness.command("/bill budget 12345678.5", user=ADMIN, channel="C_HERE")

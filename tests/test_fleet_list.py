@@ -70,7 +70,7 @@ async def test_selectors_are_answered_from_the_snapshot(harness: Harness) -> Non
     sub = sorted(state.subscribers.values(), key=lambda s: s["imsi"])[2]
     await harness.command(f"/sim list tag:name={sub['tags']['name']}", user=VIEWER)
     text = reply_text(harness, VIEWER)
-    assert f"*1 SIMs* matching `tag:name={sub['tags']['name']}`" in text and sub["imsi"] in text
+    assert f"*1 SIM* matching `tag:name={sub['tags']['name']}`" in text and sub["imsi"] in text
     assert subscriber_calls(harness) == 0
 
 

@@ -286,7 +286,7 @@ async def test_delete_checks_again_when_confirmed(harness) -> None:  # type: ign
     await harness.submit_code(harness.code(totp), user=OPERATOR)
     assert lab in harness.emulator.groups and harness.emulator.subscribers[moved]["groupId"] == lab
     assert [r.method for r in mutations(harness)] == ["POST"]
-    assert "Group `Lab` still holds 1 SIMs" in harness.all_text()
+    assert "Group `Lab` still holds 1 SIM," in harness.all_text()
     assert [e.result for e in await audits(harness, "group.delete")] == ["refused"]
 
 

@@ -71,7 +71,7 @@ async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_sna
     assert f"{online} of {by_status['active']} active" in text
     assert "Snapshot from 0 s ago" in text
     month = harness.clock.now.strftime("%Y-%m")
-    assert f"{month} so far" in text and "Forecast at month end" in text and "JPY" in text
+    assert f"{month} so far" in text and "Forecast at month end" in text and "¥" in text
     assert f"*Sessions seen in the last hour*\\n{seen}" in text
     top = [(imsi, float(mb.replace(",", ""))) for imsi, mb in re.findall(r"\d\. [^`]*`(\d{15})` — ([\d,.]+) MB", text)]
     assert 1 <= len(top) <= 5 and [mb for _, mb in top] == sorted((mb for _, mb in top), reverse=True)
@@ -116,7 +116,7 @@ async def test_home_buttons_answer_in_direct_messages(harness: Harness) -> None:
     await harness.press("home_bill", user=VIEWER)
     await harness.press("home_sim_list", user=VIEWER)
     replies = [c.args for c in harness.fake.calls if c.method == "chat.postEphemeral" and c.args.get("user") == VIEWER]
-    assert any("JPY" in (r.get("text") or "") for r in replies)
+    assert any("¥" in (r.get("text") or "") for r in replies)
     assert any("SIMs" in json.dumps(r.get("blocks")) for r in replies)
     assert {r["channel"] for r in replies} == {harness.fake.calls_to("conversations.open")[0].response["channel"]["id"]}
 

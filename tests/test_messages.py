@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import bot.messages
-from bot.messages import DEFAULT_LANG, catalogue
+from bot.messages import DEFAULT_LANG, Entry, Plural, babel_locale, catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES_DIR = Path(bot.messages.__file__).parent
@@ -25,13 +25,18 @@ USED_ID = re.compile(r"""(?:\bt\(|\bInputError\(|\busage_id=)\s*(["'])([a-z]+\.[
 SKIPPED_DIRS = {"messages", "emulator"}
 
 
-def fields(text: str) -> set[tuple[str, str, str | None]]:
-    """Every {field} of a text with its format spec and conversion."""
-    return {(name, spec or "", conversion)
+def forms(entry: Entry) -> list[str]:
+    """The texts of an entry: itself, or each of its plural forms."""
+    return list(entry.forms.values()) if isinstance(entry, Plural) else [entry]
+
+
+def fields(entry: Entry) -> set[tuple[str, str, str | None]]:
+    """Every {field} of a text (of any of its plural forms) with its format spec and conversion."""
+    return {(name, spec or "", conversion) for text in forms(entry)
             for _, name, spec, conversion in string.Formatter().parse(text) if name is not None}
 
 
-def is_template(text: str) -> bool:
+def is_template(text: Entry) -> bool:
     """t() formats a text only when given values, and those are keyword arguments: identifiers."""
     return any(name.isidentifier() for name, _, _ in fields(text))
 
@@ -40,7 +45,7 @@ def module_names(lang: str) -> set[str]:
     return {m.name for m in pkgutil.iter_modules([str(MESSAGES_DIR / lang)])}
 
 
-def dummy_values(text: str) -> dict[str, object]:
+def dummy_values(text: Entry) -> dict[str, object]:
     """A value for each field that suits its format spec (`{qty:,}` needs a number)."""
     return {name: 1234 if spec else "x" for name, spec, _ in fields(text)}
 
@@ -75,18 +80,37 @@ def test_texts_keep_the_placeholders_of_english(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_texts_are_non_empty_strings(lang: str) -> None:
-    bad = [mid for mid, text in catalogue(lang).items() if not isinstance(text, str) or not text.strip()]
+    bad = [mid for mid, entry in catalogue(lang).items()
+           if not isinstance(entry, (str, Plural)) or not all(isinstance(f, str) and f.strip() for f in forms(entry))]
     assert bad == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plural_forms_are_the_categories_of_the_language(lang: str) -> None:
+    """A form the language's plural rules never choose would be dead text; `other` is always there."""
+    categories = babel_locale(lang).plural_form.tags | {"other"}
+    plurals = {mid: entry for mid, entry in catalogue(lang).items() if isinstance(entry, Plural)}
+    assert {mid: sorted(e.forms.keys() - categories) for mid, e in plurals.items() if e.forms.keys() - categories} == {}
+    assert [mid for mid, e in plurals.items() if e.by not in {name for name, _, _ in fields(e.forms["other"])}] == []
+
+
+def test_english_counts_have_a_singular() -> None:
+    """English says "1 SIM": a text that puts a noun after a count has a `one` form."""
+    counted = re.compile(r"\{(\w+)[^}]*\} (SIM|product|group|namespace|code|tr(y|ies)|action|card)s?\b")
+    lacking = [mid for mid, entry in catalogue(DEFAULT_LANG).items()
+               if not isinstance(entry, Plural) and any(counted.search(text) for text in forms(entry))]
+    assert lacking == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_templates_format_with_values(lang: str) -> None:
     failures = {}
-    for mid, text in catalogue(lang).items():
-        if not is_template(text):
+    for mid, entry in catalogue(lang).items():
+        if not is_template(entry):
             continue
         try:
-            text.format(**dummy_values(text))
+            for text in forms(entry):
+                text.format(**dummy_values(entry))
         except (KeyError, IndexError, ValueError) as exc:
             failures[mid] = repr(exc)
     assert failures == {}

@@ -78,7 +78,7 @@ async def test_ten_wrong_codes_in_a_day_lock_until_an_admin_resets(harness) -> N
     assert "locked for you until" in first[-1] and "admin" not in first[-1]  # the contract's 15 minutes
     harness.clock.advance(15 * 60 + 1)
     second = await guess(harness, totp, 5)
-    assert "1 more wrong codes today" in second[3] and "`/mfa reset`" in second[3]
+    assert "1 more wrong code today" in second[3] and "`/mfa reset`" in second[3]
     assert "locked for you until an admin runs `/mfa reset`" in second[4]
 
     harness.clock.advance(25 * 3600)  # a day later, still locked: no more guesses

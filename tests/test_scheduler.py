@@ -122,8 +122,8 @@ async def test_two_processes_firing_every_second_post_once_per_month_and_channel
     await wait_until(lambda: len(charts(fake, "C_BILLS")) == 1)
     await asyncio.sleep(1.1)  # every scheduler has fired again meanwhile
     [summary] = summaries(fake, "C_BILLS")
-    assert "2019-08" in summary["text"] and "13,203 JPY" in summary["text"] and "closed" in summary["text"]
-    assert "+723 JPY (+5.8%)" in str(summary["blocks"])
+    assert "2019-08" in summary["text"] and "¥13,203" in summary["text"] and "closed" in summary["text"]
+    assert "+¥723 (+5.8%)" in str(summary["blocks"])
     [chart] = charts(fake, "C_BILLS")
     assert len(bar_heights(chart.content)) == 12  # 2018-09 … 2019-08
 

@@ -259,7 +259,7 @@ async def test_protection_is_put_back_when_terminate_fails(harness) -> None:  # 
 async def test_gated_bulk_takes_one_code_for_all(harness) -> None:  # type: ignore[no-untyped-def]
     totp = await harness.enroll(OPERATOR)
     await harness.command("/sim suspend meter-01 meter-02")
-    assert "*Suspend* — 2 SIM(s)" in private(harness) and not changes(harness)
+    assert "*Suspend* — 2 SIMs" in private(harness) and not changes(harness)
     await confirm_with_code(harness, totp)
     assert sim(harness, METER_01)["status"] == sim(harness, METER_02)["status"] == "suspended"
     assert "all 2 SIMs done" in harness.fake.calls_to("chat.update")[-1].args["text"]
@@ -272,7 +272,7 @@ async def test_gated_bulk_takes_one_code_for_all(harness) -> None:  # type: igno
 
 async def test_bulk_tag_by_selector_previews_then_runs_once(harness) -> None:  # type: ignore[no-untyped-def]
     await harness.command("/sim tag status:ready batch=7")
-    assert "3 SIM(s)" in private(harness) and all(imsi in private(harness) for imsi in SPARES)
+    assert "3 SIMs" in private(harness) and all(imsi in private(harness) for imsi in SPARES)
     assert not changes(harness) and all("batch" not in sim(harness, i)["tags"] for i in SPARES)
     await harness.press("pending_confirm")
     await harness.press("pending_confirm")

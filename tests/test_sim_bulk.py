@@ -36,7 +36,7 @@ async def test_200_sims_under_a_rate_limit(harness) -> None:  # type: ignore[no-
 
     await harness.command("/sim activate tag:fleet=big")
     preview = harness.all_text()
-    assert "*Activate* — 200 SIM(s): `tag:fleet=big`" in preview and "…and 195 more" in preview
+    assert "*Activate* — 200 SIMs: `tag:fleet=big`" in preview and "…and 195 more" in preview
     assert all(harness.emulator.subscribers[i]["status"] == "ready" for i in imsis)  # nothing before Confirm
 
     started = time.monotonic()

@@ -200,6 +200,7 @@ async def test_replies_in_japanese_with_bot_lang_ja(settings, clock) -> None:  #
     from bot.local import LocalBot
 
     async with LocalBot(settings.model_copy(update={"BOT_LANG": "ja"}), clock=clock) as local:
+        local.fake.set_locale(ADMIN, "fr-FR")  # no French catalogue: BOT_LANG holds
         await local.sender.command("/sim", "show 123", user_id=ADMIN, channel_id="C1")
         await local.sender.command("/sim", "list status:active", user_id=ADMIN, channel_id="C1")
         await local.settle()

@@ -188,7 +188,7 @@ def test_the_catalogue_escapes_each_value_once_and_keeps_number_formats() -> Non
     assert inner == "No SIM is named `&lt;!here&gt; &amp; co`. Give its IMSI, or see the names with `/sim list`."
     outer = t("common.soracom_error", message=inner)  # already mrkdwn: not escaped again
     assert outer.endswith(inner) and "&amp;lt;" not in outer
-    assert t("order.picker_intro", qty=1200).startswith("*1,200 SIM card(s).*")
+    assert t("order.picker_intro", qty=1200).startswith("*1,200 SIM cards.*")
     assert t("group.deleted", user="U1", name="<b>", group_id="g").startswith(":wastebasket: <@U1> deleted group *&lt;b&gt;*")
 
 

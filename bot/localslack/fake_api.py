@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+DEFAULT_LOCALE = "en-US"
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "users")
 RESPONSE_URL_USES = 5
 APP_TOKEN_METHODS = ("apps.connections.open",)
@@ -88,6 +89,8 @@ class FakeSlack:
         self.team_id, self.team_domain = team_id, team_domain
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.users: dict[str, dict[str, Any]] = {}
+        self._locales: dict[str, str] = {}  # users.info answers `default_locale` for a user not set here
+        self.default_locale = DEFAULT_LOCALE
         self._lock = threading.RLock()
         self._calls: list[SlackCall] = []
         self._channels: dict[str, list[dict[str, Any]]] = {}
@@ -252,6 +255,11 @@ class FakeSlack:
         return found
 
     # ---- what tests arrange ----------------------------------------------------------------------------------
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The locale users.info reports for a user (a Slack locale such as "ja-JP")."""
+        with self._lock:
+            self._locales[user_id] = locale
+
     def fail_next(self, method: str, error: str = "ratelimited", times: int = 1) -> None:
         """The next `times` calls to `method` (an API method, or "response_url") answer this Slack error."""
         with self._lock:
@@ -570,7 +578,10 @@ class FakeSlack:
             if user_id[:1] not in ("U", "W"):
                 raise SlackError("user_not_found")
             self.users[user_id] = self._generated_user(user_id)
-        return {"user": copy.deepcopy(self.users[user_id])}, None
+        user = copy.deepcopy(self.users[user_id])
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):  # Slack sends `locale` only when asked
+            user["locale"] = self._locales.get(user_id, self.default_locale)
+        return {"user": user}, None
 
     def _get_upload_url(self, args: dict[str, Any]) -> tuple[dict[str, Any], None]:
         filename = _required(args, "filename")

@@ -74,7 +74,8 @@ class ProtectionNotRestored(Exception):
 
     def __init__(self, terminate_error: SoracomError, restore_error: SoracomError) -> None:
         super().__init__(f"{terminate_error.message}; termination protection could not be put back on "
-                         f"({restore_error.message})")
+                         f"({restore_error.message})")  # for the log; users read failure_reason's text
+        self.terminate_error, self.restore_error = terminate_error, restore_error
 
 
 def sim_name(sim: Subscriber) -> str:
@@ -363,8 +364,9 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, SoracomError):
         return f"{exc.message} ({exc.code})" if exc.code else exc.message
     if isinstance(exc, ProtectionNotRestored):
-        return str(exc)
+        return t("sim.protection_not_restored", error=exc.terminate_error.message,
+                 restore_error=exc.restore_error.message)
     if isinstance(exc, WriteUnconfirmed):
         return t("common.write_not_changed" if exc.changed is False else "common.write_unknown", detail=exc.detail)
     log.error("unexpected error in a SIM change", exc_info=exc)
-    return f"unexpected error ({type(exc).__name__})"
+    return t("sim.unexpected_error", kind=type(exc).__name__)

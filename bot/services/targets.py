@@ -12,6 +12,7 @@ import shlex
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from bot.messages import t, term
 from bot.services.errors import InputError
 from bot.services.groups import find_group
 from bot.soracom import NotFound, Page, SoracomClient
@@ -190,10 +191,10 @@ async def find_by_name(client: SoracomClient, name: str) -> Subscriber:
     if not matches:
         raise InputError("sim.unknown_name", name=name)
     if len(matches) > 1:
-        shown = ", ".join(f"`{m.imsi}` ({m.status})" for m in matches[:AMBIGUOUS_SHOWN])
+        shown = ", ".join(f"`{m.imsi}` ({term('sim.status', m.status)})" for m in matches[:AMBIGUOUS_SHOWN])
         more = len(matches) - AMBIGUOUS_SHOWN
         raise InputError("sim.ambiguous_name", name=name, count=len(matches),
-                         matches=shown + (f" and {more} more" if more > 0 else ""))
+                         matches=shown + (f" {t('sim.ambiguous_more', count=more)}" if more > 0 else ""))
     return matches[0]
 
 

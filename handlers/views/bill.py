@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 
-from bot.charts import Chart, Line, format_amount, render
-from bot.messages import Mrkdwn, catalogue, t
+from bot.charts import Chart, Line, render
+from bot.messages import Mrkdwn, catalogue, t, term
 from bot.services.bills import DailyBills, ItemCost, MonthBill, MonthlyReport, SimCost, previous_month
-from handlers.views.common import amount_text as money
+from handlers.views.common import money
 from handlers.views.common import fields, note, plain, text
 
 TOP_ITEMS = 10
@@ -33,9 +33,13 @@ def state_text(bill: MonthBill) -> str:
     return t("bill.state_closed") if bill.state == "closed" else t("bill.state_temporary")
 
 
+def payment_text(bill: MonthBill) -> str:
+    return term("bill.payment_status", bill.payment_status) if bill.payment_status else t("bill.payment_none")
+
+
 def bill_text(bill: MonthBill) -> str:
     return t("bill.text", month=month_label(bill.year_month), amount=money(bill.amount, bill.currency),
-             state=state_text(bill), payment=bill.payment_status or t("bill.payment_none"), change=change_text(bill))
+             state=state_text(bill), payment=payment_text(bill), change=change_text(bill))
 
 
 def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
@@ -45,7 +49,7 @@ def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
         *fields([
             (t("bill.amount"), money(bill.amount, bill.currency)),
             (t("bill.state"), state_text(bill)),
-            (t("bill.payment"), bill.payment_status or t("bill.payment_none")),
+            (t("bill.payment"), payment_text(bill)),
             (t("bill.change", previous=month_label(previous_month(bill.year_month))), change_text(bill)),
         ]),
     ]
@@ -102,11 +106,12 @@ def summary_blocks(report: MonthlyReport) -> list[Block]:
 
 
 def history_text(report: MonthlyReport) -> str:
+    currency, missing = report.bill.currency, t("bill.history_missing")
     months = ", ".join(
-        f"{month_label(m.year_month)} {format_amount(m.amount) if m.amount is not None else t('bill.history_missing')}"
+        f"{month_label(m.year_month)} {money(m.amount, currency) if m.amount is not None else missing}"
         for m in report.history
     )
-    return t("bill.history_text", currency=report.bill.currency, months=months)
+    return t("bill.history_text", months=months)
 
 
 def history_chart_title() -> str:
@@ -145,10 +150,11 @@ def daily_text(daily: DailyBills) -> str:
     if not daily.days:
         return t("bill.daily_none", month=month_label(daily.year_month))
     peak = max(daily.days, key=lambda d: d.amount)
-    peak_text = t("bill.daily_peak", amount=format_amount(peak.amount), day=int(peak.date[6:8])) if peak.amount else ""
-    days = " · ".join(f"{int(d.date[6:8])}: {format_amount(d.amount)}" for d in daily.days)
-    return t("bill.daily_text", month=month_label(daily.year_month), currency=daily.currency,
-             total=format_amount(daily.total), peak=peak_text, days=days)
+    peak_text = t("bill.daily_peak", amount=money(peak.amount, daily.currency),
+                  day=int(peak.date[6:8])) if peak.amount else ""
+    days = " · ".join(f"{int(d.date[6:8])}: {money(d.amount, daily.currency)}" for d in daily.days)
+    return t("bill.daily_text", month=month_label(daily.year_month),
+             total=money(daily.total, daily.currency), peak=peak_text, days=days)
 
 
 def daily_chart(daily: DailyBills, previous: DailyBills | None = None) -> bytes:

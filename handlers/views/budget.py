@@ -11,7 +11,7 @@ from bot.messages import t
 from bot.services.bills import previous_month
 from bot.services.budget import Budget, Forecast
 from handlers.views.bill import month_label
-from handlers.views.common import amount_text as money
+from handlers.views.common import money
 from handlers.views.common import fields, mention, note, plain
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from babel.dates import format_skeleton
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
@@ -13,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.messages import Mrkdwn as Mrkdwn
-from bot.messages import escape, t, unescape
+from bot.messages import babel_locale, current_language, escape, t, unescape
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -21,8 +24,6 @@ MAX_SECTION_TEXT = 3000
 MAX_MESSAGE_TEXT = 40000  # Slack truncates a message's text beyond this; we cut it ourselves, visibly
 SANDBOX_BLOCK_ID = "sandbox_marker"
 DEFAULT_CURRENCY = "JPY"
-CURRENCY_SYMBOLS = {"JPY": "¥", "USD": "$", "EUR": "€"}
-NO_DECIMALS = frozenset({"JPY"})
 
 
 def sandbox_marker() -> ContextBlock:
@@ -80,22 +81,25 @@ def confirm_buttons(pending_id: str, *, confirm_label: str | None = None, danger
 
 
 def money(amount: float | None, currency: str | None) -> str:
-    """¥4,147 for JPY (no decimals), $12.50, €3.00; other currencies as '12.50 XYZ'."""
+    """An amount as the reader's language writes it, with the currency's own decimals: ¥4,147, $12.00, €3.00."""
     if amount is None:
         return "—"
-    code = (currency or DEFAULT_CURRENCY).upper()
-    symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{symbol}{_digits(amount, code)}" if symbol else f"{_digits(amount, code)} {code}"
+    code, locale = (currency or DEFAULT_CURRENCY).upper(), babel_locale(current_language())
+    shown = format_currency(amount, code, locale=locale)
+    symbol = get_currency_symbol(code, locale=locale)
+    if symbol[-1:].isalpha():  # a code such as CHF: CLDR's currency spacing, which Babel leaves out
+        shown = shown.replace(symbol, f"{symbol}\u00a0", 1)
+    return shown
 
 
-def amount_text(amount: float, currency: str | None) -> str:
-    """13,203 JPY; 12.50 USD."""
-    code = (currency or DEFAULT_CURRENCY).upper()
-    return f"{_digits(amount, code)} {code}"
+def number(value: float) -> str:
+    """A count or quantity with the reader's digit grouping: 1,234."""
+    return format_decimal(value, locale=babel_locale(current_language()))
 
 
-def _digits(amount: float, code: str) -> str:
-    return f"{amount:,.0f}" if code in NO_DECIMALS else f"{amount:,.2f}"
+def month_name(day: date) -> str:
+    """The month of `day` in the reader's language: "December 2026", "2026年12月"."""
+    return format_skeleton("yMMMM", day, locale=babel_locale(current_language()))
 
 
 def message_text(value: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.messages import t
+from bot.messages import t, term
 from bot.services.groups import ConfigChange, GroupDetail, GroupSummary
 from handlers.views.common import MAX_MESSAGE_BLOCKS, Mrkdwn, escape, fields, note, text
 
@@ -62,7 +62,7 @@ def sample_text(group: GroupDetail, handle: str) -> str:
         return t("group.no_members", group=handle)
     lines = [t("group.sample_title", shown=len(group.sample), count=group.member_count)]
     lines += [t("group.sample_line", imsi=sim.imsi, name=f"*{sim.name}*" if sim.name else "",
-                status=sim.status or "?") for sim in group.sample]
+                status=term("sim.status", sim.status)) for sim in group.sample]
     if group.member_count > len(group.sample):
         lines.append(t("group.sample_more", group=handle))
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from bot.services.alerts import OpenAlert
 from bot.services.audit import AuditEntry
 from bot.services.fleet import Snapshot
 from handlers.views.bill import month_label
-from handlers.views.common import amount_text as money
+from handlers.views.common import money
 from handlers.views.common import fields, mention_channel, note, plain, sandbox_marker, text
 from handlers.views.sim import STATUS_ICONS, age_words
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.messages import t
+from bot.messages import t, term
 from bot.services.bulk import BulkResult, Progress
 from bot.services.sims import LIFECYCLE, Change, Cursor, Preview, SimDetail, SimRow, sim_name
 from bot.soracom.models import Subscriber
-from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, note, text
+from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, month_name, note, text
 
 NEXT_ACTION = "sim_list_next"
 PREVIOUS_ACTION = "sim_list_prev"
@@ -104,7 +104,8 @@ def snapshot_blocks(age: timedelta, selector: str) -> list[Block]:
 
 
 def list_title(state: ListState) -> str:
-    counts = " · ".join(f"{STATUS_ICONS.get(status, '')} {status} *{n}*".strip() for status, n in state.counts.items())
+    counts = " · ".join(f"{STATUS_ICONS.get(status, '')} {term('sim.status', status)} *{n}*".strip()
+                        for status, n in state.counts.items())
     where = t("sim.list_where", selector=state.selector) if state.selector else ""
     return t("sim.list_title", total=state.total, where=where, counts=counts or "—")
 
@@ -112,8 +113,8 @@ def list_title(state: ListState) -> str:
 def _row_line(row: SimRow) -> str:
     online = {True: t("sim.online"), False: t("sim.offline"), None: t("sim.no_session")}[row.online]
     return t("sim.list_row", icon=STATUS_ICONS.get(row.status, ":grey_question:"), imsi=row.imsi,
-             name=f"*{row.name}*" if row.name else t("sim.unnamed"), status=row.status, online=online,
-             group=row.group or t("sim.no_group"), speed=row.speed_class or "—")
+             name=f"*{row.name}*" if row.name else t("sim.unnamed"), status=term("sim.status", row.status),
+             online=online, group=row.group or t("sim.no_group"), speed=row.speed_class or "—")
 
 
 def _page_buttons(state: ListState, next_cursor: Cursor | None) -> ActionsBlock | None:
@@ -136,7 +137,7 @@ def detail_blocks(detail: SimDetail, tz: ZoneInfo) -> list[Block]:
     sim = detail.sim
     session = sim.sessionStatus
     pairs = [
-        (t("sim.f_status"), f"{STATUS_ICONS.get(sim.status or '', '')} {sim.status}".strip()),
+        (t("sim.f_status"), f"{STATUS_ICONS.get(sim.status or '', '')} {term('sim.status', sim.status)}".strip()),
         (t("sim.f_imsi"), f"`{sim.imsi}`"),
         (t("sim.f_iccid"), f"`{sim.iccid}`" if sim.iccid else "—"),
         (t("sim.f_msisdn"), f"`{sim.msisdn}`" if sim.msisdn else "—"),
@@ -188,7 +189,7 @@ def _traffic(detail: SimDetail) -> str:
     if traffic is None:
         return t("sim.no_traffic")
     return t("sim.traffic", up=human_bytes(traffic.upload_bytes), down=human_bytes(traffic.download_bytes),
-             month=traffic.since.strftime("%B %Y"))
+             month=month_name(traffic.since))
 
 
 def human_bytes(size: int) -> str:
@@ -228,7 +229,7 @@ def preview_text(preview: Preview, selection: str) -> str:
 
 
 def preview_blocks(preview: Preview, selection: str) -> list[Block]:
-    lines = [t("sim.preview_line", sim=sim_label(sim.imsi, sim_name(sim)), status=sim.status)
+    lines = [t("sim.preview_line", sim=sim_label(sim.imsi, sim_name(sim)), status=term("sim.status", sim.status))
              for sim in preview.sample]
     if preview.count > len(preview.sample):
         lines.append(t("sim.preview_more", count=preview.count - len(preview.sample)))
@@ -288,7 +289,7 @@ def _reason_chunks(reason: str, sims: list[str]) -> list[str]:
 
 def done_text(change: Change, sim: Subscriber, user: str) -> str:
     """One SIM changed; `sim` as it was before the change."""
-    was = t("sim.was", status=sim.status) if change.action in LIFECYCLE else ""
+    was = t("sim.was", status=term("sim.status", sim.status)) if change.action in LIFECYCLE else ""
     return t("sim.done_one", user=user, what=what(change), sim=sim_label(sim.imsi, sim_name(sim)), was=was)
 
 

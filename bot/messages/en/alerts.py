@@ -1,3 +1,5 @@
+from bot.messages import Plural
+
 MESSAGES = {
     "alerts.usage": (
         "`/alerts channel CHANNEL` — where alert cards go (admin)\n"
@@ -62,11 +64,11 @@ MESSAGES = {
     "alerts.button_show": "Show SIM",
     "alerts.button_mute": "Mute this SIM 24 h",
     "alerts.button_slow_all": "Slow down all",
-    "alerts.storm.daily-traffic": ":rotating_light: {count} SIMs crossed {limit} MiB today",
-    "alerts.storm.monthly-traffic": ":rotating_light: {count} SIMs crossed {limit} MiB this month",
-    "alerts.storm.status-change": ":rotating_light: {count} SIMs changed status",
-    "alerts.storm.session-disconnect": ":rotating_light: {count} SIMs went offline",
-    "alerts.storm.expiry": ":rotating_light: {count} SIMs reached their expiry time",
+    "alerts.storm.daily-traffic": Plural(one=":rotating_light: {count} SIM crossed {limit} MiB today", other=":rotating_light: {count} SIMs crossed {limit} MiB today"),
+    "alerts.storm.monthly-traffic": Plural(one=":rotating_light: {count} SIM crossed {limit} MiB this month", other=":rotating_light: {count} SIMs crossed {limit} MiB this month"),
+    "alerts.storm.status-change": Plural(one=":rotating_light: {count} SIM changed status", other=":rotating_light: {count} SIMs changed status"),
+    "alerts.storm.session-disconnect": Plural(one=":rotating_light: {count} SIM went offline", other=":rotating_light: {count} SIMs went offline"),
+    "alerts.storm.expiry": Plural(one=":rotating_light: {count} SIM reached its expiry time", other=":rotating_light: {count} SIMs reached their expiry time"),
     "alerts.storm_note": "Too many alerts in a minute for this rule: they are folded into this card.",
     "alerts.card_unknown": "This alert is no longer known to the bot; `/sim show IMSI` shows the SIM.",
     "alerts.did_slow": ":turtle: <@{user}> slowed this SIM down to `{speed}`.",

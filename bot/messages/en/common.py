@@ -3,6 +3,7 @@ MESSAGES = {
     "common.unknown_subcommand": "`{command} {sub}` is not a command. {usage}",
     "common.usage_title": "*Usage of `{command}`*",
     "common.refused_role": "You are a *{role}*; `{command} {sub}` needs the *{required}* role. Ask an admin: `/soracom role <@{user}> {required}`.",
+    "common.refused_button": "You are a *{role}*; this button needs the *{required}* role. Ask an admin: `/soracom role <@{user}> {required}`.",
     "common.internal_error": ":warning: Something went wrong on our side (reference `{ref}`). Nothing more is known here; an admin can find the details in the bot's log under that reference.",
     "common.soracom_error": ":warning: SORACOM refused: {message}",
     "common.database_busy": ":warning: The bot's database stayed locked by another process, so `{command}` could not be completed. Try again in a minute; `/soracom audit` shows what was done.",

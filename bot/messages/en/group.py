@@ -1,3 +1,5 @@
+from bot.messages import Plural
+
 MESSAGES = {
     "group.not_found": "There is no group `{group}`. `/group list` shows the groups; give a name or a group ID.",
     "group.ambiguous": "Several groups are named `{group}` ({ids}). Give the group ID instead.",
@@ -25,8 +27,8 @@ MESSAGES = {
     "group.list_title": "*Groups* ({count}):",
     "group.list_none": "There are no groups yet. `/group create NAME` creates one.",
     "group.list_line": "• *{name}* `{group_id}` — {members}",
-    "group.list_more": "…and {count} more groups not shown.",
-    "group.members": "{count} SIMs",
+    "group.list_more": Plural(one="…and {count} more group not shown.", other="…and {count} more groups not shown."),
+    "group.members": Plural(one="{count} SIM", other="{count} SIMs"),
     "group.members_unknown": "SIMs could not be counted",
     "group.unnamed": "(no name)",
     "group.show_title": "*Group {name}* `{group_id}`",
@@ -48,10 +50,19 @@ MESSAGES = {
     "group.exists": "A group named `{group}` already exists ({ids}). Pick another name, or use that group.",
     "group.created": ":white_check_mark: <@{user}> created group *{name}* `{group_id}`. "
                      "`/sim group TARGET {name}` adds SIMs; `/group config {name} NAMESPACE KEY=VALUE` configures it.",
-    "group.not_empty": "Group `{group}` still holds {count} SIMs, so it was not deleted. "
-                       "Move them out first (`/sim ungroup group:{group}`), then delete it.",
-    "group.delete_preview": "Delete group *{name}* `{group_id}`? It holds no SIMs; its tags and its configuration "
-                            "({namespaces} namespaces) are lost.",
+    "group.not_empty": Plural(
+        one="Group `{group}` still holds {count} SIM, so it was not deleted. "
+            "Move it out first (`/sim ungroup group:{group}`), then delete the group.",
+        other="Group `{group}` still holds {count} SIMs, so it was not deleted. "
+              "Move them out first (`/sim ungroup group:{group}`), then delete it.",
+    ),
+    "group.delete_preview": Plural(
+        by="namespaces",
+        one="Delete group *{name}* `{group_id}`? It holds no SIMs; its tags and its configuration "
+            "({namespaces} namespace) are lost.",
+        other="Delete group *{name}* `{group_id}`? It holds no SIMs; its tags and its configuration "
+              "({namespaces} namespaces) are lost.",
+    ),
     "group.delete_confirm": "Delete group",
     "group.deleted": ":wastebasket: <@{user}> deleted group *{name}* `{group_id}`.",
     "group.bad_namespace": "`{namespace}` is not a configuration namespace. Valid namespaces: {valid}.",

@@ -1,3 +1,5 @@
+from bot.messages import Plural
+
 MESSAGES = {
     "home.title": "SORACOM fleet",
     "home.never_refreshed": "No snapshot of the fleet yet: reading SORACOM now, this page fills in when done.",
@@ -24,7 +26,7 @@ MESSAGES = {
     "home.top_traffic_title": "*Top 5 SIMs by traffic this month*",
     "home.top_traffic_none": "No traffic read yet this month.",
     "home.top_line": "{rank}. {name} `{imsi}` — {traffic}",
-    "home.traffic_note": "Traffic read for {read:,} of {total:,} SIMs (a bounded number per refresh).",
+    "home.traffic_note": Plural(by="total", one="Traffic read for {read:,} of {total:,} SIM (a bounded number per refresh).", other="Traffic read for {read:,} of {total:,} SIMs (a bounded number per refresh)."),
     "home.alerts_title": "*Alerts in the last 24 hours: {count:,}*",
     "home.alerts_none": "No alert in the last 24 hours.",
     "home.alert_line": "{at} *{alert}* `{imsi}` {where}",

@@ -1,3 +1,5 @@
+from bot.messages import Plural
+
 MESSAGES = {
     "order.usage": (
         "`/order sims QTY [PRODUCT_CODE]` — quotation for QTY SIM cards, then Confirm (needs your MFA code)\n"
@@ -15,12 +17,17 @@ MESSAGES = {
     # /order sims: the picker modal
     "order.picker_title": "Order SIM cards",
     "order.picker_submit": "Get quotation",
-    "order.picker_intro": "*{qty:,} SIM card(s).* Pick what to order; you see the quotation before anything is ordered.",
+    "order.picker_intro": Plural(
+        by="qty",
+        one="*{qty:,} SIM card.* Pick what to order; you see the quotation before anything is ordered.",
+        other="*{qty:,} SIM cards.* Pick what to order; you see the quotation before anything is ordered.",
+    ),
     "order.picker_loading": ":hourglass_flowing_sand: Looking up SIM products and shipping addresses…",
     "order.picker_product": "SIM product",
     "order.picker_product_hint": "Price per pack, plan and SIM size.",
     "order.picker_product_fixed": "*Product:* {product}",
-    "order.picker_hidden": "Not offered: {count} product(s) whose order limit is below {qty:,}.",
+    "order.picker_hidden": Plural(one="Not offered: {count} product whose order limit is below {qty:,}.",
+                                  other="Not offered: {count} products whose order limit is below {qty:,}."),
     "order.picker_address": "Ship to",
     "order.picker_address_fixed": "*Ship to:* {address}",
     "order.picker_address_new": "*No shipping address yet.* Fill one in; it is saved to your SORACOM account.",

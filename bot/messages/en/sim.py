@@ -1,3 +1,5 @@
+from bot.messages import Plural
+
 MESSAGES = {
     "sim.usage": (
         "`/sim list [SELECTOR…]` — SIMs: counts by status, then pages (IMSI, name, status, online, group, speed)\n"
@@ -25,7 +27,13 @@ MESSAGES = {
     "sim.bad_imsi": "`{value}` is not an IMSI: an IMSI has 15 digits (this has {length}). `/sim list` shows them.",
     "sim.not_found": "There is no SIM with IMSI `{imsi}`. `/sim list` shows your SIMs.",
     "sim.unknown_name": "No SIM is named `{name}`. Give its IMSI, or see the names with `/sim list`.",
-    "sim.ambiguous_name": "{count} SIMs are named `{name}`: {matches}. Nothing was done; give the IMSI instead.",
+    "sim.ambiguous_name": Plural(
+        one="{count} SIM is named `{name}`: {matches}. Nothing was done; give the IMSI instead.",
+        other="{count} SIMs are named `{name}`: {matches}. Nothing was done; give the IMSI instead.",
+    ),
+    "sim.ambiguous_more": "and {count} more",
+    "sim.protection_not_restored": "{error}; termination protection could not be put back on ({restore_error})",
+    "sim.unexpected_error": "unexpected error ({kind})",
     "sim.nothing_selected": "No SIM matches `{selector}`. Nothing was done; `/sim list {selector}` shows the same.",
     "sim.bad_tag_selector": "`{token}` is not a tag selector. Type `tag:KEY=VALUE`, e.g. `tag:site=osaka`.",
     "sim.conflicting_tags": "The tag `{key}` is given two different values; a SIM holds one. Give it once.",
@@ -34,7 +42,10 @@ MESSAGES = {
     "sim.bad_status": "`{status}` is not a SIM status. Statuses: {statuses}.",
     "sim.list_selector_only": "`/sim list` takes selectors only: `tag:KEY=VALUE`, `group:NAME`, `status:STATUS`. "
                               "For one SIM, type `/sim show TARGET`.",
-    "sim.show_one": "That selects {count} SIMs; `/sim show` shows one. Give an IMSI or a name, or use `/sim list`.",
+    "sim.show_one": Plural(
+        one="That selects {count} SIM; `/sim show` shows one. Give an IMSI or a name, or use `/sim list`.",
+        other="That selects {count} SIMs; `/sim show` shows one. Give an IMSI or a name, or use `/sim list`.",
+    ),
     "sim.one_sim_only": "{what} is for one SIM at a time, and that selects {count}. Give one IMSI or name.",
     # Arguments
     "sim.tag_missing": "Give at least one tag as KEY=VALUE, e.g. `site=osaka`.",
@@ -42,7 +53,7 @@ MESSAGES = {
     "sim.bad_imei": "`{value}` is not an IMEI: an IMEI has 15 digits, e.g. `353456789012345`.",
     "sim.bad_speed": "`{value}` is not a speed class. Speed classes: {classes}.",
     # List
-    "sim.list_title": "*{total} SIMs*{where}: {counts}",
+    "sim.list_title": Plural(by="total", one="*{total} SIM*{where}: {counts}", other="*{total} SIMs*{where}: {counts}"),
     "sim.list_where": " matching `{selector}`",
     "sim.list_row": "{icon} `{imsi}` {name} · {status} · {online} · {group} · {speed}",
     "sim.list_range": "SIMs {first}–{last} of {total}.",
@@ -92,28 +103,54 @@ MESSAGES = {
     "sim.what.imei-lock": "Lock to IMEI `{imei}`",
     "sim.what.imei-unlock": "Remove the IMEI lock",
     "sim.what.speed": "Set speed class `{speed}`",
-    "sim.preview_title": "*{what}* — {count} SIM(s): `{selection}`",
+    "sim.preview_title": Plural(one="*{what}* — {count} SIM: `{selection}`", other="*{what}* — {count} SIMs: `{selection}`"),
     "sim.preview_line": "• {sim} — {status}",
     "sim.preview_more": "…and {count} more",
     "sim.caution.final": ":warning: *Terminating is final*: a terminated SIM can never be used again.",
     "sim.caution.protection_on": ":shield: Termination protection is *on* for {count} of {total}: it is switched "
                                  "off just before terminating, and back on if terminating fails.",
     "sim.caution.protection_off": ":unlock: Termination protection is *off* for {count} of {total}.",
-    "sim.caution.reactivation_fee": ":moneybag: {count} of {total} are `suspended`: leaving `suspended` costs a "
-                                    "reactivation fee per SIM.",
+    "sim.caution.reactivation_fee": Plural(
+        one=":moneybag: {count} of {total} is `suspended`: leaving `suspended` costs a reactivation fee per SIM.",
+        other=":moneybag: {count} of {total} are `suspended`: leaving `suspended` costs a reactivation fee per SIM.",
+    ),
     "sim.caution.still_billed": ":moneybag: `inactive` SIMs are still billed: the basic fee goes on.",
-    "sim.caution.terminated": ":x: {count} of {total} are terminated already: nothing can change them; they "
-                              "will be reported as failed.",
-    "sim.progress": "{what}: {total} SIMs, {percent} % — done {done}, failed {failed}, left {left}",
-    "sim.progress_title": ":hourglass_flowing_sand: *{what}* — {total} SIMs, started by <@{user}>",
+    "sim.caution.terminated": Plural(
+        one=":x: {count} of {total} is terminated already: nothing can change it; it will be reported as failed.",
+        other=":x: {count} of {total} are terminated already: nothing can change them; they "
+              "will be reported as failed.",
+    ),
+    "sim.progress": Plural(by="total", one="{what}: {total} SIM, {percent} % — done {done}, failed {failed}, left {left}",
+                           other="{what}: {total} SIMs, {percent} % — done {done}, failed {failed}, left {left}"),
+    "sim.progress_title": Plural(by="total", one=":hourglass_flowing_sand: *{what}* — {total} SIM, started by <@{user}>",
+                                 other=":hourglass_flowing_sand: *{what}* — {total} SIMs, started by <@{user}>"),
     "sim.progress_bar": "`{bar}` {percent} %\ndone *{done}* · failed *{failed}* · left *{left}*",
-    "sim.report_ok": ":white_check_mark: *{what}* — all {total} SIMs done in {seconds} s, started by <@{user}>.",
-    "sim.report_failed": ":warning: *{what}* — {done} of {total} SIMs done, *{failed} failed* ({seconds} s), "
-                         "started by <@{user}>. Failed SIMs by reason:",
+    "sim.report_ok": Plural(
+        by="total",
+        one=":white_check_mark: *{what}* — {total} SIM done in {seconds} s, started by <@{user}>.",
+        other=":white_check_mark: *{what}* — all {total} SIMs done in {seconds} s, started by <@{user}>.",
+    ),
+    "sim.report_failed": Plural(
+        by="total",
+        one=":warning: *{what}* — {done} of {total} SIM done, *{failed} failed* ({seconds} s), "
+            "started by <@{user}>. Failed SIMs by reason:",
+        other=":warning: *{what}* — {done} of {total} SIMs done, *{failed} failed* ({seconds} s), "
+              "started by <@{user}>. Failed SIMs by reason:",
+    ),
     "sim.report_reason": "*{reason}* ({count}):",
     "sim.report_reason_more": "(continued)",
     "sim.report_truncated": "More failures than one message holds; `/soracom audit` lists each one.",
     "sim.was": " (was `{status}`)",
     "sim.done_one": ":white_check_mark: *{what}* — {sim}{was}, by <@{user}>.",
     "sim.failed_one": ":warning: *{what}* — {sim} failed: {reason}",
+    # SIM statuses as SORACOM names them (selectors keep the English word: `status:active`)
+    "sim.status.ready": "ready",
+    "sim.status.active": "active",
+    "sim.status.inactive": "inactive",
+    "sim.status.standby": "standby",
+    "sim.status.suspended": "suspended",
+    "sim.status.terminated": "terminated",
+    "sim.status.instock": "in stock",
+    "sim.status.shipped": "shipped",
+    "sim.status.banned": "banned",
 }

@@ -1,3 +1,5 @@
+from bot.messages import Plural
+
 MESSAGES = {
     "soracom.usage": (
         "`/soracom help` — every command\n"
@@ -14,7 +16,8 @@ MESSAGES = {
     "soracom.role_preview": "Give <@{user}> the *{role}* role (now *{current}*).",
     "soracom.role_done": ":white_check_mark: <@{user}> is now *{role}* (was *{previous}*), set by <@{by}>.",
     "soracom.audit_bad": "`{value}` is not a count. Type `/soracom audit` or `/soracom audit 50` (1 to 100).",
-    "soracom.audit_title": "*Latest {count} audited actions* (newest first, times in {tz}):",
+    "soracom.audit_title": Plural(one="*Latest {count} audited action* (newest first, times in {tz}):",
+                                  other="*Latest {count} audited actions* (newest first, times in {tz}):"),
     "soracom.audit_line": "`{at}` <@{user}> *{action}* {target} → *{result}*{error}",
     "soracom.audit_none": "The audit log is empty.",
 }

@@ -7,7 +7,7 @@ MESSAGES = {
         "`/alerts list` — ルール、アラートチャンネル、ミュート中の対象\n"
         "`/alerts off RULE [group:NAME]` — SORACOM のルールを削除 (admin)\n"
         "`/alerts mute TARGET [DURATION]` — SIM (IMSI または名前) かルールのカードを止める。例 `30m`、`12h`、`7d` "
-        "(既定 24h)\n"
+        "(既定 `24h`)\n"
         "`/alerts unmute TARGET` — カードを再開\n"
         "イベントごとに *減速*、*休止* (MFA コードが必要)、*SIM を表示*、*ミュート* のボタン付きカードを投稿します。"
     ),

@@ -3,6 +3,7 @@ MESSAGES = {
     "common.unknown_subcommand": "`{command} {sub}` というコマンドはありません。{usage}",
     "common.usage_title": "*`{command}` の使い方*",
     "common.refused_role": "あなたの権限は *{role}* です。`{command} {sub}` には *{required}* 権限が必要です。管理者に依頼してください: `/soracom role <@{user}> {required}`",
+    "common.refused_button": "あなたの権限は *{role}* です。このボタンには *{required}* 権限が必要です。管理者に依頼してください: `/soracom role <@{user}> {required}`",
     "common.internal_error": ":warning: ボット側でエラーが発生しました (参照番号 `{ref}`)。ここではこれ以上の情報はありません。管理者はこの参照番号でボットのログから詳細を確認できます。",
     "common.soracom_error": ":warning: SORACOM が処理を拒否しました: {message}",
     "common.database_busy": ":warning: ボットのデータベースが別のプロセスにロックされたままだったため、`{command}` を完了できませんでした。1 分ほど待ってから再度お試しください。実行された内容は `/soracom audit` で確認できます。",
