@@ -161,8 +161,8 @@ class ItemLog:
         failures = 0
         while self._ends:
             batch, self._ends = self._ends, []
-            events = [audit.event(self.request.actor, command=self.request.command_line, action=self.action,
-                                  target=end.item, result=result, error=end.reason)
+            events = [audit.values(self.request.actor, command=self.request.command_line, action=self.action,
+                                   target=end.item, result=result, error=end.reason)
                       for end, result, _ in batch]
             try:
                 await self.request.rt.pending.end_items(self.job.id, [end for end, _, _ in batch], events)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert
 from sqlmodel import col, select, update
 
 from bot.store import Database, off_loop
@@ -226,15 +226,17 @@ class PendingActions:
         return [Item(row.item, row.name, row.state, row.reason) for row in rows]
 
     @off_loop
-    def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[AuditEvent]) -> None:
-        """Items' outcomes and their audit rows in one transaction: neither is ever written without the other."""
+    def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[dict[str, Any]]) -> None:
+        """Items' outcomes and their audit rows (`audit.values`) in one transaction: neither is ever written
+        without the other."""
         now = self.clock()
         with self.db.session() as session:
             if ends:  # one statement executed for many rows: the ORM's per-row update cost 1 ms a SIM
                 session.connection().execute(_END_ITEM, [
                     {"b_job": pending_id, "b_item": end.item, "b_state": end.state, "b_reason": end.reason,
                      "b_now": now} for end in ends])
-            session.add_all(events)
+            if events:
+                session.connection().execute(insert(AuditEvent), list(events))
             session.commit()
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
 from sqlmodel import col, select
 
 from bot.store import Database, off_loop, outbox
-from bot.store.tables import AuditEvent, as_utc
+from bot.store.tables import AuditEvent, as_utc, utcnow
 
 MAX_ERROR_LENGTH = 500
 
@@ -44,17 +45,24 @@ def event(
     result: str,
     error: str | None = None,
 ) -> AuditEvent:
-    """An audit row, to be written alone (`record`) or with the state it reports (a job's items)."""
-    return AuditEvent(
-        slack_user_id=actor.user_id,
-        team_id=actor.team_id,
-        channel_id=actor.channel_id,
-        command=command,
-        action=action,
-        target=target or None,
-        result=result,
-        error=(error or None) and error[:MAX_ERROR_LENGTH],
-    )
+    """An audit row, to be written alone (`record`)."""
+    return AuditEvent(**values(actor, command=command, action=action, target=target, result=result, error=error))
+
+
+def values(
+    actor: Actor,
+    *,
+    command: str,
+    action: str,
+    target: str | None,
+    result: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """An audit row's columns, for rows written in bulk with the state they report (a job's items): a plain
+    insert of many rows costs a fraction of as many validated models."""
+    return {"at": utcnow(), "slack_user_id": actor.user_id, "team_id": actor.team_id,
+            "channel_id": actor.channel_id, "command": command, "action": action, "target": target or None,
+            "result": result, "error": (error or None) and error[:MAX_ERROR_LENGTH]}
 
 
 async def record(
