@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 import handlers
 from bot.messages import t
-from bot.postack import Dispatcher
+from bot.postack import Dispatcher, acked_at_once
 from bot.runtime import Runtime
 from bot.web import enroll_page
 from bot.web.health import DatabaseProbe
@@ -77,11 +77,17 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
 
 
 def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True,
-              dispatcher: Dispatcher | None = None, replay_check: bool = True) -> Starlette:
+              dispatcher: Dispatcher | None = None, relayed: bool = False) -> Starlette:
     """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app. With a
-    dispatcher, the bot runs in a worker process and this process only answers Slack (bot.postack)."""
-    events = SlackEvents(app, rt.db, signing_secret, dispatch=dispatcher.dispatch if dispatcher else None,
-                         replay_check=replay_check)
+    dispatcher, the bot runs in a worker process and this process only answers Slack (bot.postack); `relayed`:
+    this is that worker, taking the requests the server's process verified."""
+    if dispatcher is not None:
+        events = SlackEvents(app, rt.db, signing_secret, dispatch=dispatcher.dispatch,
+                             acks_at_once=dispatcher.acked_empty)
+    elif relayed:
+        events = SlackEvents(app, rt.db, signing_secret, replays_in_db=lambda request: acked_at_once(request.body))
+    else:
+        events = SlackEvents(app, rt.db, signing_secret)
     database = DatabaseProbe(rt.db)
 
     async def healthz(_: Request) -> Response:

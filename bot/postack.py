@@ -173,6 +173,15 @@ async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter
     return status, {k: v for k, v in answer.items() if k not in HOP_BY_HOP and k not in ("date", "server")}, content
 
 
+def acked_at_once(body: Mapping[str, Any], commands: frozenset[str] | None = None) -> bool:
+    """A slash command (of `commands`, default: every one registered) or a button press: the kinds this bot's
+    listeners ack empty before doing anything else."""
+    from handlers.common import SLASH_COMMANDS
+
+    return not body.get("ssl_check") and (body.get("command") in (commands or SLASH_COMMANDS)
+                                          or body.get("type") in ACKED_EMPTY)
+
+
 class Dispatcher:
     """Answers Slack's HTTP requests in the server's process and has the worker process run the bot."""
 
@@ -190,8 +199,7 @@ class Dispatcher:
 
     def acked_empty(self, request: AsyncBoltRequest) -> bool:
         """A signed command or button press that this bot's listeners ack empty before doing anything else."""
-        body = request.body
-        if body.get("ssl_check") or not (body.get("command") in self.commands or body.get("type") in ACKED_EMPTY):
+        if not acked_at_once(request.body, self.commands):
             return False
         # Only a signed request is acked here; anything else goes to the worker's bolt, which refuses it (401).
         return self._verifier.is_valid(request.raw_body, request.headers.get("x-slack-request-timestamp", [""])[0],

@@ -59,9 +59,8 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
     secret = settings.SLACK_SIGNING_SECRET
     process = WorkerProcess(settings) if worker and secret else None
     dispatcher = Dispatcher(app, process, secret, frozenset(SLASH_COMMANDS)) if process and secret else None
-    # The worker takes requests the server's process verified and checked for replays already.
     web = build_web(rt, app, signing_secret=secret or "", http_events=bool(secret), dispatcher=dispatcher,
-                    replay_check=not relayed)
+                    relayed=relayed)
     web.state.worker = process
 
     @contextlib.asynccontextmanager

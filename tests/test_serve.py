@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import asyncio
 import os
 import re
 import select
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -95,6 +97,20 @@ async def test_serve_answers_a_signed_command_over_http(server: str, fake: FakeS
         assert "U_ADMIN" in str(call.args) and "admin" in str(call.args)
         forged = await sender.with_signature(secret="wrong").command("/soracom", "roles", user_id="U_ADMIN")
         assert forged.status_code == 401
+
+
+async def test_a_replayed_command_runs_once_when_the_bot_runs_in_its_worker(server: str, fake: FakeSlack) -> None:
+    """The server's process acks at once; its memory, then the worker's database check, drop the copy."""
+    sent_at = time.time()
+    async with httpx.AsyncClient(base_url=server) as http:
+        sender = SlackSender(SECRET, http, fake=fake).with_signature(clock=lambda: sent_at)
+        form = sender.command_form("/soracom", "roles", user_id="U_ADMIN", channel_id="C1")
+        body = urlencode(form).encode()
+        answers = [await sender.post(body) for _ in range(2)]
+        assert [a.status_code for a in answers] == [200, 200]
+        await fake.wait_for("response_url", timeout=20)
+        await asyncio.sleep(1.0)
+    assert len(fake.calls_to("response_url")) == 1
 
 
 def test_the_sandbox_is_said_loudly_at_start(start: Start) -> None:

@@ -124,18 +124,26 @@ class RecentKeys:
 
 class SlackEvents:
     """`dispatch`: where a verified request goes (bolt in this process, or the worker process of bot.postack).
-    `replay_check`: off in that worker, whose requests the server's process checked already."""
+
+    A request runs once: a replay is dropped by the memory of the process that sees it and by the database, across
+    processes. Where the bot runs in a worker process, the server's process answers commands and button presses at
+    once (`acks_at_once`) after its memory's check, and the worker checks them in the database before running
+    them (`replays_in_db`), so no database write waits before an ack; modal submissions, answered with the
+    worker's answer, are checked by the server's process."""
 
     def __init__(self, app: AsyncApp, db: Database, signing_secret: str,
                  clock: Callable[[], float] = time.time, *,
                  dispatch: Callable[[AsyncBoltRequest], Awaitable[BoltResponse]] | None = None,
-                 replay_check: bool = True) -> None:
+                 replays_in_db: Callable[[AsyncBoltRequest], bool] = lambda _: True,
+                 acks_at_once: Callable[[AsyncBoltRequest], bool] | None = None) -> None:
         self.app = app
         self.db = db
         self.signing_secret = signing_secret
         self.clock = clock
         self.dispatch = dispatch or app.async_dispatch
-        self.replay_check = replay_check
+        self.replays_in_db = replays_in_db
+        self.acks_at_once = acks_at_once
+        self._after_ack: set[asyncio.Task[None]] = set()
         self._next_purge = 0.0
         self._recent = RecentKeys()
 
@@ -152,9 +160,22 @@ class SlackEvents:
         if bolt_request is None:
             return JSONResponse({"error": "malformed request body"}, status_code=400)
         assert timestamp is not None and signature is not None
-        if not self.replay_check:
+        if self.acks_at_once is not None and self.acks_at_once(bolt_request):
+            sent_at = datetime.fromtimestamp(int(timestamp), timezone.utc)
+            if not self._recent.add(replay.signature_key(int(timestamp), signature), replay.signature_expiry(sent_at)):
+                return self._replayed(request)
+            task = asyncio.get_running_loop().create_task(self.dispatch(bolt_request))
+            self._after_ack.add(task)
+            task.add_done_callback(self._after_ack.discard)
+            return Response(status_code=200)
+        if not self.replays_in_db(bolt_request):
             return to_starlette_response(await self.dispatch(bolt_request))
-        if not await self._first_time(int(timestamp), signature):
+        return await self._once(request, bolt_request, int(timestamp), signature)
+
+    async def _once(self, request: Request, bolt_request: AsyncBoltRequest, timestamp: int,
+                    signature: str) -> Response:
+        """Dispatches a request the first time it is seen (by signature, and an event by its id)."""
+        if not await self._first_time(timestamp, signature):
             return self._replayed(request)
         event = event_key(bolt_request.body)
         expires = datetime.fromtimestamp(self.clock(), timezone.utc) + replay.EVENT_MEMORY
