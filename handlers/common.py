@@ -162,8 +162,9 @@ class Request:
         """
         loop = asyncio.get_running_loop()
         if self._role_read_at is None or loop.time() - self._role_read_at >= within:
+            asked_at = loop.time()  # what the read returns is the database as it was then
             self.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
-            self._role_read_at = loop.time()
+            self._role_read_at = asked_at
         if not self.role.allows(self.required):
             if audit:
                 await self.audit(action, target, "refused", f"role {self.role.name} < {self.required.name}")
