@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -23,11 +23,21 @@ SIGNING_SECRET = "crash-test-signing-secret"
 SECRET_KEY = "crash-test-secret-key-not-secret"
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[str], what: str) -> None:
+def _log_file(path: Path) -> IO[str]:
+    """A process's output goes to a file: a pipe nobody reads fills up (uvicorn logs every request) and stalls it."""
+    return path.open("w+", encoding="utf-8")
+
+
+def _output(log: IO[str]) -> str:
+    log.seek(0)
+    return log.read()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[str], log: IO[str], what: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{what} exited: {process.communicate(timeout=5)[0][-3000:]}")
+            raise AssertionError(f"{what} exited: {_output(log)[-3000:]}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -35,7 +45,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[str], what: str) -> None:
             pass
         time.sleep(0.1)
     process.kill()
-    raise AssertionError(f"{what} did not start: {process.communicate(timeout=5)[0][-3000:]}")
+    raise AssertionError(f"{what} did not start: {_output(log)[-3000:]}")
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -48,10 +58,11 @@ class Emulator:
     def __init__(self, tmp_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log = _log_file(tmp_path / f"emulator-{self.port}.log")
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "emulator", "--port", str(self.port)],
-                                        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
+                                        cwd=tmp_path, env=_env(tmp_path), stdout=self.log,
                                         stderr=subprocess.STDOUT, text=True)
-        _wait_until_up(f"{self.url}/_emulator/stats", self.process, "the emulator")
+        _wait_until_up(f"{self.url}/_emulator/stats", self.process, self.log, "the emulator")
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
         response = httpx.request(method, f"{self.url}/_emulator{path}", json=json, timeout=10)
@@ -66,7 +77,8 @@ class Emulator:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.communicate(timeout=20)
+        self.process.wait(timeout=20)
+        self.log.close()
 
 
 class Bot:
@@ -81,9 +93,10 @@ class Bot:
                    SLACK_BOT_TOKEN="xoxb-crash-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
                    SORACOM_ENDPOINT=emulator.url, SORACOM_AUTH_KEY_ID=DEMO_AUTH_KEY_ID, SORACOM_AUTH_KEY=DEMO_AUTH_KEY,
                    BOT_SECRET_KEY=SECRET_KEY, BOT_ADMINS=admins, BOT_JOB_LEASE_SECONDS=str(lease))
+        self.log = _log_file(tmp_path / f"bot-{name}.log")
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        _wait_until_up(f"{self.url}/healthz", self.process, f"bot {name}")
+                                        stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        _wait_until_up(f"{self.url}/healthz", self.process, self.log, f"bot {name}")
         self.fake = fake
         self.sender = SlackSender(SIGNING_SECRET, httpx.AsyncClient(base_url=self.url, timeout=30), fake=fake)
 
@@ -101,10 +114,13 @@ class Bot:
     def kill(self) -> None:
         """SIGKILL: no cleanup, no finally, as an out-of-memory kill or a deploy that does not wait."""
         self.process.send_signal(signal.SIGKILL)
-        self.process.communicate(timeout=10)
+        self.process.wait(timeout=10)
 
     async def stop(self) -> str:
         await self.sender.http.aclose()
         if self.process.poll() is None:
             self.process.terminate()
-        return self.process.communicate(timeout=30)[0]
+        self.process.wait(timeout=30)
+        output = _output(self.log)
+        self.log.close()
+        return output
