@@ -23,6 +23,23 @@ async def test_the_same_event_is_new_once_whichever_replica_records_it(database_
         second.dispose()
 
 
+async def test_a_delivery_left_unfinished_by_a_dead_process_is_taken_again_by_one_retry(database_url: str) -> None:
+    db = Database(database_url)
+    db.create_schema()
+    try:
+        store, now = AlertStore(db), utcnow()
+        event = Event(alert="daily-traffic", rule="daily-traffic", imsi="440100000000002", time=1)
+        first = await store.record(event, now)
+        await store.set_state(first.id, "carded", channel_id="C_ALERTS")  # then killed before the card was posted
+        assert not (await store.record(event, now + timedelta(seconds=10))).new  # maybe still being posted
+        retries = await asyncio.gather(*(store.record(event, now + timedelta(minutes=2)) for _ in range(3)))
+        assert sorted(r.new for r in retries) == [False, False, True] and {r.id for r in retries} == {first.id}
+        await store.set_state(first.id, "carded", message_ts="1.0")
+        assert not (await store.record(event, now + timedelta(minutes=10))).new  # posted: a duplicate now
+    finally:
+        db.dispose()
+
+
 async def test_more_than_n_cards_a_minute_start_one_storm(database_url: str) -> None:
     db = Database(database_url)
     db.create_schema()

@@ -239,6 +239,8 @@ class OpenAlert:
 
 
 OPEN_ALERTS_SINCE = timedelta(hours=24)
+# A delivery still unfinished this long after it arrived was being handled by a process that died.
+UNFINISHED_AFTER = timedelta(minutes=1)
 
 
 class AlertStore:
@@ -282,9 +284,15 @@ class AlertStore:
             except IntegrityError:
                 session.rollback()
                 existing = session.exec(select(AlertEvent).where(AlertEvent.dedup_key == row.dedup_key)).one()
-                # A delivery whose card could not be posted is taken again by exactly one retry.
-                retried = session.exec(update(AlertEvent).where(col(AlertEvent.id) == existing.id,
-                                                                AlertEvent.state == "failed").values(state="new"))
+                # Taken again by exactly one retry: a delivery whose card Slack refused, or one left unfinished
+                # (no card posted) by a process that died while handling it.
+                unfinished = (col(AlertEvent.state) == "new") | (
+                    (col(AlertEvent.state) == "carded") & col(AlertEvent.message_ts).is_(None))
+                retried = session.exec(update(AlertEvent).where(
+                    col(AlertEvent.id) == existing.id,
+                    (col(AlertEvent.state) == "failed")
+                    | (unfinished & (col(AlertEvent.received_at) < now - UNFINISHED_AFTER)),
+                ).values(state="new", received_at=now).execution_options(synchronize_session=False))
                 session.commit()
                 return Recorded(existing.id or 0, bool(retried.rowcount))
             return Recorded(row.id or 0, True)

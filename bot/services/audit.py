@@ -36,19 +36,6 @@ class AuditEntry:
     error: str | None
 
 
-def event(
-    actor: Actor,
-    *,
-    command: str,
-    action: str,
-    target: str | None,
-    result: str,
-    error: str | None = None,
-) -> AuditEvent:
-    """An audit row, to be written alone (`record`)."""
-    return AuditEvent(**values(actor, command=command, action=action, target=target, result=result, error=error))
-
-
 def values(
     actor: Actor,
     *,
@@ -58,8 +45,8 @@ def values(
     result: str,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """An audit row's columns, for rows written in bulk with the state they report (a job's items): a plain
-    insert of many rows costs a fraction of as many validated models."""
+    """An audit row's columns: `record` writes one; a job's items write theirs in bulk with the state they report,
+    as a plain insert of many rows, which costs a fraction of as many validated models."""
     return {"at": utcnow(), "slack_user_id": actor.user_id, "team_id": actor.team_id,
             "channel_id": actor.channel_id, "command": command, "action": action, "target": target or None,
             "result": result, "error": (error or None) and error[:MAX_ERROR_LENGTH]}
@@ -75,7 +62,8 @@ async def record(
     result: str,
     error: str | None = None,
 ) -> None:
-    await outbox.save(db, [event(actor, command=command, action=action, target=target, result=result, error=error)])
+    row = values(actor, command=command, action=action, target=target, result=result, error=error)
+    await outbox.save(db, [AuditEvent(**row)])
 
 
 @off_loop
