@@ -26,7 +26,6 @@ MESSAGES = {
                                  "and tag a reference to it.",
     "common.pending_not_yours": "This confirmation belongs to <@{owner}>. Run the command yourself to do the same.",
     "common.pending_expired": "This confirmation has expired (they last 5 minutes). Nothing was done; run the command again.",
-    "common.pending_taken": "This was already confirmed once; it runs only once. Nothing more was done.",
     "common.pending_cancelled": "Cancelled. Nothing was changed.",
     "common.pending_unknown": "This confirmation is unknown (perhaps from an earlier installation). Nothing was done; run the command again.",
     "common.pending_running": "This is already running; it runs only once, and its outcome goes to you and the channel. Nothing more was done.",
