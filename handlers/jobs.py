@@ -137,6 +137,7 @@ class ItemLog:
     the job over does those again, or reads them first). A database that refuses the write is tried again."""
 
     RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+    GATHER = 0.004
 
     def __init__(self, request: Request, job: Pending, action: str) -> None:
         self.request, self.job, self.action = request, job, action
@@ -159,6 +160,7 @@ class ItemLog:
 
     async def _write_all(self) -> None:
         failures = 0
+        await asyncio.sleep(self.GATHER)
         while self._ends:
             batch, self._ends = self._ends, []
             events = [audit.values(self.request.actor, command=self.request.command_line, action=self.action,

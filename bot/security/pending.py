@@ -230,14 +230,15 @@ class PendingActions:
         """Items' outcomes and their audit rows (`audit.values`) in one transaction: neither is ever written
         without the other."""
         now = self.clock()
-        with self.db.session() as session:
-            if ends:  # one statement executed for many rows: the ORM's per-row update cost 1 ms a SIM
-                session.connection().execute(_END_ITEM, [
+        # Core statements, each executed once for many rows, on a bare connection: the ORM's per-row update cost
+        # 1 ms a SIM, and a Session around them a fifth of what remains.
+        with self.db.engine.begin() as connection:
+            if ends:
+                connection.execute(_END_ITEM, [
                     {"b_job": pending_id, "b_item": end.item, "b_state": end.state, "b_reason": end.reason,
                      "b_now": now} for end in ends])
             if events:
-                session.connection().execute(insert(AuditEvent), list(events))
-            session.commit()
+                connection.execute(insert(AuditEvent), list(events))
 
 
 _ITEMS = JobItem.__table__  # type: ignore[attr-defined]
