@@ -8,7 +8,8 @@ Socket Mode) is the same single-loop server as before, run by a worker process o
 is relayed to it as Slack sent it (bolt there checks the signature again).
 
 A slash command or a button press is always acked empty by this bot's listeners (register_command,
-register_action, the stale-button catch-all), so those are answered at once and relayed after; any other request
+register_action, the stale-button catch-all), so those are answered at once and relayed after (each user's in the
+order they came, kept while the worker restarts); any other request
 (modal submissions, whose ack carries the listener's answer) is answered with what the worker answers.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
@@ -38,6 +40,8 @@ HOP_BY_HOP = frozenset({"host", "content-length", "connection", "keep-alive", "t
 WORKER_NICENESS = 10
 START_TIMEOUT = 120.0
 WATCH_EVERY = 1.0
+STOP_GRACE = 10.0
+RELAY_PATIENCE = 120.0  # how long an acked request waits for a worker that restarts (Slack's response_url: 30 min)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -76,6 +80,7 @@ class WorkerProcess:
         self.port = 0
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self._relayed: set[asyncio.Task[Any]] = set()
+        self._last_of: dict[str, asyncio.Task[Any]] = {}  # each user's latest relay, which their next one follows
         self._watch: asyncio.Task[None] | None = None
 
     @property
@@ -118,7 +123,10 @@ class WorkerProcess:
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
-        await asyncio.gather(*self._relayed, return_exceptions=True)
+        if self._relayed and self.running:
+            await asyncio.wait(self._relayed, timeout=STOP_GRACE)
+        for task in list(self._relayed):  # what no worker took by now is lost with this process (logged)
+            task.cancel()
         for _, writer in self._idle:
             writer.close()
         if self.process is not None and self.process.is_alive():
@@ -128,14 +136,36 @@ class WorkerProcess:
                 self.process.kill()
 
     def relay_later(self, request: AsyncBoltRequest) -> None:
-        task = asyncio.get_running_loop().create_task(self.relay(request))
+        """Hands an acked request to the worker, after the same user's earlier ones (in the order Slack sent them),
+        waiting for a worker that is restarting."""
+        user = _user_of(request.body)
+        task = asyncio.get_running_loop().create_task(self._deliver(request, self._last_of.get(user)))
+        self._last_of[user] = task
         self._relayed.add(task)
-        task.add_done_callback(self._relay_done)
+        task.add_done_callback(functools.partial(self._relay_done, user))
 
-    def _relay_done(self, task: asyncio.Task[Any]) -> None:
+    async def _deliver(self, request: AsyncBoltRequest, after: asyncio.Task[Any] | None) -> None:
+        if after is not None:
+            await asyncio.wait([after])
+        deadline = asyncio.get_running_loop().time() + RELAY_PATIENCE
+        while True:
+            try:
+                await self.relay(request)
+                return
+            except (OSError, asyncio.IncompleteReadError):
+                # The worker died or is starting again. Sending again is safe even if this copy reached it: the
+                # worker takes each request once (its database replay check).
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(WATCH_EVERY / 4)
+
+    def _relay_done(self, user: str, task: asyncio.Task[Any]) -> None:
         self._relayed.discard(task)
+        if self._last_of.get(user) is task:
+            del self._last_of[user]
         if not task.cancelled() and task.exception() is not None:
-            log.error("could not hand a request to the worker process", exc_info=task.exception())
+            log.error("could not hand a request to the worker process within %.0f s; it is lost", RELAY_PATIENCE,
+                      exc_info=task.exception())
 
     async def relay(self, request: AsyncBoltRequest) -> BoltResponse:
         """Sends the request to the worker as Slack sent it; returns the worker's answer."""
@@ -173,6 +203,11 @@ async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter
     return status, {k: v for k, v in answer.items() if k not in HOP_BY_HOP and k not in ("date", "server")}, content
 
 
+def _user_of(body: Mapping[str, Any]) -> str:
+    user = body.get("user")
+    return str(body.get("user_id") or (user.get("id") if isinstance(user, Mapping) else "") or "")
+
+
 def acked_at_once(body: Mapping[str, Any], commands: frozenset[str] | None = None) -> bool:
     """A slash command (of `commands`, default: every one registered) or a button press: the kinds this bot's
     listeners ack empty before doing anything else."""
@@ -190,11 +225,15 @@ class Dispatcher:
         self._verifier = SignatureVerifier(signing_secret)
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
-        if not self.worker.running:  # served without its lifespan (an ASGI test transport): in this process
+        if self.worker.process is None:  # served without its lifespan (an ASGI test transport): in this process
             return await self.app.async_dispatch(request)
         if self.acked_empty(request):
-            self.worker.relay_later(request)  # the worker's listener acks it again; that answer goes nowhere
+            # Kept for a worker that is restarting, after the same user's earlier requests; the worker's listener
+            # acks it again, and that answer goes nowhere.
+            self.worker.relay_later(request)
             return BoltResponse(status=200, body="")
+        if not self.worker.running:  # a modal's answer cannot wait for the worker to restart
+            return await self.app.async_dispatch(request)
         return await self.worker.relay(request)
 
     def acked_empty(self, request: AsyncBoltRequest) -> bool:

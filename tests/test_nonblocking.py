@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from bot.config import Settings
+from bot.emulator.seed import imsi_for
 from bot.local import LocalBot
 from bot.localslack import FakeSlack, SlackSender
 from bot.localslack.console import Console
@@ -142,3 +143,32 @@ async def test_serve_acks_while_its_worker_process_is_stopped(fake: FakeSlack, t
     assert forged.status_code == 401  # not acked here: refused by bolt in the worker
     assert "Roles" in reply.args["text"] and len(fake.calls_to("response_url")) == 1  # the forged one did nothing
     assert not worker.is_alive()  # stopped with the server
+
+
+async def test_commands_acked_while_the_worker_restarts_are_answered_in_order(fake: FakeSlack, tmp_path: Path) -> None:
+    """The worker killed (SIGKILL): serve still acks, keeps each user's commands until a new worker is up, then
+    hands them over in the order they were sent, each answered once."""
+    settings = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="worker-secret",  # type: ignore[call-arg]
+                        SLACK_API_URL=fake.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+                        BOT_DATA_DIR=str(tmp_path), BOT_ADMINS=ADMIN)
+    imsis = [imsi_for(number) for number in (1, 2, 3)]
+    web = build_server(settings)
+    async with web.router.lifespan_context(web):
+        first = web.state.worker.process
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://bot") as http:
+            sender = SlackSender("worker-secret", http, fake=fake)
+            await sender.command("/soracom", "roles", user_id=ADMIN, channel_id="C1")  # a kept-alive relay
+            await fake.wait_for("response_url", timeout=20)
+            os.kill(first.pid, signal.SIGKILL)
+            first.join(5)
+            acks = [await sender.command("/sim", f"show {imsi}", user_id=ADMIN, channel_id="C1") for imsi in imsis]
+            for _ in range(60 * 4):
+                if len(fake.calls_to("response_url")) >= 1 + len(imsis):
+                    break
+                await asyncio.sleep(0.25)
+            await asyncio.sleep(0.5)  # a duplicate would come now
+            second = web.state.worker.process
+    assert [a.status_code for a in acks] == [200, 200, 200] and second.pid != first.pid
+    replies = [str(call.args) for call in fake.calls_to("response_url")[1:]]
+    assert len(replies) == len(imsis)
+    assert [next(imsi for imsi in imsis if imsi in reply) for reply in replies] == imsis
