@@ -136,6 +136,23 @@ async def test_bill_defaults_to_this_month_with_items_and_sims(harness: Harness)
     assert ("GET", "/v1/bills/summaries/sims") in [(r.method, r.path) for r in state.requests]
 
 
+async def test_this_month_is_compared_with_the_month_before_through_the_same_day(harness: Harness) -> None:
+    """Month to date against a whole month would always read as a fall; the running month is compared with the
+    month before's daily charges through the same day."""
+    month = this_month(harness)
+    before = f"{int(month) - 1}" if month[4:] != "01" else f"{int(month[:4]) - 1}12"
+    days = daily_amounts(harness.emulator, month)
+    through = max(int(day["date"][6:8]) for day in days)
+    now = sum(day["amount"] for day in days)
+    then = sum(day["amount"] for day in daily_amounts(harness.emulator, before) if int(day["date"][6:8]) <= through)
+    assert then < harness.emulator.bills[before]["amount"]  # else this test could not tell the two apart
+    await harness.command("/bill", user=VIEWER)
+    text = reply_text(harness, VIEWER)
+    sign = "+" if now >= then else "-"
+    assert f"days 1–{through}" in text and f"{before[:4]}-{before[4:]}" in text
+    assert f"{sign}{amount(abs(now - then))} ({sign}{abs(now - then) * 100 / then:.1f}%)" in text
+
+
 async def test_month_without_bill_is_said_plainly(harness: Harness) -> None:
     await harness.command("/bill 201501", user=VIEWER)
     assert "no bill for 201501" in reply_text(harness, VIEWER)

@@ -77,16 +77,22 @@ class MonthBill:
     items: list[ItemCost]
     sims: list[SimCost]
     breakdown_known: bool  # the summaries cover only the last four months
+    # A running month is compared day by day: its daily charges through `through_day` (`compared_amount`) against
+    # the month before's through the same day (`previous_amount`). A whole month against part of one says nothing.
+    through_day: int | None = None
+    compared_amount: float | None = None
 
     @property
     def change(self) -> float | None:
-        return None if self.previous_amount is None else self.amount - self.previous_amount
+        if self.previous_amount is None:
+            return None
+        return (self.amount if self.compared_amount is None else self.compared_amount) - self.previous_amount
 
     @property
     def change_percent(self) -> float | None:
-        if self.previous_amount is None or self.previous_amount == 0:
+        if self.change is None or not self.previous_amount:
             return None
-        return (self.amount - self.previous_amount) * 100 / self.previous_amount
+        return self.change * 100 / self.previous_amount
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,7 @@ async def month_bill(client: SoracomClient, year_month: str, current: str, known
     amount, currency, state, payment_status = bill
     if sims:
         sims = await name_sims(client, sims, NAMED_SIMS, known)
-    return MonthBill(
+    month = MonthBill(
         year_month=year_month,
         amount=amount,
         currency=currency,
@@ -147,6 +153,25 @@ async def month_bill(client: SoracomClient, year_month: str, current: str, known
         sims=sims or [],
         breakdown_known=items is not None or sims is not None,
     )
+    return await _day_by_day(client, month) if year_month == current and state != "closed" else month
+
+
+async def _day_by_day(client: SoracomClient, bill: MonthBill) -> MonthBill:
+    """The running month compared with the month before through the same day; as it was if either has no daily
+    bills."""
+    try:
+        days, before = await asyncio.gather(daily_bills(client, bill.year_month),
+                                            daily_bills(client, previous_month(bill.year_month)))
+    except (InputError, SoracomError) as exc:
+        log.info("no day-by-day comparison of %s: %s", bill.year_month, exc)
+        return bill
+    through = max((int(day.date[6:8]) for day in days.days if day.date[6:8].isdigit()), default=0)
+    return replace(bill, through_day=through, compared_amount=_through(days, through),
+                   previous_amount=_through(before, through))
+
+
+def _through(daily: DailyBills, day: int) -> float:
+    return sum(entry.amount for entry in daily.days if entry.date[6:8].isdigit() and int(entry.date[6:8]) <= day)
 
 
 async def _bill(client: SoracomClient, year_month: str, current: str) -> tuple[float, str, str, str | None]:

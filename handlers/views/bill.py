@@ -18,8 +18,17 @@ def month_label(year_month: str) -> str:
     return f"{year_month[:4]}-{year_month[4:]}"
 
 
+def change_label(bill: MonthBill) -> str:
+    previous = month_label(previous_month(bill.year_month))
+    if bill.through_day:
+        return t("bill.change_through", previous=previous, day=bill.through_day)
+    return t("bill.change", previous=previous)
+
+
 def change_text(bill: MonthBill) -> str:
     previous = month_label(previous_month(bill.year_month))
+    if bill.through_day == 0:
+        return t("bill.change_no_days")
     if bill.change is None:
         return t("bill.change_unknown", previous=previous)
     sign = "+" if bill.change >= 0 else "-"
@@ -39,7 +48,8 @@ def payment_text(bill: MonthBill) -> str:
 
 def bill_text(bill: MonthBill) -> str:
     return t("bill.text", month=month_label(bill.year_month), amount=money(bill.amount, bill.currency),
-             state=state_text(bill), payment=payment_text(bill), change=change_text(bill))
+             state=state_text(bill), payment=payment_text(bill), comparison=change_label(bill),
+             change=change_text(bill))
 
 
 def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
@@ -50,7 +60,7 @@ def bill_blocks(bill: MonthBill, title: str | None = None) -> list[Block]:
             (t("bill.amount"), money(bill.amount, bill.currency)),
             (t("bill.state"), state_text(bill)),
             (t("bill.payment"), payment_text(bill)),
-            (t("bill.change", previous=month_label(previous_month(bill.year_month))), change_text(bill)),
+            (change_label(bill), change_text(bill)),
         ]),
     ]
     if not bill.breakdown_known:
