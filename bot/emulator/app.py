@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 from starlette.applications import Starlette
@@ -55,7 +56,8 @@ async def api_endpoint(request: Request) -> Response:
     body = _parse_json(raw)
     raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
     found = match(request.method, raw_path[len(API_PREFIX):])
-    record = RecordedRequest(method=request.method, path=request.url.path, query=dict(request.query_params),
+    # The log outlives the request: interned, its method does not keep each caller's own copy of the string alive.
+    record = RecordedRequest(method=sys.intern(request.method), path=request.url.path, query=dict(request.query_params),
                              json=body, status=500, identity=claimed_identity(state, request), at=state.now(),
                              operation_id=found.operation.operation_id if found.operation else None)
     try:
