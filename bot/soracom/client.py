@@ -210,7 +210,7 @@ class SoracomClient:
                                                     extensions={OPERATION_EXTENSION: op.operation_id})
             except httpx.TransportError as exc:
                 log.debug("%s %s -> %s", op.method, op.path, type(exc).__name__)
-                error = SoracomUnavailable(f"SORACOM API unreachable ({type(exc).__name__})")
+                error: SoracomError = SoracomUnavailable(f"SORACOM API unreachable ({type(exc).__name__})")
                 if last:
                     raise error from exc
                 if not isinstance(exc, _NEVER_SENT):
@@ -265,10 +265,10 @@ class SoracomClient:
         async with self._auth_lock:
             session, now = self._session, self._clock()
             if session is None or now >= session.expires_at:
-                self._session = await self._authenticate()
+                session = self._session = await self._authenticate()
             elif now >= session.expires_at - self._refresh_margin:
-                self._session = await self._refresh(session)
-            return self._session
+                session = self._session = await self._refresh(session)
+            return session
 
     async def _replace_session(self, stale: _Session) -> _Session:
         """A new session, unless another call already replaced the stale one meanwhile."""
