@@ -41,8 +41,8 @@ from bot.soracom.models import (
     Group,
     LatestBill,
     MfaEnable,
-    MfaStatus,
     MfaVerify,
+    OperatorMfaStatus,
     Order,
     Page,
     PayerInformation,
@@ -362,8 +362,9 @@ class SoracomClient:
                                     operator_id=await self._operator(operator_id))
         return _model(MfaVerify, response)
 
-    async def get_mfa_status(self, operator_id: str | None = None) -> MfaStatus:
-        return _model(MfaStatus, await self._call("getMFAStatus", operator_id=await self._operator(operator_id)))
+    async def get_mfa_status(self, operator_id: str | None = None) -> OperatorMfaStatus:
+        response = await self._call("getMFAStatus", operator_id=await self._operator(operator_id))
+        return _model(OperatorMfaStatus, response)
 
     async def revoke_mfa(self, password: str, operator_id: str | None = None) -> None:
         await self._call("revokeMFA", json={"password": password}, operator_id=await self._operator(operator_id))
