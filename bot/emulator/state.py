@@ -212,7 +212,8 @@ class EmulatorState:
         """A SAM user (of the demo operator by default). permission is SORACOM's JSON string; None allows nothing."""
         moment = int(self.now().timestamp())
         user: dict[str, Any] = {"userName": user_name, "description": description, "permission": permission,
-                "password": password, "authKeys": {}, "createDateTime": moment, "updateDateTime": moment}
+                                "password": password, "authKeys": {},
+                                "createDateTime": moment, "updateDateTime": moment}
         self.data_of(operator_id).users[user_name] = user
         return user
 
