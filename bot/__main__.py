@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.mode == "emulator":
-            from bot.emulator import serve
+            from bot.emulator import serve_emulator
 
-            serve(host=args.host, port=args.port)
+            serve_emulator(host=args.host, port=args.port)
             return 0
         if args.mode == "db" and args.db_command == "revision":  # works on a scratch database, needs no settings
             return run_db(args, "")

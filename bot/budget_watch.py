@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.scheduler import Claims, Passes
+from bot.scheduler import RETRY_DELAYS, Claims, Passes
 from bot.services import bills
 from bot.services.budget import THRESHOLDS, Budget, Forecast, current_budget, month_forecast
 from handlers.views import budget as views
@@ -39,7 +39,7 @@ def job_of(level: int) -> str:
     return f"{JOB}_{level}"
 
 
-class Outcome(StrEnum):
+class BudgetOutcome(StrEnum):
     posted = "posted"
     off = "off"  # no budget
     below = "below"  # the forecast is under 80 %
@@ -54,8 +54,7 @@ class BudgetWatch:
                  check_every: float = 600.0, retry_delays: tuple[float, ...] | None = None) -> None:
         self.rt, self.client = rt, client
         self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
-        self._claims = {level: Claims(rt.db, self.owner, job=job_of(level),
-                                      **({"retry_delays": retry_delays} if retry_delays else {}))
+        self._claims = {level: Claims(rt.db, self.owner, job=job_of(level), retry_delays=retry_delays or RETRY_DELAYS)
                         for level in THRESHOLDS}
         self._check_every = check_every
         self._scheduler: AsyncIOScheduler | None = None
@@ -91,7 +90,7 @@ class BudgetWatch:
         local = now.astimezone(self.rt.settings.timezone)
         return local.strftime("%Y-%m-%d"), local.hour >= CHECK_HOUR
 
-    async def run_if_due(self) -> Outcome | None:
+    async def run_if_due(self) -> BudgetOutcome | None:
         """Checks once a day after 09:00, and again while a post of this month waits for its retry."""
         today, past_check_time = self._today(self.rt.clock())
         if not past_check_time:
@@ -111,40 +110,40 @@ class BudgetWatch:
                 return True
         return False
 
-    async def run_now(self) -> Outcome:
+    async def run_now(self) -> BudgetOutcome:
         async with self._lock:
             outcome = await self._check()
-            if outcome is not Outcome.failed:
+            if outcome is not BudgetOutcome.failed:
                 self._checked_on = self._today(self.rt.clock())[0]
             return outcome
 
-    async def _check(self) -> Outcome:
+    async def _check(self) -> BudgetOutcome:
         budget = await current_budget(self.rt.db)
         if budget is None:
-            return Outcome.off
+            return BudgetOutcome.off
         now = self.rt.clock()
         period = bills.month_of(now, self.rt.settings.timezone)
         forecast = await month_forecast(self.rt.soracom, period)
         crossed = forecast.crossed(budget.amount)
         if not crossed:
-            return Outcome.below
+            return BudgetOutcome.below
         level = crossed[-1]
         claim = await self._claims[level].take(period, budget.channel, now)
         if claim is None:
-            return Outcome.done
+            return BudgetOutcome.done
         try:
             await self._post(forecast, budget, level)
         except Exception as exc:  # noqa: BLE001 - any failure: the claim waits for its retry
             attempts = await self._claims[level].fail(claim, f"{type(exc).__name__}: {exc}")
             log.warning("budget warning of %s (%d %%) not posted (attempt %d): %s", period, level, attempts, exc)
-            return Outcome.failed
+            return BudgetOutcome.failed
         await self._claims[level].done(claim, self.rt.clock())
         for lower in crossed[:-1]:  # superseded: the stronger warning says it
             lower_claim = await self._claims[lower].take(period, budget.channel, now)
             if lower_claim is not None:
                 await self._claims[lower].done(lower_claim, self.rt.clock(), f"superseded by {level} %")
         log.info("budget warning of %s (%d %%) posted to %s by %s", period, level, budget.channel, self.owner)
-        return Outcome.posted
+        return BudgetOutcome.posted
 
     async def _post(self, forecast: Forecast, budget: Budget, level: int) -> None:
         """The message first, then the chart; a chart that fails is logged (the message has the figures)."""

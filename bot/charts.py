@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ def render(chart: Chart) -> bytes:
     return out.getvalue()
 
 
-def _draw(axes, chart: Chart) -> None:  # type: ignore[no-untyped-def]
+def _draw(axes: Axes, chart: Chart) -> None:
     positions = list(range(len(chart.labels)))
     if chart.bars:
         # Not antialiased: every bar pixel has the one colour, which keeps the picture crisp and measurable.

@@ -159,7 +159,7 @@ SAM_USER = ("SORACOM_OPERATOR_ID", "SORACOM_USER_NAME", "SORACOM_PASSWORD")
 def missing_credential(settings: Settings) -> str | None:
     """One line naming what an incomplete credential group lacks; None when every started group is complete."""
     given = {name for name in SORACOM_CREDENTIAL_NAMES if getattr(settings, name)}
-    groups = [("SORACOM_AUTH_KEY_ID", "SORACOM_AUTH_KEY")]
+    groups: list[tuple[str, ...]] = [("SORACOM_AUTH_KEY_ID", "SORACOM_AUTH_KEY")]
     if "SORACOM_EMAIL" in given:
         groups.append(("SORACOM_EMAIL", "SORACOM_PASSWORD"))
     if given & {"SORACOM_OPERATOR_ID", "SORACOM_USER_NAME"}:

@@ -183,7 +183,8 @@ class WorkerProcess:
             connection = await asyncio.open_connection("127.0.0.1", self.port)
             status, answer_headers, content = await _exchange(connection, body, headers)
         self._idle.append(connection)
-        return BoltResponse(status=status, body=content.decode(), headers=answer_headers)
+        # a new dict of bolt's value type (str | Sequence[str]): a dict[str, str] is not one, dicts being invariant
+        return BoltResponse(status=status, body=content.decode(), headers=dict(answer_headers))
 
 
 async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], body: bytes,

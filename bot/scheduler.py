@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -99,7 +99,7 @@ def next_run(rt: Runtime, schedule: Schedule) -> datetime | None:
     return check_cron(schedule.cron, rt.settings.BOT_TIMEZONE).get_next_fire_time(None, rt.clock())
 
 
-class Outcome(StrEnum):
+class SummaryOutcome(StrEnum):
     posted = "posted"
     off = "off"  # no channel, or turned off
     not_due = "not_due"  # this month's fire time has not come yet
@@ -116,7 +116,7 @@ class Passes:
         self.name, self.what, self.lock = name, what, lock
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def start(self, work: Callable[[], Awaitable[Any]]) -> None:
+    def start(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         if self.lock.locked():
             return
         task = asyncio.get_running_loop().create_task(work(), name=self.name)
@@ -231,37 +231,38 @@ class BillScheduler:
         first = self._trigger(schedule).get_next_fire_time(None, month_start)
         return first is not None and first <= now
 
-    async def run_if_due(self) -> Outcome:
+    async def run_if_due(self) -> SummaryOutcome:
         schedule = await self.reload()
         if not schedule.active:
-            return Outcome.off
+            return SummaryOutcome.off
         if not self.due(schedule, self.rt.clock()):
-            return Outcome.not_due
+            return SummaryOutcome.not_due
         return await self.run_now()
 
-    async def run_now(self) -> Outcome:
+    async def run_now(self) -> SummaryOutcome:
         """One pass: last month's summary to the channel, unless it was posted there already."""
         async with self._lock:
             schedule = await self.reload()
             if not schedule.active:
-                return Outcome.off
+                return SummaryOutcome.off
             assert schedule.channel is not None
             now = self.rt.clock()
             current = bills.month_of(now, self.rt.settings.timezone)
             period = bills.previous_month(current)
             claim = await self.claims.take(period, schedule.channel, now)
             if claim is None:
-                return Outcome.done if await self.claims.posted(period, schedule.channel) else Outcome.busy
+                posted = await self.claims.posted(period, schedule.channel)
+                return SummaryOutcome.done if posted else SummaryOutcome.busy
             try:
                 chart_error = await self._post(period, current, schedule.channel)
             except Exception as exc:  # noqa: BLE001 - any failure releases the claim for a retry
                 attempts = await self.claims.fail(claim, _plain(exc))
                 log.warning("bill summary of %s to %s failed (attempt %d, %s); retrying in %.0f s: %s", period,
                             schedule.channel, attempts, self.owner, self.claims.delay(attempts), _plain(exc))
-                return Outcome.failed
+                return SummaryOutcome.failed
             await self.claims.done(claim, self.rt.clock(), chart_error)
             log.info("bill summary of %s posted to %s by %s", period, schedule.channel, self.owner)
-            return Outcome.posted
+            return SummaryOutcome.posted
 
     async def _post(self, period: str, current: str, channel: str) -> str | None:
         with in_language(self.rt.settings.BOT_LANG):  # a channel's post: the workspace's language, not a user's
@@ -320,7 +321,7 @@ class Claims:
                 .values(state="claimed", owner=self.owner, claimed_at=now, attempts=existing.attempts + 1)
             )
             session.commit()
-        return existing.id if result.rowcount == 1 else None  # type: ignore[attr-defined]
+        return existing.id if result.rowcount == 1 else None
 
     def _may_take(self, claim: ScheduleClaim, now: datetime) -> bool:
         started = as_utc(claim.claimed_at)

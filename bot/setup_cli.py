@@ -180,7 +180,7 @@ async def login(ctx: Context, client: SoracomClient, args: argparse.Namespace) -
     settings, say = ctx.settings, ctx.terminal.say
     check = await account.check_login(client, settings)
     expires = check.token_expires_at.astimezone(settings.timezone)
-    coverage = settings.SORACOM_COVERAGE
+    coverage: str = settings.SORACOM_COVERAGE
     if settings.SORACOM_ENDPOINT and not ctx.sandbox:
         coverage += " (SORACOM_ENDPOINT overrides it)"
     say("Credentials accepted.")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import t
@@ -76,20 +78,20 @@ _REFRESHING: dict[int, bool] = {}
 
 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
-    shown, where = storm.count, (storm.channel_id, storm.message_ts)
+    shown, posted_in, ts = storm.count, storm.channel_id, storm.message_ts
     if storm.new:
         blocks = views.storm_blocks(event.rule, storm.count, event.limit_mib, storm.id, [])
         ts = await _post(rt, client, channel, views.storm_text(event.rule, storm.count, event.limit_mib), blocks)
         await store(rt).set_storm_message(storm.id, channel, ts)
-        where = (channel, ts)  # events folded while it was being posted are counted by the refresh below
-    elif where[1] is None:
+        posted_in = channel  # events folded while it was being posted are counted by the refresh below
+    elif posted_in is None or ts is None:
         return  # its summary is being posted; that delivery refreshes the count afterwards
     else:
         shown = -1
-    await _refresh_storm(rt, client, storm.id, where, event, shown)
+    await _refresh_storm(rt, client, storm.id, (posted_in, ts), event, shown)
 
 
-async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, where: tuple[str | None, str | None],
+async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, where: tuple[str, str],
                          event: Event, shown: int) -> None:
     if storm_id in _REFRESHING:
         _REFRESHING[storm_id] = True
@@ -112,7 +114,7 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
         del _REFRESHING[storm_id]
 
 
-async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: list) -> str:  # type: ignore[type-arg]
+async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: Sequence[Block]) -> str:
     response = await client.chat_postMessage(channel=channel, text=message_text(text),
                                              blocks=with_marker([b.to_dict() for b in blocks], rt.sandbox))
     return response["ts"]
@@ -229,6 +231,7 @@ async def setup(request: Request) -> None:
     body = alerts.handler_request(spec, operator_id=await _operator_id(request), token=token,
                                   events_url=f"{request.rt.settings.public_url}/soracom/events")
     existing = [h for h in await _ours(request) if alerts.alert_key_of(h.model_dump()) == spec.key]
+    handler_id: str | None
     if existing and existing[0].handlerId:
         await request.rt.soracom.update_event_handler(existing[0].handlerId, body)
         handler_id, done = existing[0].handlerId, "alerts.setup_updated"

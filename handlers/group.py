@@ -84,8 +84,9 @@ async def ask_delete(request: Request) -> None:
     except Exception as exc:
         await audit_failure(request, DELETE_ACTION, target, exc)
         raise
-    blocks, summary = views.delete_preview(groups.name_tag(group), group.groupId, len(group.configuration or {}))
-    await gate.ask(request, DELETE_ACTION, {"group_id": group.groupId, "name": groups.name_tag(group)},
+    group_id = groups.group_id(group)
+    blocks, summary = views.delete_preview(groups.name_tag(group), group_id, len(group.configuration or {}))
+    await gate.ask(request, DELETE_ACTION, {"group_id": group_id, "name": groups.name_tag(group)},
                    blocks, summary)
 
 

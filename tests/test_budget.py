@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import select
 
-from bot.budget_watch import BudgetWatch, Outcome, job_of
+from bot.budget_watch import BudgetOutcome, BudgetWatch, job_of
 from bot.charts import FORECAST, LIMIT
 from bot.config import Settings
 from bot.emulator import EmulatorState
@@ -145,7 +145,7 @@ async def test_each_threshold_is_posted_once_by_two_processes(processes: Start, 
     await set_budget(a.rt.db, round(forecast_of(emulator) / 0.9), "C_BUDGET", ADMIN, SEPTEMBER_10_2019)
 
     outcomes = await asyncio.gather(a.run_now(), b.run_now(), a.run_now(), b.run_now())
-    assert sorted(outcomes) == sorted([Outcome.posted, Outcome.done, Outcome.done, Outcome.done])
+    assert sorted(outcomes) == sorted([BudgetOutcome.posted, BudgetOutcome.done, BudgetOutcome.done, BudgetOutcome.done])
     [warning] = warnings_in(slack, "C_BUDGET")
     assert "heading for 80 % of the budget" in warning["text"] and "90 % of the budget" in warning["text"]
     [chart] = [f for f in slack.files if "C_BUDGET" in f.channels]
@@ -155,12 +155,12 @@ async def test_each_threshold_is_posted_once_by_two_processes(processes: Start, 
 
     emulator.month_estimates[MONTH] = int(emulator.month_estimates[MONTH] * 1.2)  # the days so far: now 108 %
     outcomes = await asyncio.gather(a.run_now(), b.run_now())
-    assert sorted(outcomes) == sorted([Outcome.posted, Outcome.done])
+    assert sorted(outcomes) == sorted([BudgetOutcome.posted, BudgetOutcome.done])
     assert len(warnings_in(slack, "C_BUDGET")) == 2
     assert "forecast to exceed the budget" in warnings_in(slack, "C_BUDGET")[-1]["text"]
 
     restarted = await processes("bot-c")  # a restart checks at start and posts nothing new
-    assert await restarted.run_now() is Outcome.done
+    assert await restarted.run_now() is BudgetOutcome.done
     assert len(warnings_in(slack, "C_BUDGET")) == 2
     assert claims(restarted) == [(job_of(100), MONTH, "C_BUDGET", "posted"), (job_of(80), MONTH, "C_BUDGET", "posted")]
 
@@ -169,8 +169,8 @@ async def test_a_jump_past_both_thresholds_posts_only_the_stronger_warning(proce
                                                                           emulator: EmulatorState) -> None:
     a = await processes("bot-a")
     await set_budget(a.rt.db, round(forecast_of(emulator) / 1.5), "C_BUDGET", ADMIN, SEPTEMBER_10_2019)
-    assert await a.run_now() is Outcome.posted
-    assert await a.run_now() is Outcome.done
+    assert await a.run_now() is BudgetOutcome.posted
+    assert await a.run_now() is BudgetOutcome.done
     [warning] = warnings_in(slack, "C_BUDGET")
     assert "exceed the budget" in warning["text"] and "150 % of the budget" in warning["text"]
     assert {c[0]: c[3] for c in claims(a)} == {job_of(80): "posted", job_of(100): "posted"}
@@ -180,7 +180,7 @@ async def test_below_the_thresholds_and_before_nine_nothing_is_posted(processes:
                                                                       emulator: EmulatorState, clock: Clock) -> None:
     a = await processes("bot-a")
     await set_budget(a.rt.db, round(forecast_of(emulator) * 2), "C_BUDGET", ADMIN, SEPTEMBER_10_2019)
-    assert await a.run_now() is Outcome.below
+    assert await a.run_now() is BudgetOutcome.below
     clock.now = datetime(2019, 9, 10, 23, 30, tzinfo=timezone.utc)  # 08:30 on the 11th in Tokyo
     await set_budget(a.rt.db, 1, "C_BUDGET", ADMIN, clock.now)
     emulator.requests.clear()
@@ -193,9 +193,9 @@ async def test_a_failed_warning_is_retried_and_posted_once(processes: Start, sla
     a = await processes("bot-a", retry_delays=(0.0,))
     await set_budget(a.rt.db, round(forecast_of(emulator) / 0.9), "C_BUDGET", ADMIN, SEPTEMBER_10_2019)
     slack.fail_next("chat.postMessage", "internal_error")
-    assert await a.run_now() is Outcome.failed
+    assert await a.run_now() is BudgetOutcome.failed
     assert claims(a) == [(job_of(80), MONTH, "C_BUDGET", "failed")]
-    assert await a.run_if_due() is Outcome.posted  # the failed claim makes the next pass check again
+    assert await a.run_if_due() is BudgetOutcome.posted  # the failed claim makes the next pass check again
     assert await a.run_if_due() is None
     assert len(warnings_in(slack, "C_BUDGET")) == 1
 

@@ -26,7 +26,7 @@ from bot.emulator import EmulatorState
 from bot.local import LOCAL_BOT_TOKEN, LocalBot
 from bot.localslack import FakeSlack
 from bot.runtime import Runtime
-from bot.scheduler import JOB, BillScheduler, Claims, Outcome, Schedule, current_schedule, save_schedule
+from bot.scheduler import JOB, BillScheduler, Claims, Schedule, SummaryOutcome, current_schedule, save_schedule
 from bot.store import Database
 from bot.store.tables import ScheduleClaim
 from tests.conftest import ADMIN
@@ -192,7 +192,7 @@ async def test_missed_run_is_made_up_at_start_and_not_repeated_after_a_restart(p
     await first.stop()
     restarted = await processes("bot-a-again")
     await restarted.settle()
-    assert await restarted.run_now() is Outcome.done
+    assert await restarted.run_now() is SummaryOutcome.done
     assert len(summaries(fake, "C_BILLS")) == 1 and len(charts(fake, "C_BILLS")) == 1
     assert [c.state for c in claims(restarted)] == ["posted"]
 
@@ -202,7 +202,7 @@ async def test_nothing_is_posted_before_this_months_fire_time(processes: Start, 
     later = bot_settings.model_copy(update={"BILL_SUMMARY_CRON": "0 9 20 * *"})  # the 20th; the clock is on the 10th
     scheduler = await processes("bot-a", later)
     await scheduler.settle()
-    assert await scheduler.run_if_due() is Outcome.not_due
+    assert await scheduler.run_if_due() is SummaryOutcome.not_due
     assert fake.messages("C_BILLS") == [] and claims(scheduler) == []
     assert scheduler.next_fire_time is not None and scheduler.next_fire_time.day == 20
 
@@ -217,7 +217,7 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(processes: Start, fa
         session.add(ScheduleClaim(job=JOB, period="201908", channel_id="C_BILLS", owner="dead",
                                   claimed_at=clock() - timedelta(hours=1), attempts=1))
         session.commit()
-    assert await scheduler.run_now() is Outcome.posted
+    assert await scheduler.run_now() is SummaryOutcome.posted
     [claim] = claims(scheduler)
     assert (claim.owner, claim.state, claim.attempts) == ("bot-a", "posted", 2)
     assert len(summaries(fake, "C_BILLS")) == 2  # the first start posted, then the dead process's turn

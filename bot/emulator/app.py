@@ -140,7 +140,7 @@ def _scripted_response(failure: ScriptedFailure) -> Response:
     return Response(failure.body, status_code=failure.status, headers=failure.headers, media_type="text/plain")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8090) -> None:
+def serve_emulator(host: str = "127.0.0.1", port: int = 8090) -> None:
     """Serves a freshly seeded emulator under uvicorn until interrupted."""
     import uvicorn
 

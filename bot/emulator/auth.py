@@ -76,7 +76,9 @@ def _mfa_code_ok(state: EmulatorState, mfa: dict[str, Any], otp: Any) -> bool:
 
 
 def verify_totp(state: EmulatorState, secret: str | None, code: str) -> bool:
-    return bool(secret) and pyotp.TOTP(secret).verify(code, for_time=state.now(), valid_window=1)
+    if not secret:
+        return False
+    return pyotp.TOTP(secret).verify(code, for_time=state.now(), valid_window=1)
 
 
 def _by_user(state: EmulatorState, operator_id: str, user_name: str, password: Any) -> Identity:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +46,11 @@ class Call:
         if not isinstance(self.body, list):
             raise bad_request("The request body must be a JSON array.")
         return self.body
+
+    @overload
+    def string_field(self, key: str, *, required: Literal[True] = True) -> str: ...
+    @overload
+    def string_field(self, key: str, *, required: bool) -> str | None: ...
 
     def string_field(self, key: str, *, required: bool = True) -> str | None:
         value = self.object_body((key,) if required else ()).get(key)

@@ -6,7 +6,9 @@ OPERATION_RULES: operationId → {"path": {name: schema}, "query": {name: [requi
 
 # fmt: off
 # ruff: noqa: E501
-OPERATION_RULES = {'activateSubscriber': {'body': None, 'path': {'imsi': {'format': 'IMSI', 'type': 'string'}}, 'query': {}},
+from typing import Any
+
+OPERATION_RULES: dict[str, dict[str, Any]] = {'activateSubscriber': {'body': None, 'path': {'imsi': {'format': 'IMSI', 'type': 'string'}}, 'query': {}},
  'auth': {'body': [True, {'$ref': 'AuthRequest'}], 'path': {}, 'query': {}},
  'cancelOrder': {'body': None, 'path': {'order_id': {'type': 'string'}}, 'query': {}},
  'confirmOrder': {'body': None, 'path': {'order_id': {'type': 'string'}}, 'query': {}},
@@ -179,7 +181,7 @@ OPERATION_RULES = {'activateSubscriber': {'body': None, 'path': {'imsi': {'forma
                'query': {}},
  'verifyPasswordResetToken': {'body': [True, {'$ref': 'VerifyPasswordResetTokenRequest'}], 'path': {}, 'query': {}}}
 
-SCHEMAS = {'ActionConfig': {'properties': {'properties': {'$ref': 'ActionConfigProperty'},
+SCHEMAS: dict[str, dict[str, Any]] = {'ActionConfig': {'properties': {'properties': {'$ref': 'ActionConfigProperty'},
                                  'type': {'enum': ['ChangeSpeedClassAction',
                                                    'InvokeAWSLambdaAction',
                                                    'ExecuteWebRequestAction',

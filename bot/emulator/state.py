@@ -211,8 +211,9 @@ class EmulatorState:
                  description: str = "", operator_id: str = seed.DEMO_OPERATOR_ID) -> dict[str, Any]:
         """A SAM user (of the demo operator by default). permission is SORACOM's JSON string; None allows nothing."""
         moment = int(self.now().timestamp())
-        user = {"userName": user_name, "description": description, "permission": permission,
-                "password": password, "authKeys": {}, "createDateTime": moment, "updateDateTime": moment}
+        user: dict[str, Any] = {"userName": user_name, "description": description, "permission": permission,
+                                "password": password, "authKeys": {},
+                                "createDateTime": moment, "updateDateTime": moment}
         self.data_of(operator_id).users[user_name] = user
         return user
 

@@ -152,8 +152,9 @@ class Console:
         label = f"SORACOM%20Bot:{self.user_id}?"
         for call in reversed(self.fake.calls):
             for uri in OTPAUTH_URI.findall(json.dumps(call.args)):
-                if label in uri:
-                    return f"(your authenticator shows {pyotp.parse_uri(uri).now()})"
+                authenticator = pyotp.parse_uri(uri) if label in uri else None
+                if isinstance(authenticator, pyotp.TOTP):
+                    return f"(your authenticator shows {authenticator.now()})"
         return "(no authenticator here yet: run /mfa enroll first)"
 
     # ---- actions ---------------------------------------------------------------------------------------------

@@ -380,7 +380,8 @@ class FakeSlack:
             ack = json.loads(text)
         except ValueError:
             return
-        waiting = self._acks.get(ack.get("envelope_id")) if isinstance(ack, dict) else None
+        envelope_id = ack.get("envelope_id") if isinstance(ack, dict) else None
+        waiting = self._acks.get(envelope_id) if isinstance(envelope_id, str) else None
         if waiting is not None and not waiting.done():
             waiting.set_result(ack)
 
@@ -783,8 +784,12 @@ async def _upload_content(request: Request) -> bytes:
 
 def _multipart_parts(body: bytes, content_type: str) -> dict[str, bytes]:
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
-    return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-            for part in message.iter_parts()}
+    parts: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name, payload = part.get_param("name", header="content-disposition"), part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):  # a named leaf part: what an upload form holds
+            parts[name] = payload
+    return parts
 
 
 def _required(args: dict[str, Any], name: str) -> Any:

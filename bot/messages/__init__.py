@@ -50,7 +50,8 @@ class Plural:
         count = values.get(self.by)
         if not isinstance(count, (int, float, Decimal)):
             raise TypeError(f"a plural text needs a number for {{{self.by}}}, got {count!r}")
-        return self.forms.get(babel_locale(lang).plural_form(abs(count)), self.forms["other"])
+        magnitude = -count if count < 0 else count  # abs() of this union loses its type in mypy
+        return self.forms.get(babel_locale(lang).plural_form(magnitude), self.forms["other"])
 
 
 Entry = str | Plural

@@ -138,7 +138,7 @@ class PendingActions:
                 .values(state="running", lease_owner=owner, lease_until=now + self.lease, attempts=1, view_id=view_id)
             )
             session.commit()
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return result.rowcount == 1
 
     @off_loop
     def take_over(self, owner: str) -> Pending | None:
@@ -161,7 +161,7 @@ class PendingActions:
                     .values(lease_owner=owner, lease_until=now + self.lease, attempts=row.attempts + 1)
                 )
                 session.commit()
-                if won.rowcount == 1:  # type: ignore[attr-defined]
+                if won.rowcount == 1:
                     session.refresh(row)
                     return _view(row)
         return None
@@ -177,7 +177,7 @@ class PendingActions:
                 .values(lease_until=self.clock() + self.lease)
             )
             session.commit()
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return result.rowcount == 1
 
     @off_loop
     def finish(self, pending_id: str, state: str, result: dict[str, Any] | None = None, *,
@@ -194,10 +194,10 @@ class PendingActions:
                 .values(state=state, finished_at=self.clock(), lease_until=None,
                         result_json=json.dumps(result) if result else None)
             )
-            if ended.rowcount == 1 and event is not None:  # type: ignore[attr-defined]
+            if ended.rowcount == 1 and event is not None:
                 session.add(event)
             session.commit()
-        return ended.rowcount == 1  # type: ignore[attr-defined]
+        return ended.rowcount == 1
 
     @off_loop
     def cancel(self, pending_id: str) -> bool:
@@ -208,7 +208,7 @@ class PendingActions:
                 .values(state="cancelled", finished_at=self.clock())
             )
             session.commit()
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return result.rowcount == 1
 
     @off_loop
     def set_message(self, pending_id: str, ts: str) -> None:
@@ -241,10 +241,9 @@ class PendingActions:
                 connection.execute(insert(AuditEvent), list(events))
 
 
-_ITEMS = JobItem.__table__  # type: ignore[attr-defined]
 _END_ITEM = (
-    _ITEMS.update()
-    .where(_ITEMS.c.job_id == bindparam("b_job"), _ITEMS.c.item == bindparam("b_item"))
+    update(JobItem)
+    .where(col(JobItem.job_id) == bindparam("b_job"), col(JobItem.item) == bindparam("b_item"))
     .values(state=bindparam("b_state"), reason=bindparam("b_reason"), finished_at=bindparam("b_now"))
 )
 

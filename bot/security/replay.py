@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 
 from bot.store import Database, off_loop
 from bot.store.tables import SeenRequest
@@ -37,7 +38,7 @@ def remember(db: Database, key: str, expires_at: datetime) -> bool:
     """True the first time a key is seen (in any process sharing the database), False for every later time."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
-                 .returning(SeenRequest.key))  # rowcount is -1 here under psycopg 3: the returned row is the answer
+                 .returning(col(SeenRequest.key)))  # psycopg 3 gives rowcount -1 here: the returned row is the answer
     with db.engine.begin() as connection:
         return connection.execute(statement).first() is not None
 
@@ -45,12 +46,12 @@ def remember(db: Database, key: str, expires_at: datetime) -> bool:
 @off_loop
 def purge_expired(db: Database, now: datetime) -> int:
     with db.engine.begin() as connection:
-        return len(connection.execute(delete(SeenRequest).where(SeenRequest.expires_at < now)
-                                      .returning(SeenRequest.key)).all())
+        return len(connection.execute(delete(SeenRequest).where(col(SeenRequest.expires_at) < now)
+                                      .returning(col(SeenRequest.key))).all())
 
 
 @off_loop
 def forget(db: Database, key: str) -> None:
     """For work that failed before it started: the next copy (Slack's retry) may do it."""
     with db.engine.begin() as connection:
-        connection.execute(delete(SeenRequest).where(SeenRequest.key == key))
+        connection.execute(delete(SeenRequest).where(col(SeenRequest.key) == key))

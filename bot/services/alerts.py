@@ -206,7 +206,7 @@ def _optional_status(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None:
         return None
-    if value not in STATUSES:
+    if not isinstance(value, str) or value not in STATUSES:
         raise BadEvent(f"{name} must be a SIM status")
     return value
 
@@ -372,7 +372,7 @@ class AlertStore:
                     new = True
                     # The cards of the last minute belong to the storm: "Slow down all" covers them too.
                     session.exec(update(AlertEvent).where(
-                        AlertEvent.alert == alert, col(AlertEvent.state).in_(CARDED),
+                        col(AlertEvent.alert) == alert, col(AlertEvent.state).in_(CARDED),
                         col(AlertEvent.received_at) > since, col(AlertEvent.storm_id).is_(None))
                         .values(storm_id=storm.id))
             storm.last_at = now

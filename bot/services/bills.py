@@ -229,7 +229,7 @@ async def name_sims(client: SoracomClient, sims: list[SimCost], top: int,
     try:
         if len(found) < len(wanted):
             async for sub in client.iter_subscribers(limit=100):
-                for key in {sub.simId, sub.iccid} & wanted:
+                for key in wanted.intersection((sub.simId, sub.iccid)):
                     found[key] = (sub.imsi, (sub.tags or {}).get("name"))
                 if len(found) == len(wanted):
                     break

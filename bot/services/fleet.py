@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
@@ -106,7 +106,7 @@ def _store_page(db: Database, rows: list[dict[str, Any]]) -> None:
     statement = statement.on_conflict_do_update(index_elements=["imsi"],
                                                 set_={name: statement.excluded[name] for name in LISTED})
     with db.session() as session:
-        session.exec(statement)  # type: ignore[call-overload]
+        session.exec(statement)
         session.commit()
 
 
@@ -128,7 +128,7 @@ def take_lease(db: Database, owner: str, now: datetime, lease: timedelta = LEASE
             .values(lease_owner=owner, lease_until=now + lease)
         )
         session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 @off_loop
@@ -138,7 +138,7 @@ def _renew(db: Database, owner: str, now: datetime, lease: timedelta = LEASE) ->
                               .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
                               .values(lease_until=now + lease))
         session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 @off_loop
@@ -148,7 +148,7 @@ def _finish(db: Database, owner: str, generation: str | None, now: datetime, fig
     with db.session() as session:
         values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error}
         if generation is not None:
-            session.exec(delete(FleetSim).where(col(FleetSim.generation) != generation))  # type: ignore[call-overload]
+            session.exec(delete(FleetSim).where(col(FleetSim.generation) != generation))
             count = session.exec(select(func.count()).select_from(FleetSim)).one()
             values |= {"refreshed_at": now, "generation": generation, "sim_count": count, **figures}
         session.exec(update(FleetSnapshot)
@@ -184,7 +184,8 @@ async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Cal
     """Reads the fleet from SORACOM into the snapshot; False when another refresh holds the lease."""
     if not await take_lease(db, owner, clock()):
         return False
-    generation, error = secrets.token_hex(8), None
+    generation = secrets.token_hex(8)
+    error: str | None = None
     figures: dict[str, Any] = {}
     try:
         await _read_sims(db, client, owner, clock, generation, pages_per_second)
@@ -193,11 +194,10 @@ async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Cal
     except (SoracomError, LeaseLost) as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.warning("fleet snapshot refresh by %s failed: %s", owner, error)
-        generation = None
     except BaseException:
         await _finish(db, owner, None, clock(), {}, "interrupted")
         raise
-    await _finish(db, owner, generation, clock(), figures, error)
+    await _finish(db, owner, None if error else generation, clock(), figures, error)  # a failed one is no snapshot
     return error is None
 
 
@@ -258,7 +258,7 @@ def read_snapshot(db: Database, now: datetime) -> Snapshot:
     with db.session() as session:
         row = session.get(FleetSnapshot, ROW)
         by_status = dict(session.exec(select(FleetSim.status, func.count()).group_by(FleetSim.status)).all())
-        online = session.exec(select(func.count()).select_from(FleetSim).where(col(FleetSim.online))).one()
+        online = session.exec(select(func.count()).select_from(FleetSim).where(col(FleetSim.online).is_(True))).one()
         seen = session.exec(select(func.count()).select_from(FleetSim)
                             .where(col(FleetSim.last_seen_at) >= now - SEEN_WITHIN)).one()
         month = now.astimezone(timezone.utc).strftime("%Y%m")
@@ -331,7 +331,7 @@ def snapshot_page(db: Database, query: Query, offset: int, size: int) -> FleetPa
     """One page (by IMSI) of the SIMs the query selects and their counts; None when there is no snapshot.
     Status and group are filtered by the database; tags here (their JSON differs between SQLite and PostgreSQL),
     on the three columns that takes."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if query.statuses:
         conditions.append(col(FleetSim.status).in_(query.statuses))
     if query.group_id:

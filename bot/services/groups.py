@@ -73,8 +73,15 @@ class ConfigChange:
     remove: list[str]
 
 
+def group_id(group: Group) -> str:
+    """SORACOM sends every group with its id; the model leaves each field optional, as the official spec does."""
+    if not group.groupId:
+        raise SoracomError(502, None, "SORACOM answered a group without groupId")
+    return group.groupId
+
+
 def group_name(group: Group) -> str:
-    return (group.tags or {}).get("name") or group.groupId
+    return (group.tags or {}).get("name") or group_id(group)
 
 
 def name_tag(group: Group) -> str | None:
@@ -92,7 +99,7 @@ async def find_group(client: SoracomClient, name_or_id: str) -> Group:
     if not matches:
         raise InputError("group.not_found", group=name_or_id)
     if len(matches) > 1:
-        raise InputError("group.ambiguous", group=name_or_id, ids=", ".join(g.groupId for g in matches))
+        raise InputError("group.ambiguous", group=name_or_id, ids=", ".join(group_id(g) for g in matches))
     return matches[0]
 
 
@@ -107,14 +114,14 @@ async def groups_named(client: SoracomClient, name: str) -> list[Group]:
 
 async def list_groups(client: SoracomClient) -> list[GroupSummary]:
     """Every group with its member count: listGroups, then listSubscribersInGroup for each group."""
-    groups = [g async for g in client.iter_groups() if g.groupId]
+    groups = [(g.groupId, g) async for g in client.iter_groups() if g.groupId]
     counts: dict[str, int] = {}
 
     async def count(group_id: str) -> None:
         counts[group_id] = await count_members(client, group_id)
 
-    await run_bulk([g.groupId for g in groups], count, concurrency=COUNT_CONCURRENCY)
-    summaries = [GroupSummary(g.groupId, name_tag(g), counts.get(g.groupId)) for g in groups]
+    await run_bulk([gid for gid, _ in groups], count, concurrency=COUNT_CONCURRENCY)
+    summaries = [GroupSummary(gid, name_tag(g), counts.get(gid)) for gid, g in groups]
     return sorted(summaries, key=lambda s: ((s.name or "").lower(), s.group_id))
 
 
@@ -124,12 +131,13 @@ async def count_members(client: SoracomClient, group_id: str) -> int:
 
 async def show_group(client: SoracomClient, name_or_id: str, sample_size: int = SAMPLE_SIZE) -> GroupDetail:
     group = await find_group(client, name_or_id)
-    count, sample = 0, []
-    async for sim in client.iter_subscribers_in_group(group.groupId):
+    count = 0
+    sample: list[MemberSim] = []
+    async for sim in client.iter_subscribers_in_group(group_id(group)):
         count += 1
         if len(sample) < sample_size:
             sample.append(member(sim))
-    return GroupDetail(group.groupId, name_tag(group), dict(group.tags or {}),
+    return GroupDetail(group_id(group), name_tag(group), dict(group.tags or {}),
                        {ns: dict(params) for ns, params in (group.configuration or {}).items()}, count, sample)
 
 
@@ -152,7 +160,7 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
     check_tag("name", name)
     existing = await groups_named(client, name)
     if existing:
-        raise InputError("group.exists", group=name, ids=", ".join(g.groupId for g in existing))
+        raise InputError("group.exists", group=name, ids=", ".join(group_id(g) for g in existing))
     try:
         group = await client.create_group(tags={"name": name})
     except SoracomError as exc:  # no answer or a server error: read back before anything is said
@@ -165,11 +173,11 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
         if not created:
             raise WriteUnconfirmed(name, False, exc.message) from None
         group = created[0]
-    return GroupSummary(group.groupId, name_tag(group), 0)
+    return GroupSummary(group_id(group), name_tag(group), 0)
 
 
 async def ensure_empty(client: SoracomClient, group: Group) -> None:
-    count = await count_members(client, group.groupId)
+    count = await count_members(client, group_id(group))
     if count:
         raise InputError("group.not_empty", group=group_name(group), count=count)
 
@@ -266,9 +274,9 @@ async def configure(client: SoracomClient, group: Group, change: ConfigChange) -
         raise InputError("group.no_parameter", keys=", ".join(missing), namespace=change.namespace,
                          group=group_name(group))
     if change.set:
-        group = await client.put_configuration_parameters(group.groupId, change.namespace, change.set)
+        group = await client.put_configuration_parameters(group_id(group), change.namespace, change.set)
     after = parameters(group, change.namespace)
     for key in change.remove:
-        await client.delete_configuration_parameter(group.groupId, change.namespace, key)
+        await client.delete_configuration_parameter(group_id(group), change.namespace, key)
         after.pop(key, None)
     return after

@@ -294,7 +294,8 @@ def shows(sim: Subscriber, change: Change) -> bool:
         case Action.untag:
             return not any(key in tags for key in p["keys"])
         case Action.group:
-            return sim.groupId == p["group_id"]
+            group_id: str = p["group_id"]
+            return sim.groupId == group_id
         case Action.ungroup:
             return sim.groupId is None
         case Action.imei_lock:
@@ -302,7 +303,8 @@ def shows(sim: Subscriber, change: Change) -> bool:
         case Action.imei_unlock:
             return sim.imeiLock is None
         case Action.speed:
-            return sim.speedClass == p["speed_class"]
+            speed_class: str = p["speed_class"]
+            return sim.speedClass == speed_class
     return sim.status == TARGET_STATUS[change.action]
 
 

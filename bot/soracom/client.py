@@ -41,8 +41,8 @@ from bot.soracom.models import (
     Group,
     LatestBill,
     MfaEnable,
-    MfaStatus,
     MfaVerify,
+    OperatorMfaStatus,
     Order,
     Page,
     PayerInformation,
@@ -210,7 +210,7 @@ class SoracomClient:
                                                     extensions={OPERATION_EXTENSION: op.operation_id})
             except httpx.TransportError as exc:
                 log.debug("%s %s -> %s", op.method, op.path, type(exc).__name__)
-                error = SoracomUnavailable(f"SORACOM API unreachable ({type(exc).__name__})")
+                error: SoracomError = SoracomUnavailable(f"SORACOM API unreachable ({type(exc).__name__})")
                 if last:
                     raise error from exc
                 if not isinstance(exc, _NEVER_SENT):
@@ -265,10 +265,10 @@ class SoracomClient:
         async with self._auth_lock:
             session, now = self._session, self._clock()
             if session is None or now >= session.expires_at:
-                self._session = await self._authenticate()
+                session = self._session = await self._authenticate()
             elif now >= session.expires_at - self._refresh_margin:
-                self._session = await self._refresh(session)
-            return self._session
+                session = self._session = await self._refresh(session)
+            return session
 
     async def _replace_session(self, stale: _Session) -> _Session:
         """A new session, unless another call already replaced the stale one meanwhile."""
@@ -362,8 +362,9 @@ class SoracomClient:
                                     operator_id=await self._operator(operator_id))
         return _model(MfaVerify, response)
 
-    async def get_mfa_status(self, operator_id: str | None = None) -> MfaStatus:
-        return _model(MfaStatus, await self._call("getMFAStatus", operator_id=await self._operator(operator_id)))
+    async def get_mfa_status(self, operator_id: str | None = None) -> OperatorMfaStatus:
+        response = await self._call("getMFAStatus", operator_id=await self._operator(operator_id))
+        return _model(OperatorMfaStatus, response)
 
     async def revoke_mfa(self, password: str, operator_id: str | None = None) -> None:
         await self._call("revokeMFA", json={"password": password}, operator_id=await self._operator(operator_id))

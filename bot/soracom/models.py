@@ -45,7 +45,9 @@ class MfaVerify(SoracomModel):
     backupCodes: list[str] | None = Field(default=None, repr=False)
 
 
-class MfaStatus(SoracomModel):
+class OperatorMfaStatus(SoracomModel):
+    """Whether the SORACOM account (root user) uses MFA; not the bot's own step-up MFA of Slack users."""
+
     status: str | None = None
 
 

@@ -23,7 +23,7 @@ class BodyLimit:
         if declared == "bad":
             await _refuse(send, 400, b"bad Content-Length\n")
             return
-        if declared is not None and declared > self.limit:
+        if isinstance(declared, int) and declared > self.limit:
             await _refuse(send, 413, b"request body too large\n")
             return
         chunks: list[bytes] = []

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
@@ -133,7 +133,7 @@ class SlackEvents:
 
     def __init__(self, app: AsyncApp, db: Database, signing_secret: str,
                  clock: Callable[[], float] = time.time, *,
-                 dispatch: Callable[[AsyncBoltRequest], Awaitable[BoltResponse]] | None = None,
+                 dispatch: Callable[[AsyncBoltRequest], Coroutine[Any, Any, BoltResponse]] | None = None,
                  replays_in_db: Callable[[AsyncBoltRequest], bool] = lambda _: True,
                  acks_at_once: Callable[[AsyncBoltRequest], bool] | None = None) -> None:
         self.app = app
@@ -143,7 +143,7 @@ class SlackEvents:
         self.dispatch = dispatch or app.async_dispatch
         self.replays_in_db = replays_in_db
         self.acks_at_once = acks_at_once
-        self._after_ack: set[asyncio.Task[None]] = set()
+        self._after_ack: set[asyncio.Task[BoltResponse]] = set()
         self._next_purge = 0.0
         self._recent = RecentKeys()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -57,7 +58,7 @@ def text(markdown: str, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(markdown)), block_id=block_id)
 
 
-def fields(pairs: list[tuple[str, str]]) -> list[SectionBlock]:
+def fields(pairs: Sequence[tuple[str, str]]) -> list[SectionBlock]:
     """Label/value pairs as section fields, 10 to a section (Slack's limit). What is not `Mrkdwn` (the
     catalogue's text) is data and is escaped here."""
     items = [MarkdownTextObject(text=clip(f"*{escape(label)}*\n{escape(value)}", 2000)) for label, value in pairs]

@@ -96,6 +96,7 @@ def product_traits(product: Product) -> str:
 
 
 def product_option(product: Product) -> Option:
+    assert product.productCode, "the order service offers only products that have a code"
     label = clip(f"{product_traits(product)} — {product_name(product)}", MAX_OPTION_TEXT)
     return Option(value=product.productCode, text=PlainTextObject(text=label))
 
@@ -110,6 +111,7 @@ def address_text(address: ShippingAddress | None) -> str:
 
 
 def address_option(address: ShippingAddress) -> Option:
+    assert address.shippingAddressId, "the order service offers only addresses that have an id"
     return Option(value=address.shippingAddressId, text=PlainTextObject(text=clip(address_text(address),
                                                                                   MAX_OPTION_TEXT)))
 
@@ -219,7 +221,7 @@ def picker_choice(view: dict[str, Any]) -> PickerChoice:
 def picker_errors(view: dict[str, Any], choice: PickerChoice, missing_fields: list[str]) -> dict[str, str]:
     """response_action errors keyed by block_id, for what the submission lacks."""
     present = view.get("state", {}).get("values", {})
-    errors = {address_block_id(name): t("order.field_required") for name in missing_fields}
+    errors: dict[str, str] = {address_block_id(name): t("order.field_required") for name in missing_fields}
     if PRODUCT_BLOCK_ID in present and not choice.product_code:
         errors[PRODUCT_BLOCK_ID] = t("order.product_required")
     if ADDRESS_BLOCK_ID in present and not choice.address_id:
@@ -290,7 +292,7 @@ def orders_blocks(orders: list[Order], total: int) -> list[Block]:
           total=total_text(o.totalAmount, o.currency), status=status_text(o.orderStatus))
         for o in orders
     ]
-    chunks = [text("\n".join(lines[i : i + 10])) for i in range(0, len(lines), 10)]
+    chunks: list[Block] = [text("\n".join(lines[i : i + 10])) for i in range(0, len(lines), 10)]
     return [text(t("order.list_title", count=len(orders), total=total)), *chunks][:MAX_MESSAGE_BLOCKS - 1]
 
 

@@ -277,7 +277,8 @@ def report_blocks(change: Change, result: BulkResult, user: str, names: dict[str
 def _reason_chunks(reason: str, sims: list[str]) -> list[str]:
     """'*reason* (n): sim, sim, …' split into texts that each fit one section."""
     head = t("sim.report_reason", reason=reason[:500], count=len(sims))
-    chunks, current = [], head
+    chunks: list[str] = []
+    current: str = head
     for sim in sims:
         piece = (", " if current != head else " ") + sim
         if len(current) + len(piece) > MAX_SECTION_TEXT:

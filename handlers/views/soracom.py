@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
@@ -13,7 +14,7 @@ from bot.messages import unescape
 from handlers.views.common import MAX_MESSAGE_BLOCKS, mention, text
 
 
-def help_blocks(usages: list[tuple[str, str]]) -> list[Block]:
+def help_blocks(usages: Sequence[tuple[str, str]]) -> list[Block]:
     blocks: list[Block] = [text(t("soracom.help_title"))]
     blocks += [text(f"*{command}*\n{usage}") for command, usage in usages]
     return blocks
@@ -23,7 +24,7 @@ def roles_blocks(grants: list[RoleGrant]) -> list[Block]:
     if not grants:
         return [text(t("soracom.roles_none"))]
     lines = [t("soracom.roles_line", user=g.user_id, role=g.role.name, by=_by(g.granted_by)) for g in grants]
-    return [text(t("soracom.roles_title"))] + [text("\n".join(lines[i : i + 40])) for i in range(0, len(lines), 40)]
+    return [text(t("soracom.roles_title")), *[text("\n".join(lines[i : i + 40])) for i in range(0, len(lines), 40)]]
 
 
 def _by(granted_by: str) -> str:
@@ -49,4 +50,5 @@ def audit_blocks(entries: list[AuditEntry], tz: ZoneInfo) -> list[Block]:
     ]
     chunks = ["\n".join(lines[i : i + 10]) for i in range(0, len(lines), 10)]
     header = text(t("soracom.audit_title", count=len(entries), tz=tz.key))
-    return [header, *[text(c) for c in chunks]][: MAX_MESSAGE_BLOCKS - 1]
+    blocks: list[Block] = [header, *[text(c) for c in chunks]]
+    return blocks[: MAX_MESSAGE_BLOCKS - 1]

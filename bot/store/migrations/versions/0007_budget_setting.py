@@ -8,7 +8,7 @@ Create Date: 2026-12-01 23:36:00.171033
 from collections.abc import Sequence
 
 import sqlalchemy as sa  # noqa: F401  (unused in an empty revision)
-import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString for str fields)
+import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString for str fields)
 from alembic import op
 
 revision: str = '0007'
