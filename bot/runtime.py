@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +42,8 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     emulator: Any = None  # the embedded emulator's state, when the bot runs on it
     languages: UserLanguages = field(default_factory=UserLanguages)  # each Slack user's, from users.info
+    # The running bill schedulers' reloads: `/bill schedule` reschedules them at once.
+    schedule_listeners: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     # Who holds a job's lease: unique per process, readable in the database.
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64])
 

@@ -26,8 +26,9 @@ from bot.emulator import EmulatorState
 from bot.local import LOCAL_BOT_TOKEN, LocalBot
 from bot.localslack import FakeSlack
 from bot.runtime import Runtime
-from bot.scheduler import JOB, BillScheduler, Claims, Outcome, Schedule, current_schedule, save_schedule
+from bot.services.schedules import JOB, Claims, Schedule
 from bot.store import Database
+from handlers.bill_summary import BillScheduler, Outcome, current_schedule, save_schedule
 from bot.store.tables import ScheduleClaim
 from tests.conftest import ADMIN
 from tests.harness import assert_valid_slack_payloads
@@ -149,7 +150,7 @@ async def test_a_failed_post_is_retried_then_posted_once(processes: Start, fake:
         emulator.faults.fail_next("GET", r"^/v1/bills/201908$", status=400)
     else:
         emulator.bills["201908"]["state"] = "temporary"
-    caplog.set_level(logging.WARNING, logger="bot.scheduler")
+    caplog.set_level(logging.WARNING, logger="handlers.bill_summary")
     scheduler = await processes("bot-a", check_every=0.2, retry_delays=(0.6, 0.6))
     await scheduler.settle()  # the make-up pass at start: it fails
     [claim] = claims(scheduler)
