@@ -15,8 +15,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import orders
-from bot.services.errors import InputError, WriteUnconfirmed
-from bot.soracom import SoracomError
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from handlers import gate, jobs
 from handlers.common import (
     Request,
@@ -221,7 +220,7 @@ def _failed_modal(request: Request, exc: BaseException) -> View:
 
 def _audit_note(exc: BaseException) -> str:
     """The audit record's error: the plain text of expected failures, only the type of unexpected ones (logged)."""
-    return str(exc) if isinstance(exc, UserError | InputError | SoracomError) else type(exc).__name__
+    return str(exc) if isinstance(exc, UserError | InputError | ServiceError) else type(exc).__name__
 
 
 async def _update_view(request: Request, view_id: str, view: View) -> None:

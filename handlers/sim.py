@@ -15,9 +15,8 @@ from bot.security.pending import Item, Pending
 from bot.security.roles import Role
 from bot.services import fleet, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
-from bot.soracom import SoracomError
 from bot.soracom.models import Subscriber
 from handlers import gate, jobs
 from handlers.common import (
@@ -190,7 +189,7 @@ async def change_one(request: Request, change: Change, sim: Subscriber, *, resum
     try:
         if not (resumed and sims.shows(sim, change)):
             await sims.apply(request.rt.soracom, change, sim.imsi or "")
-    except (SoracomError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
+    except (ServiceError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
         reason = sims.failure_reason(exc)
         unknown = isinstance(exc, WriteUnconfirmed) and exc.changed is None
         await request.audit(action, sim.imsi, "unknown" if unknown else "failed", reason)

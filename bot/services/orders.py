@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, WriteUnconfirmed, service
 from bot.soracom import NotFound, SoracomClient, SoracomError
 from bot.soracom.models import Order, Product, Quotation, ShippingAddress
 
@@ -102,6 +102,7 @@ def check_quantity(product: Product, quantity: int) -> None:
                          product=product.productName or product.productCode)
 
 
+@service
 async def order_options(client: SoracomClient) -> OrderOptions:
     products, addresses = await asyncio.gather(client.list_products(), client.list_shipping_addresses())
     sims = [p for p in products.productList or [] if p.productType == SIM_PRODUCT_TYPE and p.productCode]
@@ -131,16 +132,19 @@ def missing_address_fields(fields: Mapping[str, str | None]) -> list[str]:
     return [name for name in REQUIRED_ADDRESS_FIELDS if not (fields.get(name) or "").strip()]
 
 
+@service
 async def create_address(client: SoracomClient, fields: Mapping[str, str | None]) -> ShippingAddress:
     body = {name: value.strip() for name in ADDRESS_FIELDS if (value := fields.get(name)) and value.strip()}
     return await client.create_shipping_address({**body, "countryCode": COUNTRY_CODE})
 
 
+@service
 async def quote(client: SoracomClient, product_code: str, quantity: int, address_id: str) -> Quotation:
     """A quotation from SORACOM (POST /orders); never repeated blindly, since each call creates one."""
     return await client.create_quotation({product_code: quantity}, address_id)
 
 
+@service
 async def confirm(client: SoracomClient, order_id: str) -> Order:
     """Places the order of a quotation (PUT /orders/{id}/confirm); the client never repeats it blindly.
 
@@ -160,6 +164,7 @@ async def confirm(client: SoracomClient, order_id: str) -> Order:
         return order
 
 
+@service
 async def placed(client: SoracomClient, order_id: str) -> Order | None:
     """The order if its quotation was confirmed (it has a status), else None; ConfirmUnknown when it cannot be read."""
     try:
@@ -173,6 +178,7 @@ def _is_expiry(exc: SoracomError) -> bool:
     return exc.status == 400 and (exc.code == "ORM0003" or "expire" in exc.message.lower())
 
 
+@service
 async def recent_orders(client: SoracomClient, limit: int = RECENT_ORDERS) -> tuple[list[Order], int]:
     """The newest `limit` confirmed orders, newest first, and how many there are in all."""
     orders = await client.list_orders()
@@ -180,6 +186,7 @@ async def recent_orders(client: SoracomClient, limit: int = RECENT_ORDERS) -> tu
     return newest[:limit], len(orders)
 
 
+@service
 async def find_order(client: SoracomClient, order_id: str) -> Order:
     if not ORDER_ID.match(order_id):
         raise InputError("order.not_found", order_id=order_id)
@@ -194,6 +201,7 @@ def cancellable(order: Order) -> bool:
     return order.orderStatus is not None and order.orderStatus not in NOT_CANCELLABLE
 
 
+@service
 async def cancel(client: SoracomClient, order_id: str) -> Order:
     """Cancels the order and returns it as it now stands."""
     try:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.messages import t
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed, service
 from bot.services.groups import find_group, group_name
 from bot.services.limits import check_tag, excerpt
 from bot.services.targets import NAME_TAG, Query, fetch_page, iter_selected
@@ -111,6 +111,7 @@ def check_speed_class(value: str) -> str:
     return speed
 
 
+@service
 async def group_change(client: SoracomClient, name_or_id: str) -> Change:
     group = await find_group(client, name_or_id)
     return Change(Action.group, {"group_id": group.groupId, "group": group_name(group)})
@@ -143,12 +144,14 @@ class SimPage:
     next: Cursor | None
 
 
+@service
 async def count_by_status(client: SoracomClient, query: Query) -> dict[str, int]:
     """SIMs per status; SORACOM has no count call, so this reads every selected SIM (one call per 100)."""
     counts = Counter([sim.status or "unknown" async for sim in iter_selected(client, query)])
     return dict(counts.most_common())
 
 
+@service
 async def list_page(client: SoracomClient, query: Query, cursor: Cursor, size: int = LIST_PAGE_SIZE) -> SimPage:
     """One page of rows; asks SORACOM for just `size` SIMs unless some must be filtered out here."""
     limit = MAX_PAGE_SIZE if query.filters_locally else size
@@ -180,6 +183,7 @@ async def _rows(client: SoracomClient, sims: list[Subscriber]) -> list[SimRow]:
     ]
 
 
+@service
 async def group_names(client: SoracomClient) -> dict[str, str]:
     return {g.groupId: group_name(g) async for g in client.iter_groups() if g.groupId}
 
@@ -201,6 +205,7 @@ class SimDetail:
     traffic: Traffic | None  # None when SORACOM has none to give (e.g. terminated SIMs)
 
 
+@service
 async def sim_detail(client: SoracomClient, sim: Subscriber, now: datetime) -> SimDetail:
     group = None
     if sim.groupId:
@@ -213,6 +218,7 @@ async def sim_detail(client: SoracomClient, sim: Subscriber, now: datetime) -> S
     return SimDetail(sim=sim, group=group, traffic=traffic)
 
 
+@service
 async def month_traffic(client: SoracomClient, imsi: str, now: datetime) -> Traffic | None:
     """Traffic of the calendar month of `now` (UTC, as SORACOM aggregates it)."""
     start = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -266,6 +272,7 @@ def preview(change: Change, sims: Sequence[Subscriber]) -> Preview:
     return Preview(change, len(sims), list(sims[:PREVIEW_SAMPLE]), {k: v for k, v in cautions.items() if v})
 
 
+@service
 async def apply(client: SoracomClient, change: Change, imsi: str) -> None:
     """Makes the change on one SIM; raises SoracomError (or ProtectionNotRestored) when SORACOM refuses.
 
@@ -335,6 +342,7 @@ async def _apply(client: SoracomClient, change: Change, imsi: str) -> None:
             await client.update_speed_class(imsi, p["speed_class"])
 
 
+@service
 async def terminate(client: SoracomClient, imsi: str) -> None:
     """Lifts termination protection if it is on, terminates, and puts protection back if terminating fails."""
     protected = not (await client.get_subscriber(imsi)).terminationEnabled
@@ -351,6 +359,7 @@ async def terminate(client: SoracomClient, imsi: str) -> None:
         raise
 
 
+@service
 async def untag(client: SoracomClient, imsi: str, keys: Sequence[str]) -> None:
     """Deletes the tags the SIM has; a key it lacks is no failure (the goal, no such tag, holds)."""
     tags = (await client.get_subscriber(imsi)).tags or {}
@@ -361,7 +370,7 @@ async def untag(client: SoracomClient, imsi: str, keys: Sequence[str]) -> None:
 
 def failure_reason(exc: BaseException) -> str:
     """One plain line for a per-SIM failure report."""
-    if isinstance(exc, SoracomError):
+    if isinstance(exc, SoracomError | ServiceError):
         return f"{exc.message} ({exc.code})" if exc.code else exc.message
     if isinstance(exc, ProtectionNotRestored):
         return t("sim.protection_not_restored", error=exc.terminate_error.message,

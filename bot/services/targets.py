@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from bot.messages import t, term
-from bot.services.errors import InputError
+from bot.services.errors import InputError, service
 from bot.services.groups import find_group
 from bot.soracom import NotFound, Page, SoracomClient
 from bot.soracom.client import MAX_PAGE_SIZE
@@ -133,11 +133,13 @@ def check_sim_token(token: str) -> None:
         raise InputError("sim.bad_imsi", value=token, length=len(token))
 
 
+@service
 async def prepare(client: SoracomClient, selector: Selector) -> Query:
     group_id = (await find_group(client, selector.group)).groupId if selector.group else None
     return Query(group_id=group_id, statuses=selector.statuses, tags=selector.tags)
 
 
+@service
 async def fetch_page(client: SoracomClient, query: Query, *, limit: int, key: str | None) -> Page[Subscriber]:
     """One API page of the query's SIMs, filtered by SORACOM as far as it can; callers still apply `matches`."""
     if query.group_id:
@@ -178,6 +180,7 @@ async def iter_selected(client: SoracomClient, query: Query) -> AsyncIterator[Su
         key = page.next_key
 
 
+@service
 async def find_by_imsi(client: SoracomClient, imsi: str) -> Subscriber:
     try:
         return await client.get_subscriber(imsi)
@@ -185,6 +188,7 @@ async def find_by_imsi(client: SoracomClient, imsi: str) -> Subscriber:
         raise InputError("sim.not_found", imsi=imsi) from None
 
 
+@service
 async def find_by_name(client: SoracomClient, name: str) -> Subscriber:
     """The one SIM whose `name` tag is `name`; InputError when none or several carry it."""
     matches = [sim async for sim in client.iter_subscribers(tag_name=NAME_TAG, tag_value=name)]
@@ -198,11 +202,13 @@ async def find_by_name(client: SoracomClient, name: str) -> Subscriber:
     return matches[0]
 
 
+@service
 async def find_sim(client: SoracomClient, token: str) -> Subscriber:
     check_sim_token(token)
     return await find_by_imsi(client, token) if IMSI.match(token) else await find_by_name(client, token)
 
 
+@service
 async def resolve(client: SoracomClient, targets: Targets) -> list[Subscriber]:
     """The SIMs the targets name, each once; InputError (nothing done) for an unknown or ambiguous one."""
     if targets.selector is not None:
