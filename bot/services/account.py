@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bot.services.errors import InputError
-from bot.services.orders import create_address, missing_address_fields
+from bot.services.orders import missing_address_fields, new_shipping_address
 from bot.soracom import NotFound, SoracomClient, SoracomError
 from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials
 from bot.soracom.models import PayerInformation, ShippingAddress
@@ -158,7 +158,7 @@ async def add_shipping_address(client: SoracomClient, fields: Mapping[str, str |
     missing = missing_address_fields(fields)
     if missing:
         raise InputError("setup.address_missing", fields=", ".join(missing))
-    return await create_address(client, fields)
+    return await new_shipping_address(client, fields)
 
 
 async def delete_shipping_address(client: SoracomClient, shipping_address_id: str) -> None:
