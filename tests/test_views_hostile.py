@@ -22,6 +22,7 @@ from bot.services.groups import ConfigChange, GroupDetail, GroupSummary, MemberS
 from bot.services.orders import OrderPlan, address_info, order_info, product_info
 from bot.services.roles import RoleGrant
 from bot.services.sims import Action, Caution, Change, Preview, SimDetail, SimRow, Traffic
+from bot.services.targets import SimInfo, sim_info
 from bot.soracom.models import ImeiLock, Order, OrderItem, Product, SessionStatus, ShippingAddress, Subscriber
 from handlers.views import bill, gate, group, mfa, order, sim, soracom
 from handlers.views.common import fields, note, text
@@ -74,11 +75,12 @@ def check(*outputs: Any) -> None:
         assert not ENTITY.search(shown), shown
 
 
-def subscriber(name: str, tag: str, other: str) -> Subscriber:
-    return Subscriber(imsi=IMSI, iccid=other, msisdn=other, status=other, speedClass=other, subscription=other,
-                      tags={"name": name, tag: other}, imeiLock=ImeiLock(imei=other), expiryTime=1,
-                      expiryAction=other, sessionStatus=SessionStatus(online=True, imei=other, lastUpdatedAt=1,
-                                                                      location={"lat": other, "lon": tag}))
+def subscriber(name: str, tag: str, other: str) -> SimInfo:
+    return sim_info(Subscriber(imsi=IMSI, iccid=other, msisdn=other, status=other, speedClass=other,
+                               subscription=other, tags={"name": name, tag: other}, imeiLock=ImeiLock(imei=other),
+                               expiryTime=1, expiryAction=other,
+                               sessionStatus=SessionStatus(online=True, imei=other, lastUpdatedAt=1,
+                                                           location={"lat": other, "lon": tag})))
 
 
 # /sim

@@ -15,7 +15,7 @@ from bot.messages import t
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed, service
 from bot.services.groups import find_group, group_name
 from bot.services.limits import check_tag, excerpt
-from bot.services.targets import NAME_TAG, Query, fetch_page, iter_selected
+from bot.services.targets import NAME_TAG, Query, SimInfo, fetch_page, iter_selected, sim_info
 from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.client import MAX_PAGE_SIZE
 from bot.soracom.models import Subscriber
@@ -200,19 +200,19 @@ class Traffic:
 
 @dataclass(frozen=True)
 class SimDetail:
-    sim: Subscriber
+    sim: SimInfo
     group: str | None
     traffic: Traffic | None  # None when SORACOM has none to give (e.g. terminated SIMs)
 
 
 @service
-async def sim_detail(client: SoracomClient, sim: Subscriber, now: datetime) -> SimDetail:
+async def sim_detail(client: SoracomClient, sim: SimInfo, now: datetime) -> SimDetail:
     group = None
-    if sim.groupId:
+    if sim.group_id:
         try:
-            group = group_name(await client.get_group(sim.groupId))
+            group = group_name(await client.get_group(sim.group_id))
         except SoracomError:
-            group = sim.groupId
+            group = sim.group_id
     # SORACOM gives no traffic of terminated SIMs.
     traffic = None if sim.status == "terminated" else await month_traffic(client, sim.imsi or "", now)
     return SimDetail(sim=sim, group=group, traffic=traffic)
@@ -252,16 +252,16 @@ class Caution(StrEnum):
 class Preview:
     change: Change
     count: int
-    sample: list[Subscriber]
+    sample: list[SimInfo]
     cautions: dict[Caution, int]
 
 
-def preview(change: Change, sims: Sequence[Subscriber]) -> Preview:
+def preview(change: Change, sims: Sequence[SimInfo]) -> Preview:
     statuses = Counter(sim.status for sim in sims)
     cautions: dict[Caution, int] = {}
     if change.action is Action.terminate:
         cautions[Caution.final] = len(sims)
-        cautions[Caution.protection_on] = sum(1 for sim in sims if not sim.terminationEnabled)
+        cautions[Caution.protection_on] = sum(1 for sim in sims if sim.protected)
         cautions[Caution.protection_off] = len(sims) - cautions[Caution.protection_on]
     elif change.action in (Action.activate, Action.standby, Action.deactivate) and statuses["suspended"]:
         cautions[Caution.reactivation_fee] = statuses["suspended"]
@@ -288,28 +288,28 @@ async def apply(client: SoracomClient, change: Change, imsi: str) -> None:
             sim = await client.get_subscriber(imsi)
         except SoracomError:
             raise WriteUnconfirmed(imsi, None, exc.message) from None
-        if not shows(sim, change):
+        if not shows(sim_info(sim), change):
             raise WriteUnconfirmed(imsi, False, exc.message) from None
 
 
-def shows(sim: Subscriber, change: Change) -> bool:
+def shows(sim: SimInfo, change: Change) -> bool:
     """Whether the SIM, as read from SORACOM, already has the change."""
-    p, tags = change.params, sim.tags or {}
+    p, tags = change.params, sim.tags
     match change.action:
         case Action.tag:
             return all(tags.get(key) == value for key, value in p["tags"].items())
         case Action.untag:
             return not any(key in tags for key in p["keys"])
         case Action.group:
-            return sim.groupId == p["group_id"]
+            return sim.group_id == p["group_id"]
         case Action.ungroup:
-            return sim.groupId is None
+            return sim.group_id is None
         case Action.imei_lock:
-            return sim.imeiLock is not None and sim.imeiLock.imei == p["imei"]
+            return sim.imei_locked and sim.imei_lock == p["imei"]
         case Action.imei_unlock:
-            return sim.imeiLock is None
+            return not sim.imei_locked
         case Action.speed:
-            return sim.speedClass == p["speed_class"]
+            return sim.speed_class == p["speed_class"]
     return sim.status == TARGET_STATUS[change.action]
 
 
