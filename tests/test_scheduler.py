@@ -251,3 +251,17 @@ async def test_schedule_override_survives_a_restart(database_url: str, tmp_path:
     finally:
         await restarted.stop()
         await rt.aclose()
+
+
+async def test_running_schedulers_hang_off_their_runtime(processes: Start) -> None:
+    """`/bill schedule` reschedules the schedulers of its own Runtime at once; another process reads the database."""
+    a, b = await processes("bot-a"), await processes("bot-b")
+    await a.settle()
+    await b.settle()
+    assert a.rt.schedule_listeners == [a.reload] and b.rt.schedule_listeners == [b.reload]
+    await save_schedule(a.rt, channel="C_OTHER", cron="0 0 2 * *", enabled=True, by=ADMIN)
+    assert a.next_fire_time is not None and a.next_fire_time.day == 2
+    assert b.next_fire_time is not None and b.next_fire_time.day == 1  # until its next check reads the change
+    assert await b.reload() == Schedule("C_OTHER", "0 0 2 * *", True, ADMIN)
+    await a.stop()
+    assert a.rt.schedule_listeners == [] and b.rt.schedule_listeners == [b.reload]
