@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from bot.services import bills
 from bot.services.budget import THRESHOLDS, Budget, Forecast, current_budget, month_forecast
-from bot.services.schedules import Claims
+from bot.services.schedules import RETRY_DELAYS, Claims
 from bot.soracom import SoracomClient
 from bot.store import Database
 
@@ -53,8 +53,7 @@ class BudgetCheck:
     def __init__(self, db: Database, soracom: SoracomClient, post: Post, *, owner: str, zone: tzinfo,
                  clock: Callable[[], datetime], retry_delays: tuple[float, ...] | None = None) -> None:
         self.db, self.soracom, self.post, self.owner, self.zone, self.clock = db, soracom, post, owner, zone, clock
-        self._claims = {level: Claims(db, owner, job=job_of(level),
-                                      **({"retry_delays": retry_delays} if retry_delays else {}))
+        self._claims = {level: Claims(db, owner, job=job_of(level), retry_delays=retry_delays or RETRY_DELAYS)
                         for level in THRESHOLDS}
         self._checked_on: str | None = None  # the local date of this process's last complete check
         self.lock = asyncio.Lock()

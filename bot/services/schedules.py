@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,7 +83,7 @@ class Passes:
         self.name, self.what, self.lock = name, what, lock
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def start(self, work: Callable[[], Awaitable[Any]]) -> None:
+    def start(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         if self.lock.locked():
             return
         task = asyncio.get_running_loop().create_task(work(), name=self.name)
