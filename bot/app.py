@@ -1,10 +1,12 @@
-"""The bolt app and the HTTP server around it: POST /slack/events, GET /healthz, the MFA enrollment page."""
+"""The bolt app and the HTTP server around it: POST /slack/events, GET /healthz, the MFA enrollment page; the
+scheduled work (bill summary, budget warning, fleet snapshot) of one Runtime."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,11 +22,14 @@ import handlers
 from bot.messages import t
 from bot.postack import Dispatcher, acked_at_once
 from bot.runtime import Runtime
+from bot.services.fleet import FleetRefresher
 from bot.web import enroll_page
 from bot.web.health import DatabaseProbe
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
 from bot.web import events as soracom_events
+from handlers.bill_summary import BillScheduler
+from handlers.budget_watch import BudgetWatch
 from handlers.common import failure_text, speak_to
 
 log = logging.getLogger(__name__)
@@ -114,3 +119,33 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
             soracom_events.route(rt, app.client),
         ],
     )
+
+
+@dataclass(frozen=True)
+class ScheduledWork:
+    """The bill summary, the budget watch and the fleet snapshot refresher of one Runtime, running."""
+
+    bill_summary: BillScheduler
+    budget_watch: BudgetWatch
+    refresher: FleetRefresher
+
+    async def stop(self) -> None:
+        await self.bill_summary.stop()
+        await self.budget_watch.stop()
+        await self.refresher.stop()
+
+
+async def start_scheduled_work(rt: Runtime, client: AsyncWebClient) -> ScheduledWork:
+    work = ScheduledWork(
+        BillScheduler(rt, client),
+        BudgetWatch(rt, client),
+        FleetRefresher(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone),
+    )
+    await work.bill_summary.start()
+    try:
+        await work.budget_watch.start()
+        await work.refresher.start()
+    except BaseException:
+        await work.stop()
+        raise
+    return work

@@ -14,13 +14,10 @@ import httpx
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_app, build_web
+from bot.app import ScheduledWork, build_app, build_web, start_scheduled_work
 from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
-from bot.budget_watch import BudgetWatch
-from bot.scheduler import BillScheduler
-from bot.services.fleet import FleetRefresher
 from bot.store.tables import utcnow
 from handlers.jobs import Sweeper
 
@@ -81,9 +78,7 @@ class LocalBot:
         self._with_sweeper = sweeper
         self._serve_http = serve_http
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-        self.scheduler: BillScheduler | None = None
-        self.budget_watch: BudgetWatch | None = None
-        self.refresher: FleetRefresher | None = None
+        self.scheduled: ScheduledWork | None = None
         self.sweeper: Sweeper | None = None
         self.rt: Runtime | None = None
         self.http: httpx.AsyncClient | None = None
@@ -116,13 +111,7 @@ class LocalBot:
             self.rt.emulator.web_transport = _BotOnly(self.web, self.rt.settings.public_url)
         self.sender = SlackSender(self.signing_secret, self.http, fake=self.fake)
         if self._with_scheduler:
-            self.scheduler = BillScheduler(self.rt, client)
-            await self.scheduler.start()
-            self.budget_watch = BudgetWatch(self.rt, client)
-            await self.budget_watch.start()
-            self.refresher = FleetRefresher(self.rt.db, self.rt.soracom, owner=self.rt.worker_id, clock=self.rt.clock,
-                                            zone=self.rt.settings.timezone)
-            await self.refresher.start()
+            self.scheduled = await start_scheduled_work(self.rt, client)
         if self._with_sweeper:
             self.sweeper = Sweeper(self.rt, client)
             await self.sweeper.start()
@@ -160,8 +149,8 @@ class LocalBot:
         idle = {asyncio.current_task(), *(task for _, task in self._servers)}
         if self.sweeper is not None:
             idle.add(self.sweeper.loop)
-        if self.refresher is not None and self.refresher.task is not None:
-            idle.add(self.refresher.task)
+        if self.scheduled is not None and self.scheduled.refresher.task is not None:
+            idle.add(self.scheduled.refresher.task)
         while True:
             others = [t for t in asyncio.all_tasks() if t not in idle and not t.done()]
             if not others:
@@ -172,12 +161,8 @@ class LocalBot:
             await asyncio.wait(others, timeout=remaining)
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-        if self.budget_watch is not None:
-            await self.budget_watch.stop()
-        if self.refresher is not None:
-            await self.refresher.stop()
+        if self.scheduled is not None:
+            await self.scheduled.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.http is not None:

@@ -1,11 +1,14 @@
-"""Everything a running bot holds once: settings, database, SORACOM client, security services."""
+"""Everything a running bot holds once: settings, database, SORACOM client, security services.
+
+The runtime factory: the one module that turns settings into a SORACOM client and builds the embedded emulator.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +20,9 @@ from bot.messages.locales import UserLanguages
 from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Mfa
 from bot.security.pending import PendingActions
-from bot.soracom import SoracomClient, client_from_settings
+from bot.soracom import SoracomClient
+from bot.soracom.client import DEFAULT_TOKEN_TIMEOUT
+from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials
 from bot.store import Database, outbox
 from bot.store.migrations import upgrade as upgrade_database
 from bot.store.tables import utcnow
@@ -37,6 +42,8 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     emulator: Any = None  # the embedded emulator's state, when the bot runs on it
     languages: UserLanguages = field(default_factory=UserLanguages)  # each Slack user's, from users.info
+    # The running bill schedulers' reloads: `/bill schedule` reschedules them at once.
+    schedule_listeners: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     # Who holds a job's lease: unique per process, readable in the database.
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64])
 
@@ -53,10 +60,7 @@ class Runtime:
         """On no SORACOM credentials, an embedded emulator answers: in-process unless a transport is given."""
         if settings.uses_emulator:
             if soracom_transport is None:
-                from bot.emulator import EmulatorState, create_app
-
-                emulator = emulator or EmulatorState()
-                soracom_transport = httpx.ASGITransport(app=create_app(emulator))
+                emulator, soracom_transport = embedded_emulator(emulator)
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
         upgrade_database(settings.DATABASE_URL)
         db = Database(settings.DATABASE_URL, outbox=outbox.outbox_path(settings.data_dir))
@@ -76,3 +80,36 @@ class Runtime:
     async def aclose(self) -> None:
         await self.soracom.aclose()
         self.db.dispose()
+
+
+def embedded_emulator(state: Any = None) -> tuple[Any, httpx.AsyncBaseTransport]:
+    """The emulator's state (a new one unless given) and a transport that reaches it in this process."""
+    from bot.emulator import EmulatorState, create_app  # only a bot without SORACOM credentials loads it
+
+    state = state or EmulatorState()
+    return state, httpx.ASGITransport(app=create_app(state))
+
+
+def credentials_from_settings(settings: Settings) -> Credentials:
+    """AuthKey first, then root user, then SAM user; the emulator's demo AuthKey when none is set."""
+    if settings.uses_emulator:
+        from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID
+
+        return AuthKeyCredentials(DEMO_AUTH_KEY_ID, DEMO_AUTH_KEY)
+    if settings.SORACOM_AUTH_KEY_ID and settings.SORACOM_AUTH_KEY:
+        return AuthKeyCredentials(settings.SORACOM_AUTH_KEY_ID, settings.SORACOM_AUTH_KEY)
+    if settings.SORACOM_EMAIL and settings.SORACOM_PASSWORD:
+        return RootCredentials(settings.SORACOM_EMAIL, settings.SORACOM_PASSWORD)
+    assert settings.SORACOM_OPERATOR_ID and settings.SORACOM_USER_NAME and settings.SORACOM_PASSWORD
+    return SamCredentials(settings.SORACOM_OPERATOR_ID, settings.SORACOM_USER_NAME, settings.SORACOM_PASSWORD)
+
+
+def client_from_settings(settings: Settings, transport: httpx.AsyncBaseTransport | None = None, *,
+                         token_timeout_seconds: int = DEFAULT_TOKEN_TIMEOUT) -> SoracomClient:
+    return SoracomClient(
+        endpoint=settings.soracom_endpoint,
+        credentials=credentials_from_settings(settings),
+        lang=settings.SORACOM_LANG,
+        transport=transport,
+        token_timeout_seconds=token_timeout_seconds,
+    )

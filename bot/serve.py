@@ -12,13 +12,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot.app import build_app, build_web
+from bot.app import build_app, build_web, start_scheduled_work
 from bot.config import Settings
 from bot.postack import Dispatcher, WorkerProcess
 from bot.runtime import Runtime
-from bot.budget_watch import BudgetWatch
-from bot.scheduler import BillScheduler
-from bot.services.fleet import FleetRefresher
 from handlers.common import SLASH_COMMANDS
 from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
@@ -87,7 +84,7 @@ async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
     stack = contextlib.AsyncExitStack()
     try:
         stack.push_async_callback(rt.aclose)
-        await _start_scheduler(rt, client, stack)
+        stack.push_async_callback((await start_scheduled_work(rt, client)).stop)
         sweeper = Sweeper(rt, client)
         await sweeper.start()
         stack.push_async_callback(sweeper.stop)
@@ -106,15 +103,3 @@ async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
     if rt.sandbox:
         log.warning("no SORACOM credentials: serving the embedded emulator (sandbox); replies say so")
     return stack
-
-
-async def _start_scheduler(rt: Runtime, client: AsyncWebClient, stack: contextlib.AsyncExitStack) -> None:
-    scheduler = BillScheduler(rt, client)
-    await scheduler.start()
-    stack.push_async_callback(scheduler.stop)
-    watch = BudgetWatch(rt, client)
-    await watch.start()
-    stack.push_async_callback(watch.stop)
-    refresher = FleetRefresher(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone)
-    await refresher.start()
-    stack.push_async_callback(refresher.stop)

@@ -26,7 +26,7 @@ import segno
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.messages import t, unescape
-from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT
+from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, client_from_settings, credentials_from_settings, embedded_emulator
 from bot.services import account
 from bot.services.errors import InputError
 from bot.services.orders import ADDRESS_FIELDS, REQUIRED_ADDRESS_FIELDS
@@ -139,15 +139,18 @@ def _quiet_http_log() -> Iterator[None]:
 
 
 def _embedded_emulator() -> httpx.AsyncBaseTransport:
-    from bot.emulator import EmulatorState, create_app
+    return embedded_emulator()[1]
 
-    return httpx.ASGITransport(app=create_app(EmulatorState()))
+
+def open_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> SoracomClient:
+    """A client for one setup run; `settings` must already point at the endpoint to use."""
+    return client_from_settings(settings, transport, token_timeout_seconds=account.SETUP_TOKEN_TIMEOUT)
 
 
 async def _run(command: Command, ctx: Context, args: argparse.Namespace,
                transport: httpx.AsyncBaseTransport | None) -> int:
     fail = ctx.terminal.note
-    async with account.open_client(ctx.settings, transport) as client:
+    async with open_client(ctx.settings, transport) as client:
         try:
             await command(ctx, client, args)
         except Abort as exc:
@@ -178,7 +181,7 @@ def api_error_line(error: SoracomError) -> str:
 
 async def login(ctx: Context, client: SoracomClient, args: argparse.Namespace) -> None:
     settings, say = ctx.settings, ctx.terminal.say
-    check = await account.check_login(client, settings)
+    check = await account.check_login(client, credentials_from_settings(settings))
     expires = check.token_expires_at.astimezone(settings.timezone)
     coverage: str = settings.SORACOM_COVERAGE
     if settings.SORACOM_ENDPOINT and not ctx.sandbox:

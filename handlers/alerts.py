@@ -20,11 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
-from bot.services import alerts, sims, targets
+from bot.services import alert_rules, alerts, sims, targets
 from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group, group_name
-from bot.soracom import SoracomError
-from bot.soracom.models import EventHandler
 from handlers import sim as sim_handlers
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
 from handlers.views import alerts as views
@@ -126,26 +124,9 @@ async def _card(rt: Runtime, event: Event, now: datetime) -> views.Card:
     when = now.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
     card = views.Card(rule=event.rule, imsi=event.imsi, name=None, group=None, limit_mib=event.limit_mib,
                       value_bytes=None, when=when, old_status=event.old_status, new_status=event.new_status)
-    try:
-        sim = await rt.soracom.get_subscriber(event.imsi)
-        card.name = sims.sim_name(sim) or None
-        if sim.groupId:
-            card.group = group_name(await rt.soracom.get_group(sim.groupId))
-        period = alerts.RULES[event.rule].period
-        if period is not None:
-            card.value_bytes = await _traffic(rt, event.imsi, now, period)
-    except SoracomError as exc:
-        log.warning("alert card for %s without SIM details: %s", event.imsi, exc.message)
+    facts = await alert_rules.sim_facts(rt.soracom, event.imsi, event.rule, now)
+    card.name, card.group, card.value_bytes = facts.name, facts.group, facts.value_bytes
     return card
-
-
-async def _traffic(rt: Runtime, imsi: str, now: datetime, period: str) -> int:
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "month":
-        start = start.replace(day=1)
-    stats = await rt.soracom.get_air_stats(imsi, int(start.timestamp()), int(now.timestamp()), period)
-    return sum((s.uploadByteSizeTotal or 0) + (s.downloadByteSizeTotal or 0)
-               for row in stats for s in (row.dataTrafficStatsMap or {}).values())
 
 
 # Buttons
@@ -228,15 +209,9 @@ async def setup(request: Request) -> None:
     if not token:
         raise UserError(t("alerts.no_token"))
     spec = await _spec(request)
-    body = alerts.handler_request(spec, operator_id=await _operator_id(request), token=token,
-                                  events_url=f"{request.rt.settings.public_url}/soracom/events")
-    existing = [h for h in await _ours(request) if alerts.alert_key_of(h.model_dump()) == spec.key]
-    handler_id: str | None
-    if existing and existing[0].handlerId:
-        await request.rt.soracom.update_event_handler(existing[0].handlerId, body)
-        handler_id, done = existing[0].handlerId, "alerts.setup_updated"
-    else:
-        handler_id, done = (await request.rt.soracom.create_event_handler(body)).handlerId, "alerts.setup_created"
+    handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token,
+                                                    events_url=f"{request.rt.settings.public_url}/soracom/events")
+    done = "alerts.setup_created" if created else "alerts.setup_updated"
     await request.audit("alerts.setup", spec.key, "ok")
     channel = await store(request.rt).channel()
     await request.reply(t(done, rule=spec.rule.name, id=handler_id or "?", what=_what(spec),
@@ -268,23 +243,13 @@ def _what(spec: AlertSpec) -> str:
              scope=t("alerts.scope_group", group=spec.group_name) if spec.group_name else t("alerts.scope_all"))
 
 
-async def _operator_id(request: Request) -> str:
-    return request.rt.soracom.operator_id or (await request.rt.soracom.auth()).operatorId or ""
-
-
-async def _ours(request: Request) -> list[EventHandler]:
-    return [h for h in await request.rt.soracom.list_event_handlers() if alerts.is_ours(h.model_dump())]
-
-
 async def list_alerts(request: Request) -> None:
     now = request.rt.clock()
     channel = await store(request.rt).channel()
     lines = [t("alerts.list_channel", channel=channel) if channel else t("alerts.no_channel")]
-    handlers = await _ours(request)
-    lines += [t("alerts.list_line", key=alerts.alert_key_of(h.model_dump()), status=h.status or "?",
-                rule=(h.ruleConfig or {}).get("type", "?"),
-                limit=(h.ruleConfig or {}).get("properties", {}).get("limitTotalTrafficMegaByte") or "-")
-              for h in handlers] or [t("alerts.list_none")]
+    lines += [t("alerts.list_line", key=rule.key, status=rule.status or "?", rule=rule.rule_type,
+                limit=rule.limit or "-")
+              for rule in await alert_rules.installed(request.rt.soracom)] or [t("alerts.list_none")]
     lines += [t("alerts.list_mute", target=m.target, until=_time(request.rt, m.until))
               for m in await store(request.rt).mutes(now)]
     await request.reply("\n".join(lines))
@@ -300,12 +265,11 @@ async def off(request: Request) -> None:
             raise UserError(t("alerts.usage_off"))
         group_id = (await find_group(request.rt.soracom, request.args[1].split(":", 1)[1])).groupId
     wanted = rule.name + (f"@{group_id}" if group_id else "")
-    gone = [h for h in await _ours(request) if alerts.alert_key_of(h.model_dump()) == wanted
-            or (group_id is None and alerts.alert_key_of(h.model_dump()).split("@")[0] == rule.name)]
+    gone = [r for r in await alert_rules.installed(request.rt.soracom)
+            if r.key == wanted or (group_id is None and r.key.split("@")[0] == rule.name)]
     if not gone:
         raise UserError(t("alerts.off_none", rule=wanted))
-    for handler in gone:
-        await request.rt.soracom.delete_event_handler(handler.handlerId or "")
+    await alert_rules.remove(request.rt.soracom, gone)
     await request.audit("alerts.off", wanted, "ok")
     await request.reply(t("alerts.off_done", rule=wanted, count=len(gone)))
 

@@ -8,15 +8,16 @@ import functools
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import scheduler
 from bot.config import check_cron
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
-from bot.budget_watch import next_check
 from bot.services import bills
 from bot.services import budget as budget_service
 from bot.services import fleet
+from bot.services.budget_check import next_check
+from bot.services.schedules import Schedule
+from handlers import bill_summary
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_command
 from handlers.views import bill as views
 from handlers.views import budget as budget_views
@@ -76,10 +77,10 @@ async def daily(request: Request) -> None:
 async def schedule(request: Request) -> None:
     rt = request.rt
     if not request.args:
-        await request.reply(status_text(rt, await scheduler.current_schedule(rt)))
+        await request.reply(status_text(rt, await bill_summary.current_schedule(rt)))
         return
     if len(request.args) == 1 and request.args[0].lower() == "off":
-        await scheduler.save_schedule(rt, channel=None, cron=None, enabled=False, by=request.user_id)
+        await bill_summary.save_schedule(rt, channel=None, cron=None, enabled=False, by=request.user_id)
         await request.audit("bill.schedule", "off", "ok")
         await request.reply(t("bill.schedule_off", user=request.user_id))
         return
@@ -94,7 +95,7 @@ async def schedule(request: Request) -> None:
         except ValueError as exc:
             await request.audit("bill.schedule", f"{channel} {cron}", "refused", str(exc))
             raise UserError(t("bill.schedule_bad_cron", error=exc)) from None
-    saved = await scheduler.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
+    saved = await bill_summary.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
     await request.audit("bill.schedule", f"{channel} {saved.cron}", "ok")
     await request.reply(t("bill.schedule_set", user=request.user_id, channel=channel, cron=saved.cron,
                           tz=rt.settings.BOT_TIMEZONE, next=_next_text(rt, saved)))
@@ -132,10 +133,10 @@ async def _budget_status(rt: Runtime) -> str:
     forecast = None
     if saved is not None:
         forecast = await budget_service.month_forecast(rt.soracom, bills.month_of(rt.clock(), rt.settings.timezone))
-    return budget_views.status_text(saved, forecast, rt.settings.timezone, next_check(rt, rt.clock()))
+    return budget_views.status_text(saved, forecast, rt.settings.timezone, next_check(rt.settings.timezone, rt.clock()))
 
 
-def status_text(rt: Runtime, current: scheduler.Schedule) -> str:
+def status_text(rt: Runtime, current: Schedule) -> str:
     source = (t("bill.schedule_source_admin", user=current.set_by) if current.set_by
               else t("bill.schedule_source_config"))
     if not current.active:
@@ -144,8 +145,8 @@ def status_text(rt: Runtime, current: scheduler.Schedule) -> str:
              source=source, next=_next_text(rt, current))
 
 
-def _next_text(rt: Runtime, current: scheduler.Schedule) -> str:
-    when = scheduler.next_run(rt, current)
+def _next_text(rt: Runtime, current: Schedule) -> str:
+    when = bill_summary.next_run(rt, current)
     if when is None:
         return ""
     return t("bill.schedule_next", when=when.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M"))

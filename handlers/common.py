@@ -26,8 +26,7 @@ from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
 from bot.services.roles import role_of
-from bot.services.errors import InputError, WriteUnconfirmed
-from bot.soracom import SoracomError
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
 
@@ -234,7 +233,7 @@ def failure_text(exc: BaseException, context: str = "") -> str:
     if database_busy(exc):
         log.warning("database locked past its busy timeout in %s", context)
         return t("common.database_busy", command=context)
-    if isinstance(exc, SoracomError):
+    if isinstance(exc, ServiceError):
         log.warning("SORACOM error in %s: %s", context, exc)
         return soracom_failure_text(exc)
     if isinstance(exc, SlackApiError):
@@ -262,10 +261,8 @@ async def report_failure(request: Request, exc: BaseException) -> str:
     return message
 
 
-def soracom_failure_text(exc: SoracomError) -> str:
-    from bot.soracom import SoracomUnavailable
-
-    if isinstance(exc, SoracomUnavailable):
+def soracom_failure_text(exc: ServiceError) -> str:
+    if exc.unavailable:
         return t("common.soracom_unavailable", message=exc.message)
     return t("common.soracom_error", message=str(exc))
 

@@ -9,8 +9,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import groups
-from bot.services.errors import InputError
-from bot.soracom import SoracomError
+from bot.services.errors import InputError, ServiceError
 from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, register_command
 from handlers.views import group as views
@@ -28,7 +27,7 @@ def why(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, InputError):
         return t(exc.message_id, **exc.values)
-    if isinstance(exc, SoracomError):
+    if isinstance(exc, ServiceError):
         return str(exc)
     return type(exc).__name__
 

@@ -18,9 +18,8 @@ from bot.runtime import Runtime
 from bot.security.pending import ItemEnd, Pending
 from bot.security.roles import Role
 from bot.services import audit
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.roles import role_of
-from bot.soracom import SoracomError
 from bot.store import outbox
 from handlers.common import Request, UserError, failure_text, speak_to
 from handlers.views import gate as views
@@ -102,7 +101,7 @@ async def _execute(request: Request, job: Pending, action: GatedAction) -> Outco
         outcome = await action.run(run_request, job)
     except Exception as exc:
         known = isinstance(exc, (UserError, InputError)) or (
-            isinstance(exc, SoracomError) and not exc.ambiguous) or (
+            isinstance(exc, ServiceError) and not exc.ambiguous) or (
             isinstance(exc, WriteUnconfirmed) and exc.changed is False)
         outcome = Outcome(False, failure_text(exc, job.command), unknown=not known)
     await _finish(request.rt, job, outcome)

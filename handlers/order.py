@@ -15,8 +15,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import orders
-from bot.services.errors import InputError, WriteUnconfirmed
-from bot.soracom import SoracomError
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from handlers import gate, jobs
 from handlers.common import (
     Request,
@@ -64,8 +63,8 @@ async def ask_sims(request: Request) -> None:
         return
     assert plan.product is not None and plan.address is not None
     try:
-        await quote_and_ask(request, views.OrderRequest(quantity, request.channel_id, plan.product.productCode,
-                                                        plan.address.shippingAddressId))
+        await quote_and_ask(request, views.OrderRequest(quantity, request.channel_id, plan.product.code,
+                                                        plan.address.id))
     except Exception as exc:
         if view_id is None:
             raise
@@ -112,8 +111,8 @@ async def quote_and_ask(request: Request, wanted: views.OrderRequest) -> None:
     except Exception as exc:
         await request.audit(QUOTE_ACTION, target, "error", _audit_note(exc))
         raise
-    await request.audit(QUOTE_ACTION, f"{target} -> {quotation.orderId}", "ok")
-    args = {"order_id": quotation.orderId, "quantity": wanted.quantity, "product_code": wanted.product_code,
+    await request.audit(QUOTE_ACTION, f"{target} -> {quotation.order_id}", "ok")
+    args = {"order_id": quotation.order_id, "quantity": wanted.quantity, "product_code": wanted.product_code,
             "address_id": wanted.address_id}
     requote = views.OrderRequest(wanted.quantity, request.channel_id, wanted.product_code, wanted.address_id)
     await gate.ask(request, ORDER_ACTION, args, views.quotation_blocks(quotation, requote),
@@ -206,9 +205,9 @@ async def _create_address(request: Request, fields: dict[str, str]) -> str:
     except Exception as exc:
         await request.audit(ADDRESS_ACTION, fields.get("zipCode"), "error", _audit_note(exc))
         raise
-    await request.audit(ADDRESS_ACTION, address.shippingAddressId, "ok")
-    assert address.shippingAddressId
-    return address.shippingAddressId
+    await request.audit(ADDRESS_ACTION, address.id, "ok")
+    assert address.id
+    return address.id
 
 
 def _done_modal(request: Request) -> View:
@@ -221,7 +220,7 @@ def _failed_modal(request: Request, exc: BaseException) -> View:
 
 def _audit_note(exc: BaseException) -> str:
     """The audit record's error: the plain text of expected failures, only the type of unexpected ones (logged)."""
-    return str(exc) if isinstance(exc, UserError | InputError | SoracomError) else type(exc).__name__
+    return str(exc) if isinstance(exc, UserError | InputError | ServiceError) else type(exc).__name__
 
 
 async def _update_view(request: Request, view_id: str, view: View) -> None:
@@ -240,7 +239,7 @@ async def show_order(request: Request) -> None:
     if len(request.args) != 1:
         raise UserError(t("order.show_usage"))
     order = await orders.find_order(request.rt.soracom, request.args[0])
-    await request.reply(t("order.show_title", order_id=order.orderId), views.order_blocks(order))
+    await request.reply(t("order.show_title", order_id=order.order_id), views.order_blocks(order))
 
 
 async def ask_cancel(request: Request) -> None:
@@ -249,20 +248,20 @@ async def ask_cancel(request: Request) -> None:
             raise UserError(t("order.cancel_usage"))
         order = await orders.find_order(request.rt.soracom, request.args[0])
         if not orders.cancellable(order):
-            raise UserError(t("order.cancel_refused", order_id=order.orderId,
-                              status=views.status_text(order.orderStatus)))
+            raise UserError(t("order.cancel_refused", order_id=order.order_id,
+                              status=views.status_text(order.status)))
     except (UserError, InputError) as exc:
         await request.audit(CANCEL_ACTION, request.text or None, "refused", _audit_note(exc))
         raise
     summary = views.cancel_preview_text(order)
-    await gate.ask(request, CANCEL_ACTION, {"order_id": order.orderId}, [text(summary)], summary)
+    await gate.ask(request, CANCEL_ACTION, {"order_id": order.order_id}, [text(summary)], summary)
 
 
 async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
     order_id = pending.args["order_id"]
     try:
         order = await orders.find_order(request.rt.soracom, order_id) if pending.resumed else None
-        if order is None or order.orderStatus != "cancelled":  # a job taken over may find it cancelled already
+        if order is None or order.status != "cancelled":  # a job taken over may find it cancelled already
             order = await orders.cancel(request.rt.soracom, order_id)
     except orders.CancelRefused as exc:
         await request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)

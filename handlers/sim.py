@@ -15,10 +15,9 @@ from bot.security.pending import Item, Pending
 from bot.security.roles import Role
 from bot.services import fleet, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
-from bot.soracom import SoracomError
-from bot.soracom.models import Subscriber
+from bot.services.targets import SimInfo
 from handlers import gate, jobs
 from handlers.common import (
     Refused,
@@ -107,7 +106,7 @@ async def show_sim(request: Request) -> None:
     if len(found) != 1:
         raise UserError(t("sim.show_one", count=len(found)))
     detail = await sims.sim_detail(request.rt.soracom, found[0], request.rt.clock())
-    await request.reply(t("sim.show_title", name=sims.sim_name(found[0]) or t("sim.unnamed"), imsi=found[0].imsi),
+    await request.reply(t("sim.show_title", name=found[0].name or t("sim.unnamed"), imsi=found[0].imsi),
                         views.detail_blocks(detail, request.rt.settings.timezone))
 
 
@@ -176,12 +175,12 @@ async def change_sims(request: Request, change: Change, tokens: list[str], *, on
     selection = wanted.text()
     args = {"change": change.to_args(), "bulk": wanted.is_bulk}
     name = f"sim.{change.action.value}" if change.action in sims.GATED else BULK_ACTION
-    items = [(sim.imsi or "", sims.sim_name(sim)) for sim in found]
+    items = [(sim.imsi, sim.name) for sim in found]
     await gate.ask(request, name, args, views.preview_blocks(preview, selection),
                    views.preview_text(preview, selection), items=items)
 
 
-async def change_one(request: Request, change: Change, sim: Subscriber, *, resumed: bool = False) -> jobs.Outcome:
+async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed: bool = False) -> jobs.Outcome:
     """Changes one SIM; a success goes to the channel, a failure privately (through the router).
 
     `resumed`: a job taken over after its process died; the SIM as read now says whether the change was made.
@@ -189,8 +188,8 @@ async def change_one(request: Request, change: Change, sim: Subscriber, *, resum
     action = f"sim.{change.action.value}"
     try:
         if not (resumed and sims.shows(sim, change)):
-            await sims.apply(request.rt.soracom, change, sim.imsi or "")
-    except (SoracomError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
+            await sims.apply(request.rt.soracom, change, sim.imsi)
+    except (ServiceError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
         reason = sims.failure_reason(exc)
         unknown = isinstance(exc, WriteUnconfirmed) and exc.changed is None
         await request.audit(action, sim.imsi, "unknown" if unknown else "failed", reason)

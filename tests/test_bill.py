@@ -13,11 +13,11 @@ import httpx
 import pytest
 from PIL import Image, ImageColor
 
-from bot import scheduler
 from bot.charts import BAR, COMPARISON, Chart, Line, render
 from bot.emulator import create_app
 from bot.emulator.bills import daily_amounts, item_breakdown, sim_breakdown
 from bot.services import audit
+from handlers import bill_summary as scheduler
 from tests.conftest import ADMIN, OPERATOR, VIEWER
 from tests.harness import Harness
 

@@ -14,7 +14,6 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import select
 
-from bot.budget_watch import BudgetOutcome, BudgetWatch, job_of
 from bot.charts import FORECAST, LIMIT
 from bot.config import Settings
 from bot.emulator import EmulatorState
@@ -24,7 +23,9 @@ from bot.localslack import FakeSlack
 from bot.runtime import Runtime
 from bot.services import audit
 from bot.services.budget import current_budget, set_budget
+from bot.services.budget_check import BudgetOutcome, job_of
 from bot.store.tables import ScheduleClaim
+from handlers.budget_watch import BudgetWatch
 from tests.clock import Clock
 from tests.conftest import ADMIN, OPERATOR
 from tests.harness import Harness, assert_valid_slack_payloads

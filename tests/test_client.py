@@ -32,8 +32,8 @@ from bot.soracom import (
     SamCredentials,
     SoracomClient,
     SoracomError,
-    client_from_settings,
 )
+from bot.runtime import client_from_settings
 from bot.soracom.credentials import Credentials
 from bot.soracom.models import PayerInformation
 

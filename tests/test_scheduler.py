@@ -26,8 +26,9 @@ from bot.emulator import EmulatorState
 from bot.local import LOCAL_BOT_TOKEN, LocalBot
 from bot.localslack import FakeSlack
 from bot.runtime import Runtime
-from bot.scheduler import JOB, BillScheduler, Claims, Schedule, SummaryOutcome, current_schedule, save_schedule
+from bot.services.schedules import JOB, Claims, Schedule
 from bot.store import Database
+from handlers.bill_summary import BillScheduler, SummaryOutcome, current_schedule, save_schedule
 from bot.store.tables import ScheduleClaim
 from tests.conftest import ADMIN
 from tests.harness import assert_valid_slack_payloads
@@ -149,7 +150,7 @@ async def test_a_failed_post_is_retried_then_posted_once(processes: Start, fake:
         emulator.faults.fail_next("GET", r"^/v1/bills/201908$", status=400)
     else:
         emulator.bills["201908"]["state"] = "temporary"
-    caplog.set_level(logging.WARNING, logger="bot.scheduler")
+    caplog.set_level(logging.WARNING, logger="handlers.bill_summary")
     scheduler = await processes("bot-a", check_every=0.2, retry_delays=(0.6, 0.6))
     await scheduler.settle()  # the make-up pass at start: it fails
     [claim] = claims(scheduler)
@@ -250,3 +251,17 @@ async def test_schedule_override_survives_a_restart(database_url: str, tmp_path:
     finally:
         await restarted.stop()
         await rt.aclose()
+
+
+async def test_running_schedulers_hang_off_their_runtime(processes: Start) -> None:
+    """`/bill schedule` reschedules the schedulers of its own Runtime at once; another process reads the database."""
+    a, b = await processes("bot-a"), await processes("bot-b")
+    await a.settle()
+    await b.settle()
+    assert a.rt.schedule_listeners == [a.reload] and b.rt.schedule_listeners == [b.reload]
+    await save_schedule(a.rt, channel="C_OTHER", cron="0 0 2 * *", enabled=True, by=ADMIN)
+    assert a.next_fire_time is not None and a.next_fire_time.day == 2
+    assert b.next_fire_time is not None and b.next_fire_time.day == 1  # until its next check reads the change
+    assert await b.reload() == Schedule("C_OTHER", "0 0 2 * *", True, ADMIN)
+    await a.stop()
+    assert a.rt.schedule_listeners == [] and b.rt.schedule_listeners == [b.reload]

@@ -19,9 +19,10 @@ from bot.services.audit import AuditEntry
 from bot.services.bills import DailyBills, DayAmount, ItemCost, MonthAmount, MonthBill, MonthlyReport, SimCost
 from bot.services.bulk import BulkResult, Failure, Progress
 from bot.services.groups import ConfigChange, GroupDetail, GroupSummary, MemberSim
-from bot.services.orders import OrderPlan
+from bot.services.orders import OrderPlan, address_info, order_info, product_info
 from bot.services.roles import RoleGrant
 from bot.services.sims import Action, Caution, Change, Preview, SimDetail, SimRow, Traffic
+from bot.services.targets import SimInfo, sim_info
 from bot.soracom.models import ImeiLock, Order, OrderItem, Product, SessionStatus, ShippingAddress, Subscriber
 from handlers.views import bill, gate, group, mfa, order, sim, soracom
 from handlers.views.common import fields, note, text
@@ -74,11 +75,12 @@ def check(*outputs: Any) -> None:
         assert not ENTITY.search(shown), shown
 
 
-def subscriber(name: str, tag: str, other: str) -> Subscriber:
-    return Subscriber(imsi=IMSI, iccid=other, msisdn=other, status=other, speedClass=other, subscription=other,
-                      tags={"name": name, tag: other}, imeiLock=ImeiLock(imei=other), expiryTime=1,
-                      expiryAction=other, sessionStatus=SessionStatus(online=True, imei=other, lastUpdatedAt=1,
-                                                                      location={"lat": other, "lon": tag}))
+def subscriber(name: str, tag: str, other: str) -> SimInfo:
+    return sim_info(Subscriber(imsi=IMSI, iccid=other, msisdn=other, status=other, speedClass=other,
+                               subscription=other, tags={"name": name, tag: other}, imeiLock=ImeiLock(imei=other),
+                               expiryTime=1, expiryAction=other,
+                               sessionStatus=SessionStatus(online=True, imei=other, lastUpdatedAt=1,
+                                                           location={"lat": other, "lon": tag})))
 
 
 # /sim
@@ -135,13 +137,16 @@ def test_group_views(name: str, key: str, value: str) -> None:
 @EXAMPLES
 @given(data, data, data)
 def test_order_views(name: str, where: str, other: str) -> None:
-    product = Product(productCode=other, productName=name, price=1500, currency="JPY",
-                      properties={"simSubscription": other, "simSize": where})
-    address = ShippingAddress(shippingAddressId="a-1", fullName=name, companyName=other, zipCode=where, city=where,
-                              addressLine1=name, phoneNumber=other)
-    placed = Order(orderId=other, orderItemList=[OrderItem(product=product, quantity=2, productAmount=3000)],
-                   shippingAddress=address, totalAmount=3300, currency="JPY", orderStatus=other,
-                   orderDateTime=where, paymentStatus=name, shippingDateTime=other, shippingLabelNumber=name)
+    api_product = Product(productCode=other, productName=name, price=1500, currency="JPY",
+                          properties={"simSubscription": other, "simSize": where})
+    api_address = ShippingAddress(shippingAddressId="a-1", fullName=name, companyName=other, zipCode=where, city=where,
+                                  addressLine1=name, phoneNumber=other)
+    product, address = product_info(api_product), address_info(api_address)
+    placed = order_info(Order(orderId=other, orderItemList=[OrderItem(product=api_product, quantity=2,
+                                                                      productAmount=3000)],
+                              shippingAddress=api_address, totalAmount=3300, currency="JPY", orderStatus=other,
+                              orderDateTime=where, paymentStatus=name, shippingDateTime=other,
+                              shippingLabelNumber=name))
     request = order.OrderRequest(2, "C1")
     check(order.picker_modal(OrderPlan(2, [product, product], [address, address], 1), request),
           order.picker_modal(OrderPlan(2, [product], [address]), request),

@@ -11,13 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import httpx
-
-from bot.config import Settings
 from bot.services.errors import InputError
-from bot.services.orders import create_address, missing_address_fields
-from bot.soracom import NotFound, SoracomClient, SoracomError, client_from_settings, credentials_from_settings
-from bot.soracom.credentials import AuthKeyCredentials, RootCredentials, SamCredentials
+from bot.services.orders import missing_address_fields, new_shipping_address
+from bot.soracom import NotFound, SoracomClient, SoracomError
+from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials
 from bot.soracom.models import PayerInformation, ShippingAddress
 from bot.soracom.operations import OPERATIONS, permission_actions, permission_policy
 
@@ -70,14 +67,6 @@ def bot_permissions() -> list[str]:
     return permission_actions(bot_operations())
 
 
-# Connecting
-
-
-def open_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> SoracomClient:
-    """A client for one setup run; `settings` must already point at the endpoint to use (see runtime)."""
-    return client_from_settings(settings, transport, token_timeout_seconds=SETUP_TOKEN_TIMEOUT)
-
-
 # Login
 
 
@@ -89,8 +78,7 @@ class LoginCheck:
     token_expires_at: datetime
 
 
-def describe_credentials(settings: Settings) -> str:
-    credentials = credentials_from_settings(settings)
+def describe_credentials(credentials: Credentials) -> str:
     if isinstance(credentials, AuthKeyCredentials):
         return f"AuthKey {credentials.auth_key_id}"
     if isinstance(credentials, RootCredentials):
@@ -99,11 +87,11 @@ def describe_credentials(settings: Settings) -> str:
     return f"SAM user {credentials.operator_id}/{credentials.user_name}"
 
 
-async def check_login(client: SoracomClient, settings: Settings) -> LoginCheck:
+async def check_login(client: SoracomClient, credentials: Credentials) -> LoginCheck:
     started = datetime.now(timezone.utc)
     result = await client.auth()
     assert result.operatorId is not None  # the client refuses an /auth answer without one
-    return LoginCheck(result.operatorId, result.userName, describe_credentials(settings),
+    return LoginCheck(result.operatorId, result.userName, describe_credentials(credentials),
                       started + timedelta(seconds=SETUP_TOKEN_TIMEOUT))
 
 
@@ -170,7 +158,7 @@ async def add_shipping_address(client: SoracomClient, fields: Mapping[str, str |
     missing = missing_address_fields(fields)
     if missing:
         raise InputError("setup.address_missing", fields=", ".join(missing))
-    return await create_address(client, fields)
+    return await new_shipping_address(client, fields)
 
 
 async def delete_shipping_address(client: SoracomClient, shipping_address_id: str) -> None:

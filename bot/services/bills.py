@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from bot.services.errors import InputError
+from bot.services.errors import InputError, service
 from bot.soracom import NotFound, SoracomClient, SoracomError
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ class BillNotClosed(Exception):
         super().__init__(f"the bill of {year_month} is {state}, not closed yet")
 
 
+@service
 async def month_bill(client: SoracomClient, year_month: str, current: str, known: KnownSims | None = None) -> MonthBill:
     """The bill of a month with the change against the month before and the breakdown where the API has one."""
     bill, previous, items, sims = await asyncio.gather(
@@ -219,6 +220,7 @@ async def _sim_costs(client: SoracomClient, year_month: str) -> list[SimCost] | 
     return None
 
 
+@service
 async def name_sims(client: SoracomClient, sims: list[SimCost], top: int,
                     known: KnownSims | None = None) -> list[SimCost]:
     """The first `top` SIMs with their IMSI and name. The billing API names SIMs by SIM ID only and SORACOM has no
@@ -239,6 +241,7 @@ async def name_sims(client: SoracomClient, sims: list[SimCost], top: int,
             for sim in sims]
 
 
+@service
 async def daily_bills(client: SoracomClient, year_month: str) -> DailyBills:
     try:
         days = await client.get_billing_per_day(year_month)
@@ -249,6 +252,7 @@ async def daily_bills(client: SoracomClient, year_month: str) -> DailyBills:
     return DailyBills(year_month, currency, amounts)
 
 
+@service
 async def export_link(client: SoracomClient, year_month: str) -> str:
     """The download URL of the month's detailed CSV (the client polls when the API answers asynchronously)."""
     try:
@@ -260,6 +264,7 @@ async def export_link(client: SoracomClient, year_month: str) -> str:
     return export.url
 
 
+@service
 async def monthly_report(client: SoracomClient, year_month: str, current: str,
                          known: KnownSims | None = None) -> MonthlyReport:
     """The closed bill of a month and the 12 months up to it; BillNotClosed while it is still temporary."""
@@ -273,6 +278,7 @@ async def monthly_report(client: SoracomClient, year_month: str, current: str,
     return MonthlyReport(bill, [MonthAmount(m, amounts.get(m)) for m in months_until(year_month, HISTORY_MONTHS)])
 
 
+@service
 async def daily_with_previous(client: SoracomClient, year_month: str) -> tuple[DailyBills, DailyBills | None]:
     """A month's daily amounts and the month before's (None where SORACOM has none), for comparison."""
     async def previous() -> DailyBills | None:

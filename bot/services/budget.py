@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.services.bills import DailyBills, daily_with_previous
-from bot.services.errors import InputError
+from bot.services.errors import InputError, service
 from bot.soracom import SoracomClient
 from bot.store import Database, off_loop
 from bot.store.tables import BudgetSetting
@@ -110,6 +110,7 @@ def _per_day(daily: DailyBills | None) -> list[float]:
     return [amounts.get(day, 0.0) for day in range(1, max(amounts, default=0) + 1)]
 
 
+@service
 async def month_forecast(client: SoracomClient, year_month: str) -> Forecast:
     this, previous = await daily_with_previous(client, year_month)
     days_in_month = calendar.monthrange(int(year_month[:4]), int(year_month[4:]))[1]

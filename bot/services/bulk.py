@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.services.errors import service
 from bot.soracom import RateLimited
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Limiter:
             self._changed.notify_all()
 
 
+@service
 async def run_bulk(
     items: Sequence[str],
     work: Work,

@@ -1,6 +1,14 @@
-"""Errors of the use cases that the user can fix: a message id of the catalogue and its values."""
+"""Errors of the use cases: input the user can fix (a message id of the catalogue and its values), writes SORACOM
+did not confirm, and SORACOM's refusals as the handlers see them (ServiceError, never the client's own types)."""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
+
+from bot.soracom.errors import SoracomError, SoracomUnavailable
 
 
 class InputError(Exception):
@@ -22,3 +30,51 @@ class WriteUnconfirmed(Exception):
     def __init__(self, what: str, changed: bool | None, detail: str) -> None:
         super().__init__(f"{what}: {detail}")
         self.what, self.changed, self.detail = what, changed, detail
+
+
+class ServiceError(Exception):
+    """SORACOM refused a call or could not be reached: what the handlers tell the user, in the services' words.
+
+    str() is the client's one plain line (never a token or key); `unavailable`: no answer at all after every retry.
+    """
+
+    def __init__(self, status: int, code: str | None, message: str, *, line: str, unavailable: bool = False) -> None:
+        super().__init__(line)
+        self.status, self.code, self.message, self.unavailable = status, code, message, unavailable
+
+    @property
+    def ambiguous(self) -> bool:
+        """After a write: it may have taken effect (no answer, or a server error), so read back before saying."""
+        return self.status == 0 or self.status >= 500
+
+    @classmethod
+    def of(cls, exc: SoracomError) -> "ServiceError":
+        return cls(exc.status, exc.code, exc.message, line=str(exc), unavailable=isinstance(exc, SoracomUnavailable))
+
+
+_INSIDE_SERVICE: ContextVar[bool] = ContextVar("inside_service", default=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def service(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Marks a use case the handlers call: a SORACOM error leaving it becomes a ServiceError.
+
+    Only the outermost use case translates, so services calling one another (and work they hand to tasks) still
+    see the client's own errors (NotFound, RateLimited…).
+    """
+
+    @functools.wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _INSIDE_SERVICE.get():
+            return await fn(*args, **kwargs)
+        token = _INSIDE_SERVICE.set(True)
+        try:
+            return await fn(*args, **kwargs)
+        except SoracomError as exc:
+            raise ServiceError.of(exc) from exc
+        finally:
+            _INSIDE_SERVICE.reset(token)
+
+    return call

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
+from bot.services.errors import service
 from bot.services import bills
 from bot.services.budget import month_forecast
 from bot.services.sims import SimRow, group_names, month_traffic
@@ -178,6 +179,7 @@ def _store_traffic(db: Database, readings: Sequence[tuple[str, int]], month: str
         session.commit()
 
 
+@service
 async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Callable[[], datetime],
                   zone: Any, pages_per_second: float = PAGES_PER_SECOND,
                   traffic_per_refresh: int = TRAFFIC_PER_REFRESH) -> bool:
@@ -362,6 +364,7 @@ def _has_tags(tags_json: str, tags: tuple[tuple[str, str], ...]) -> bool:
     return all(held.get(key) == value for key, value in tags)
 
 
+@service
 async def page_rows(client: SoracomClient, sims: list[FleetSim]) -> list[SimRow]:
     """The listing's rows; group names are read from SORACOM (one call) only when a SIM of the page has a group."""
     names = await group_names(client) if any(sim.group_id for sim in sims) else {}

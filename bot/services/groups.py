@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.bulk import run_bulk
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, WriteUnconfirmed, service
 from bot.services.limits import check_json_depth, check_tag, check_value_size, excerpt
 from bot.soracom import NotFound, SoracomClient, SoracomError
 from bot.soracom.models import Group, Sim
@@ -88,6 +88,7 @@ def name_tag(group: Group) -> str | None:
     return (group.tags or {}).get("name")
 
 
+@service
 async def find_group(client: SoracomClient, name_or_id: str) -> Group:
     """A group by id, or by its `name` tag; InputError when unknown or when the name is ambiguous."""
     if GROUP_ID.match(name_or_id):
@@ -103,6 +104,7 @@ async def find_group(client: SoracomClient, name_or_id: str) -> Group:
     return matches[0]
 
 
+@service
 async def groups_named(client: SoracomClient, name: str) -> list[Group]:
     """Groups whose name tag is exactly `name`; SORACOM filters them, so this is one call, not a full listing."""
     found = client.iter_groups(tag_name="name", tag_value=name, tag_value_match_mode="exact")
@@ -112,6 +114,7 @@ async def groups_named(client: SoracomClient, name: str) -> list[Group]:
 # list / show
 
 
+@service
 async def list_groups(client: SoracomClient) -> list[GroupSummary]:
     """Every group with its member count: listGroups, then listSubscribersInGroup for each group."""
     groups = [(g.groupId, g) async for g in client.iter_groups() if g.groupId]
@@ -125,10 +128,12 @@ async def list_groups(client: SoracomClient) -> list[GroupSummary]:
     return sorted(summaries, key=lambda s: ((s.name or "").lower(), s.group_id))
 
 
+@service
 async def count_members(client: SoracomClient, group_id: str) -> int:
     return sum([1 async for _ in client.iter_subscribers_in_group(group_id)])
 
 
+@service
 async def show_group(client: SoracomClient, name_or_id: str, sample_size: int = SAMPLE_SIZE) -> GroupDetail:
     group = await find_group(client, name_or_id)
     count = 0
@@ -148,6 +153,7 @@ def member(sim: Sim) -> MemberSim:
 # create / delete
 
 
+@service
 async def create_group(client: SoracomClient, name: str) -> GroupSummary:
     """A new group tagged `name`.
 
@@ -176,12 +182,14 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
     return GroupSummary(group_id(group), name_tag(group), 0)
 
 
+@service
 async def ensure_empty(client: SoracomClient, group: Group) -> None:
     count = await count_members(client, group_id(group))
     if count:
         raise InputError("group.not_empty", group=group_name(group), count=count)
 
 
+@service
 async def delete_group(client: SoracomClient, group_id: str) -> Group:
     """Deletes a group that holds no SIM (counted again now, not trusted from an earlier preview)."""
     try:
@@ -263,6 +271,7 @@ def parameters(group: Group, namespace: str) -> dict[str, Any]:
     return dict((group.configuration or {}).get(namespace) or {})
 
 
+@service
 async def configure(client: SoracomClient, group: Group, change: ConfigChange) -> dict[str, Any]:
     """Sets then removes parameters; returns the namespace's parameters afterwards.
 

@@ -12,10 +12,10 @@ from enum import StrEnum
 from typing import Any
 
 from bot.messages import t
-from bot.services.errors import InputError, WriteUnconfirmed
+from bot.services.errors import InputError, ServiceError, WriteUnconfirmed, service
 from bot.services.groups import find_group, group_name
 from bot.services.limits import check_tag, excerpt
-from bot.services.targets import NAME_TAG, Query, fetch_page, iter_selected
+from bot.services.targets import NAME_TAG, Query, SimInfo, fetch_page, iter_selected, sim_info
 from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.client import MAX_PAGE_SIZE
 from bot.soracom.models import Subscriber
@@ -111,6 +111,7 @@ def check_speed_class(value: str) -> str:
     return speed
 
 
+@service
 async def group_change(client: SoracomClient, name_or_id: str) -> Change:
     group = await find_group(client, name_or_id)
     return Change(Action.group, {"group_id": group.groupId, "group": group_name(group)})
@@ -143,12 +144,14 @@ class SimPage:
     next: Cursor | None
 
 
+@service
 async def count_by_status(client: SoracomClient, query: Query) -> dict[str, int]:
     """SIMs per status; SORACOM has no count call, so this reads every selected SIM (one call per 100)."""
     counts = Counter([sim.status or "unknown" async for sim in iter_selected(client, query)])
     return dict(counts.most_common())
 
 
+@service
 async def list_page(client: SoracomClient, query: Query, cursor: Cursor, size: int = LIST_PAGE_SIZE) -> SimPage:
     """One page of rows; asks SORACOM for just `size` SIMs unless some must be filtered out here."""
     limit = MAX_PAGE_SIZE if query.filters_locally else size
@@ -180,6 +183,7 @@ async def _rows(client: SoracomClient, sims: list[Subscriber]) -> list[SimRow]:
     ]
 
 
+@service
 async def group_names(client: SoracomClient) -> dict[str, str]:
     return {g.groupId: group_name(g) async for g in client.iter_groups() if g.groupId}
 
@@ -196,23 +200,25 @@ class Traffic:
 
 @dataclass(frozen=True)
 class SimDetail:
-    sim: Subscriber
+    sim: SimInfo
     group: str | None
     traffic: Traffic | None  # None when SORACOM has none to give (e.g. terminated SIMs)
 
 
-async def sim_detail(client: SoracomClient, sim: Subscriber, now: datetime) -> SimDetail:
+@service
+async def sim_detail(client: SoracomClient, sim: SimInfo, now: datetime) -> SimDetail:
     group = None
-    if sim.groupId:
+    if sim.group_id:
         try:
-            group = group_name(await client.get_group(sim.groupId))
+            group = group_name(await client.get_group(sim.group_id))
         except SoracomError:
-            group = sim.groupId
+            group = sim.group_id
     # SORACOM gives no traffic of terminated SIMs.
     traffic = None if sim.status == "terminated" else await month_traffic(client, sim.imsi or "", now)
     return SimDetail(sim=sim, group=group, traffic=traffic)
 
 
+@service
 async def month_traffic(client: SoracomClient, imsi: str, now: datetime) -> Traffic | None:
     """Traffic of the calendar month of `now` (UTC, as SORACOM aggregates it)."""
     start = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -246,16 +252,16 @@ class Caution(StrEnum):
 class Preview:
     change: Change
     count: int
-    sample: list[Subscriber]
+    sample: list[SimInfo]
     cautions: dict[Caution, int]
 
 
-def preview(change: Change, sims: Sequence[Subscriber]) -> Preview:
+def preview(change: Change, sims: Sequence[SimInfo]) -> Preview:
     statuses = Counter(sim.status for sim in sims)
     cautions: dict[Caution, int] = {}
     if change.action is Action.terminate:
         cautions[Caution.final] = len(sims)
-        cautions[Caution.protection_on] = sum(1 for sim in sims if not sim.terminationEnabled)
+        cautions[Caution.protection_on] = sum(1 for sim in sims if sim.protected)
         cautions[Caution.protection_off] = len(sims) - cautions[Caution.protection_on]
     elif change.action in (Action.activate, Action.standby, Action.deactivate) and statuses["suspended"]:
         cautions[Caution.reactivation_fee] = statuses["suspended"]
@@ -266,6 +272,7 @@ def preview(change: Change, sims: Sequence[Subscriber]) -> Preview:
     return Preview(change, len(sims), list(sims[:PREVIEW_SAMPLE]), {k: v for k, v in cautions.items() if v})
 
 
+@service
 async def apply(client: SoracomClient, change: Change, imsi: str) -> None:
     """Makes the change on one SIM; raises SoracomError (or ProtectionNotRestored) when SORACOM refuses.
 
@@ -281,13 +288,13 @@ async def apply(client: SoracomClient, change: Change, imsi: str) -> None:
             sim = await client.get_subscriber(imsi)
         except SoracomError:
             raise WriteUnconfirmed(imsi, None, exc.message) from None
-        if not shows(sim, change):
+        if not shows(sim_info(sim), change):
             raise WriteUnconfirmed(imsi, False, exc.message) from None
 
 
-def shows(sim: Subscriber, change: Change) -> bool:
+def shows(sim: SimInfo, change: Change) -> bool:
     """Whether the SIM, as read from SORACOM, already has the change."""
-    p, tags = change.params, sim.tags or {}
+    p, tags = change.params, sim.tags
     match change.action:
         case Action.tag:
             return all(tags.get(key) == value for key, value in p["tags"].items())
@@ -295,16 +302,16 @@ def shows(sim: Subscriber, change: Change) -> bool:
             return not any(key in tags for key in p["keys"])
         case Action.group:
             group_id: str = p["group_id"]
-            return sim.groupId == group_id
+            return sim.group_id == group_id
         case Action.ungroup:
-            return sim.groupId is None
+            return sim.group_id is None
         case Action.imei_lock:
-            return sim.imeiLock is not None and sim.imeiLock.imei == p["imei"]
+            return sim.imei_locked and sim.imei_lock == p["imei"]
         case Action.imei_unlock:
-            return sim.imeiLock is None
+            return not sim.imei_locked
         case Action.speed:
             speed_class: str = p["speed_class"]
-            return sim.speedClass == speed_class
+            return sim.speed_class == speed_class
     return sim.status == TARGET_STATUS[change.action]
 
 
@@ -337,6 +344,7 @@ async def _apply(client: SoracomClient, change: Change, imsi: str) -> None:
             await client.update_speed_class(imsi, p["speed_class"])
 
 
+@service
 async def terminate(client: SoracomClient, imsi: str) -> None:
     """Lifts termination protection if it is on, terminates, and puts protection back if terminating fails."""
     protected = not (await client.get_subscriber(imsi)).terminationEnabled
@@ -353,6 +361,7 @@ async def terminate(client: SoracomClient, imsi: str) -> None:
         raise
 
 
+@service
 async def untag(client: SoracomClient, imsi: str, keys: Sequence[str]) -> None:
     """Deletes the tags the SIM has; a key it lacks is no failure (the goal, no such tag, holds)."""
     tags = (await client.get_subscriber(imsi)).tags or {}
@@ -363,7 +372,7 @@ async def untag(client: SoracomClient, imsi: str, keys: Sequence[str]) -> None:
 
 def failure_reason(exc: BaseException) -> str:
     """One plain line for a per-SIM failure report."""
-    if isinstance(exc, SoracomError):
+    if isinstance(exc, SoracomError | ServiceError):
         return f"{exc.message} ({exc.code})" if exc.code else exc.message
     if isinstance(exc, ProtectionNotRestored):
         return t("sim.protection_not_restored", error=exc.terminate_error.message,

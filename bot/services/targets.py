@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.messages import t, term
-from bot.services.errors import InputError
+from bot.services.errors import InputError, service
 from bot.services.groups import find_group
 from bot.soracom import NotFound, Page, SoracomClient
 from bot.soracom.client import MAX_PAGE_SIZE
@@ -26,6 +27,48 @@ SELECTOR_KINDS = ("tag", "group", "status")
 # Subscriber statuses: the spec's status_filter values, and standby (a status the lifecycle API sets).
 STATUSES = ("ready", "active", "inactive", "standby", "suspended", "terminated", "instock", "shipped")
 AMBIGUOUS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    online: bool
+    imei: str | None = None
+    last_seen: int | None = None  # ms
+    location: Mapping[str, Any] | None = None  # lat, lon
+
+
+@dataclass(frozen=True)
+class SimInfo:
+    """A SIM as the bot shows and checks it."""
+
+    imsi: str
+    name: str  # its `name` tag, "" when it has none
+    status: str | None
+    group_id: str | None = None
+    iccid: str | None = None
+    msisdn: str | None = None
+    plan: str | None = None
+    speed_class: str | None = None
+    imei_locked: bool = False
+    imei_lock: str | None = None  # the IMEI it is locked to
+    protected: bool = True  # termination protection on: it cannot be terminated as it stands
+    expiry_time: int | None = None  # ms
+    expiry_action: str | None = None
+    session: SessionInfo | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def sim_info(sim: Subscriber) -> SimInfo:
+    session = sim.sessionStatus
+    return SimInfo(
+        imsi=sim.imsi or "", name=(sim.tags or {}).get(NAME_TAG, ""), status=sim.status, group_id=sim.groupId,
+        iccid=sim.iccid, msisdn=sim.msisdn, plan=sim.subscription, speed_class=sim.speedClass,
+        imei_locked=sim.imeiLock is not None, imei_lock=sim.imeiLock.imei if sim.imeiLock else None,
+        protected=not sim.terminationEnabled, expiry_time=sim.expiryTime, expiry_action=sim.expiryAction,
+        session=SessionInfo(bool(session.online), session.imei, session.lastUpdatedAt, session.location)
+        if session is not None else None,
+        tags=dict(sim.tags or {}),
+    )
 
 
 @dataclass(frozen=True)
@@ -133,11 +176,13 @@ def check_sim_token(token: str) -> None:
         raise InputError("sim.bad_imsi", value=token, length=len(token))
 
 
+@service
 async def prepare(client: SoracomClient, selector: Selector) -> Query:
     group_id = (await find_group(client, selector.group)).groupId if selector.group else None
     return Query(group_id=group_id, statuses=selector.statuses, tags=selector.tags)
 
 
+@service
 async def fetch_page(client: SoracomClient, query: Query, *, limit: int, key: str | None) -> Page[Subscriber]:
     """One API page of the query's SIMs, filtered by SORACOM as far as it can; callers still apply `matches`."""
     if query.group_id:
@@ -178,14 +223,16 @@ async def iter_selected(client: SoracomClient, query: Query) -> AsyncIterator[Su
         key = page.next_key
 
 
-async def find_by_imsi(client: SoracomClient, imsi: str) -> Subscriber:
+@service
+async def find_by_imsi(client: SoracomClient, imsi: str) -> SimInfo:
     try:
-        return await client.get_subscriber(imsi)
+        return sim_info(await client.get_subscriber(imsi))
     except NotFound:
         raise InputError("sim.not_found", imsi=imsi) from None
 
 
-async def find_by_name(client: SoracomClient, name: str) -> Subscriber:
+@service
+async def find_by_name(client: SoracomClient, name: str) -> SimInfo:
     """The one SIM whose `name` tag is `name`; InputError when none or several carry it."""
     matches = [sim async for sim in client.iter_subscribers(tag_name=NAME_TAG, tag_value=name)]
     if not matches:
@@ -195,23 +242,25 @@ async def find_by_name(client: SoracomClient, name: str) -> Subscriber:
         more = len(matches) - AMBIGUOUS_SHOWN
         raise InputError("sim.ambiguous_name", name=name, count=len(matches),
                          matches=shown + (f" {t('sim.ambiguous_more', count=more)}" if more > 0 else ""))
-    return matches[0]
+    return sim_info(matches[0])
 
 
-async def find_sim(client: SoracomClient, token: str) -> Subscriber:
+@service
+async def find_sim(client: SoracomClient, token: str) -> SimInfo:
     check_sim_token(token)
     return await find_by_imsi(client, token) if IMSI.match(token) else await find_by_name(client, token)
 
 
-async def resolve(client: SoracomClient, targets: Targets) -> list[Subscriber]:
+@service
+async def resolve(client: SoracomClient, targets: Targets) -> list[SimInfo]:
     """The SIMs the targets name, each once; InputError (nothing done) for an unknown or ambiguous one."""
     if targets.selector is not None:
         query = await prepare(client, targets.selector)
         found = [sim async for sim in iter_selected(client, query)]
         if not found:
             raise InputError("sim.nothing_selected", selector=targets.selector.text())
-        return found
-    sims: dict[str, Subscriber] = {}
+        return [sim_info(sim) for sim in found]
+    sims: dict[str, SimInfo] = {}
     for token in targets.sims:
         sim = await find_sim(client, token)
         sims.setdefault(sim.imsi or token, sim)

@@ -1,6 +1,6 @@
 """The async SORACOM API client."""
 
-from bot.soracom.client import SoracomClient, client_from_settings, credentials_from_settings
+from bot.soracom.client import SoracomClient
 from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials
 from bot.soracom.errors import AuthFailed, NotFound, PermissionDenied, RateLimited, SoracomError, SoracomUnavailable
 from bot.soracom.models import Page
@@ -18,6 +18,4 @@ __all__ = [
     "SoracomClient",
     "SoracomError",
     "SoracomUnavailable",
-    "client_from_settings",
-    "credentials_from_settings",
 ]

@@ -13,13 +13,13 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
 
-from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials
+from bot.soracom.credentials import Credentials
 from bot.soracom.errors import (
     AuthFailed,
     NotFound,
@@ -55,8 +55,6 @@ from bot.soracom.models import (
 )
 from bot.soracom.operations import OPERATIONS, Operation, Retry
 
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -660,28 +658,3 @@ async def _iterate(list_page: Callable[..., Awaitable[Page[Any]]], filters: Mapp
         if not page.next_key or page.next_key == key:
             return
         key = page.next_key
-
-
-def credentials_from_settings(settings: Settings) -> Credentials:
-    """AuthKey first, then root user, then SAM user; the emulator's demo AuthKey when none is set."""
-    if settings.uses_emulator:
-        from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID
-
-        return AuthKeyCredentials(DEMO_AUTH_KEY_ID, DEMO_AUTH_KEY)
-    if settings.SORACOM_AUTH_KEY_ID and settings.SORACOM_AUTH_KEY:
-        return AuthKeyCredentials(settings.SORACOM_AUTH_KEY_ID, settings.SORACOM_AUTH_KEY)
-    if settings.SORACOM_EMAIL and settings.SORACOM_PASSWORD:
-        return RootCredentials(settings.SORACOM_EMAIL, settings.SORACOM_PASSWORD)
-    assert settings.SORACOM_OPERATOR_ID and settings.SORACOM_USER_NAME and settings.SORACOM_PASSWORD
-    return SamCredentials(settings.SORACOM_OPERATOR_ID, settings.SORACOM_USER_NAME, settings.SORACOM_PASSWORD)
-
-
-def client_from_settings(settings: Settings, transport: httpx.AsyncBaseTransport | None = None, *,
-                         token_timeout_seconds: int = DEFAULT_TOKEN_TIMEOUT) -> SoracomClient:
-    return SoracomClient(
-        endpoint=settings.soracom_endpoint,
-        credentials=credentials_from_settings(settings),
-        lang=settings.SORACOM_LANG,
-        transport=transport,
-        token_timeout_seconds=token_timeout_seconds,
-    )

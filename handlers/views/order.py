@@ -20,8 +20,15 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.messages import catalogue, t
-from bot.services.orders import ADDRESS_FIELDS, REQUIRED_ADDRESS_FIELDS, OrderPlan
-from bot.soracom.models import Order, OrderItem, Product, Quotation, ShippingAddress
+from bot.services.orders import (
+    ADDRESS_FIELDS,
+    REQUIRED_ADDRESS_FIELDS,
+    Address,
+    OrderInfo,
+    OrderLine,
+    OrderPlan,
+    ProductInfo,
+)
 from handlers.views.common import DEFAULT_CURRENCY, MAX_MESSAGE_BLOCKS, Mrkdwn, clip, fields, money, note, text
 
 PICKER_CALLBACK_ID = "order_pick"
@@ -82,38 +89,36 @@ def total_text(amount: float | None, currency: str | None) -> str:
     return f"{money(amount, currency)} {(currency or DEFAULT_CURRENCY).upper()}"
 
 
-def product_name(product: Product | None) -> str:
+def product_name(product: ProductInfo | None) -> str:
     if product is None:
         return "?"
-    return " ".join((product.productName or product.productCode or "?").split())
+    return " ".join((product.name or product.code or "?").split())
 
 
-def product_traits(product: Product) -> str:
+def product_traits(product: ProductInfo) -> str:
     """Price, plan and SIM size, e.g. '¥1,500 · plan-KM1 · nano'."""
-    props = product.properties or {}
-    parts = [money(product.price, product.currency), props.get("simSubscription"), props.get("simSize")]
+    parts = [money(product.price, product.currency), product.plan, product.sim_size]
     return " · ".join(p for p in parts if p)
 
 
-def product_option(product: Product) -> Option:
-    assert product.productCode, "the order service offers only products that have a code"
+def product_option(product: ProductInfo) -> Option:
+    assert product.code, "the order service offers only products that have a code"
     label = clip(f"{product_traits(product)} — {product_name(product)}", MAX_OPTION_TEXT)
-    return Option(value=product.productCode, text=PlainTextObject(text=label))
+    return Option(value=product.code, text=PlainTextObject(text=label))
 
 
-def address_text(address: ShippingAddress | None) -> str:
+def address_text(address: Address | None) -> str:
     if address is None:
         return "?"
-    who = " ".join(p for p in (address.fullName, address.companyName, address.department) if p)
-    where = " ".join(p for p in (f"〒{address.zipCode}" if address.zipCode else None, address.state, address.city,
-                                 address.addressLine1, address.addressLine2, address.building) if p)
-    return ", ".join(p for p in (who, where, address.phoneNumber) if p)
+    who = " ".join(p for p in (address.full_name, address.company_name, address.department) if p)
+    where = " ".join(p for p in (f"〒{address.zip_code}" if address.zip_code else None, address.state, address.city,
+                                 address.line1, address.line2, address.building) if p)
+    return ", ".join(p for p in (who, where, address.phone) if p)
 
 
-def address_option(address: ShippingAddress) -> Option:
-    assert address.shippingAddressId, "the order service offers only addresses that have an id"
-    return Option(value=address.shippingAddressId, text=PlainTextObject(text=clip(address_text(address),
-                                                                                  MAX_OPTION_TEXT)))
+def address_option(address: Address) -> Option:
+    assert address.id, "the order service offers only addresses that have an id"
+    return Option(value=address.id, text=PlainTextObject(text=clip(address_text(address), MAX_OPTION_TEXT)))
 
 
 def status_text(status: str | None) -> str:
@@ -122,9 +127,9 @@ def status_text(status: str | None) -> str:
     return t(message_id) if message_id in catalogue() else str(status)
 
 
-def items_text(order: Quotation) -> str:
+def items_text(order: OrderInfo) -> str:
     """'2 × SORACOM Air SIM card plan-KM1 …' for each item, joined."""
-    return ", ".join(f"{item.quantity or 0:,} × {product_name(item.product)}" for item in order.orderItemList or [])
+    return ", ".join(f"{line.quantity:,} × {product_name(line.product)}" for line in order.lines)
 
 
 def order_time(value: str | None) -> str:
@@ -147,8 +152,8 @@ def picker_modal(plan: OrderPlan, request: OrderRequest) -> View:
     blocks += _product_blocks(plan)
     blocks += _address_blocks(plan)
     metadata = OrderRequest(plan.quantity, request.channel_id,
-                            plan.product.productCode if plan.product else None,
-                            plan.address.shippingAddressId if plan.address else None)
+                            plan.product.code if plan.product else None,
+                            plan.address.id if plan.address else None)
     return View(
         type="modal",
         callback_id=PICKER_CALLBACK_ID,
@@ -232,34 +237,34 @@ def picker_errors(view: dict[str, Any], choice: PickerChoice, missing_fields: li
 # The quotation
 
 
-def _first_item(quotation: Quotation) -> OrderItem:
-    return (quotation.orderItemList or [OrderItem()])[0]
+def _first_item(quotation: OrderInfo) -> OrderLine:
+    return quotation.lines[0] if quotation.lines else OrderLine(0, None)
 
 
-def quotation_text(quotation: Quotation) -> str:
+def quotation_text(quotation: OrderInfo) -> str:
     item = _first_item(quotation)
-    return t("order.quote_text", qty=item.quantity or 0, product=product_name(item.product),
-             total=total_text(quotation.totalAmount, quotation.currency),
-             address=address_text(quotation.shippingAddress), order_id=quotation.orderId)
+    return t("order.quote_text", qty=item.quantity, product=product_name(item.product),
+             total=total_text(quotation.total, quotation.currency),
+             address=address_text(quotation.address), order_id=quotation.order_id)
 
 
-def quotation_blocks(quotation: Quotation, requote: OrderRequest) -> list[Block]:
+def quotation_blocks(quotation: OrderInfo, requote: OrderRequest) -> list[Block]:
     item = _first_item(quotation)
     currency = quotation.currency
     unit = item.product.price if item.product else None
     return [
-        text(t("order.quote_title", qty=item.quantity or 0, product=product_name(item.product))),
+        text(t("order.quote_title", qty=item.quantity, product=product_name(item.product))),
         *fields([
             (t("order.unit_price"), money(unit, (item.product.currency if item.product else None) or currency)),
-            (t("order.quantity"), f"{item.quantity or 0:,}"),
-            (t("order.product_amount"), money(item.productAmount, currency)),
-            (t("order.shipping_cost"), money(quotation.shippingCost, currency)),
-            (t("order.tax"), money(quotation.taxAmount, currency)),
-            (t("order.total"), f"*{total_text(quotation.totalAmount, currency)}*"),
+            (t("order.quantity"), f"{item.quantity:,}"),
+            (t("order.product_amount"), money(item.amount, currency)),
+            (t("order.shipping_cost"), money(quotation.shipping_cost, currency)),
+            (t("order.tax"), money(quotation.tax, currency)),
+            (t("order.total"), f"*{total_text(quotation.total, currency)}*"),
         ]),
-        text(t("order.ship_to", address=address_text(quotation.shippingAddress))),
+        text(t("order.ship_to", address=address_text(quotation.address))),
         requote_section(requote),
-        note(t("order.quote_note", order_id=quotation.orderId)),
+        note(t("order.quote_note", order_id=quotation.order_id)),
     ]
 
 
@@ -277,60 +282,60 @@ def expired_blocks(message: str, requote: OrderRequest) -> list[Block]:
 # Orders
 
 
-def placed_text(user_id: str, order: Order) -> str:
+def placed_text(user_id: str, order: OrderInfo) -> str:
     item = _first_item(order)
-    return t("order.placed", user=user_id, qty=item.quantity or 0, product=product_name(item.product),
-             order_id=order.orderId, total=total_text(order.totalAmount, order.currency),
-             status=status_text(order.orderStatus))
+    return t("order.placed", user=user_id, qty=item.quantity, product=product_name(item.product),
+             order_id=order.order_id, total=total_text(order.total, order.currency),
+             status=status_text(order.status))
 
 
-def orders_blocks(orders: list[Order], total: int) -> list[Block]:
+def orders_blocks(orders: list[OrderInfo], total: int) -> list[Block]:
     if not orders:
         return [text(t("order.list_none"))]
     lines = [
-        t("order.list_line", order_id=o.orderId, when=order_time(o.orderDateTime), items=items_text(o),
-          total=total_text(o.totalAmount, o.currency), status=status_text(o.orderStatus))
+        t("order.list_line", order_id=o.order_id, when=order_time(o.ordered_at), items=items_text(o),
+          total=total_text(o.total, o.currency), status=status_text(o.status))
         for o in orders
     ]
     chunks: list[Block] = [text("\n".join(lines[i : i + 10])) for i in range(0, len(lines), 10)]
     return [text(t("order.list_title", count=len(orders), total=total)), *chunks][:MAX_MESSAGE_BLOCKS - 1]
 
 
-def order_blocks(order: Order) -> list[Block]:
+def order_blocks(order: OrderInfo) -> list[Block]:
     currency = order.currency
     item_lines = [
-        t("order.item_line", qty=item.quantity or 0, product=product_name(item.product),
-          code=item.product.productCode if item.product else "?",
+        t("order.item_line", qty=item.quantity, product=product_name(item.product),
+          code=item.product.code if item.product else "?",
           price=money(item.product.price if item.product else None, currency),
-          amount=money(item.productAmount, currency))
-        for item in order.orderItemList or []
+          amount=money(item.amount, currency))
+        for item in order.lines
     ]
     pairs = [
-        (t("order.status"), status_text(order.orderStatus)),
-        (t("order.ordered_at"), order_time(order.orderDateTime)),
-        (t("order.shipping_cost"), money(order.shippingCost, currency)),
-        (t("order.tax"), money(order.taxAmount, currency)),
-        (t("order.total"), f"*{total_text(order.totalAmount, currency)}*"),
+        (t("order.status"), status_text(order.status)),
+        (t("order.ordered_at"), order_time(order.ordered_at)),
+        (t("order.shipping_cost"), money(order.shipping_cost, currency)),
+        (t("order.tax"), money(order.tax, currency)),
+        (t("order.total"), f"*{total_text(order.total, currency)}*"),
     ]
-    if order.paymentStatus:
-        pairs.append((t("order.payment"), order.paymentStatus))
-    if order.shippingDateTime:
-        pairs.append((t("order.shipped_at"), order_time(order.shippingDateTime)))
-    if order.shippingLabelNumber:
-        pairs.append((t("order.tracking"), order.shippingLabelNumber))
+    if order.payment_status:
+        pairs.append((t("order.payment"), order.payment_status))
+    if order.shipped_at:
+        pairs.append((t("order.shipped_at"), order_time(order.shipped_at)))
+    if order.tracking:
+        pairs.append((t("order.tracking"), order.tracking))
     return [
-        text(t("order.show_title", order_id=order.orderId)),
+        text(t("order.show_title", order_id=order.order_id)),
         text(t("order.items", lines=Mrkdwn("\n".join(item_lines)) or "—")),
         *fields(pairs),
-        text(t("order.ship_to", address=address_text(order.shippingAddress))),
+        text(t("order.ship_to", address=address_text(order.address))),
     ]
 
 
-def cancel_preview_text(order: Order) -> str:
-    return t("order.cancel_preview", order_id=order.orderId, items=items_text(order),
-             total=total_text(order.totalAmount, order.currency), status=status_text(order.orderStatus))
+def cancel_preview_text(order: OrderInfo) -> str:
+    return t("order.cancel_preview", order_id=order.order_id, items=items_text(order),
+             total=total_text(order.total, order.currency), status=status_text(order.status))
 
 
-def cancelled_text(user_id: str, order: Order) -> str:
-    return t("order.cancelled", user=user_id, order_id=order.orderId, items=items_text(order),
-             total=total_text(order.totalAmount, order.currency), status=status_text(order.orderStatus))
+def cancelled_text(user_id: str, order: OrderInfo) -> str:
+    return t("order.cancelled", user=user_id, order_id=order.order_id, items=items_text(order),
+             total=total_text(order.total, order.currency), status=status_text(order.status))

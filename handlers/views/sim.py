@@ -11,8 +11,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.messages import t, term
 from bot.services.bulk import BulkResult, Progress
-from bot.services.sims import LIFECYCLE, Change, Cursor, Preview, SimDetail, SimRow, sim_name
-from bot.soracom.models import Subscriber
+from bot.services.sims import LIFECYCLE, Change, Cursor, Preview, SimDetail, SimRow
+from bot.services.targets import SimInfo
 from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, month_name, note, text
 
 NEXT_ACTION = "sim_list_next"
@@ -135,25 +135,25 @@ def _page_buttons(state: ListState, next_cursor: Cursor | None) -> ActionsBlock 
 
 def detail_blocks(detail: SimDetail, tz: ZoneInfo) -> list[Block]:
     sim = detail.sim
-    session = sim.sessionStatus
+    session = sim.session
     pairs = [
         (t("sim.f_status"), f"{STATUS_ICONS.get(sim.status or '', '')} {term('sim.status', sim.status)}".strip()),
         (t("sim.f_imsi"), f"`{sim.imsi}`"),
         (t("sim.f_iccid"), f"`{sim.iccid}`" if sim.iccid else "—"),
         (t("sim.f_msisdn"), f"`{sim.msisdn}`" if sim.msisdn else "—"),
-        (t("sim.f_plan"), sim.subscription or "—"),
-        (t("sim.f_speed"), sim.speedClass or "—"),
+        (t("sim.f_plan"), sim.plan or "—"),
+        (t("sim.f_speed"), sim.speed_class or "—"),
         (t("sim.f_group"), detail.group or t("sim.no_group")),
-        (t("sim.f_imei_lock"), f"`{sim.imeiLock.imei}`" if sim.imeiLock and sim.imeiLock.imei else t("sim.off")),
-        (t("sim.f_protection"), t("sim.on") if not sim.terminationEnabled else t("sim.off")),
+        (t("sim.f_imei_lock"), f"`{sim.imei_lock}`" if sim.imei_lock else t("sim.off")),
+        (t("sim.f_protection"), t("sim.on") if sim.protected else t("sim.off")),
         (t("sim.f_expiry"), _expiry(sim, tz)),
         (t("sim.f_session"), _session(sim, tz)),
         (t("sim.f_session_imei"), f"`{session.imei}`" if session and session.imei else "—"),
         (t("sim.f_location"), _location(sim)),
         (t("sim.f_traffic"), _traffic(detail)),
     ]
-    tags = escape(", ".join(f"`{k}={v}`" for k, v in sorted((sim.tags or {}).items())) or "—")
-    title = t("sim.show_title", name=sim_name(sim) or t("sim.unnamed"), imsi=sim.imsi)
+    tags = escape(", ".join(f"`{k}={v}`" for k, v in sorted(sim.tags.items())) or "—")
+    title = t("sim.show_title", name=sim.name or t("sim.unnamed"), imsi=sim.imsi)
     return [text(title), *fields(pairs), text(f"*{t('sim.f_tags')}*\n{tags}")]
 
 
@@ -163,22 +163,22 @@ def _when(ms: int | None, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _expiry(sim: Subscriber, tz: ZoneInfo) -> str:
-    if not sim.expiryTime:
+def _expiry(sim: SimInfo, tz: ZoneInfo) -> str:
+    if not sim.expiry_time:
         return t("sim.no_expiry")
-    return t("sim.expiry", when=_when(sim.expiryTime, tz), action=sim.expiryAction or "doNothing")
+    return t("sim.expiry", when=_when(sim.expiry_time, tz), action=sim.expiry_action or "doNothing")
 
 
-def _session(sim: Subscriber, tz: ZoneInfo) -> str:
-    session = sim.sessionStatus
+def _session(sim: SimInfo, tz: ZoneInfo) -> str:
+    session = sim.session
     if session is None:
         return t("sim.no_session")
     state = t("sim.online") if session.online else t("sim.offline")
-    return t("sim.session", state=state, seen=_when(session.lastUpdatedAt, tz))
+    return t("sim.session", state=state, seen=_when(session.last_seen, tz))
 
 
-def _location(sim: Subscriber) -> str:
-    location = sim.sessionStatus.location if sim.sessionStatus else None
+def _location(sim: SimInfo) -> str:
+    location = sim.session.location if sim.session else None
     if not location or location.get("lat") is None:
         return "—"
     return f"{location['lat']}, {location['lon']}"
@@ -229,7 +229,7 @@ def preview_text(preview: Preview, selection: str) -> str:
 
 
 def preview_blocks(preview: Preview, selection: str) -> list[Block]:
-    lines = [t("sim.preview_line", sim=sim_label(sim.imsi, sim_name(sim)), status=term("sim.status", sim.status))
+    lines = [t("sim.preview_line", sim=sim_label(sim.imsi, sim.name), status=term("sim.status", sim.status))
              for sim in preview.sample]
     if preview.count > len(preview.sample):
         lines.append(t("sim.preview_more", count=preview.count - len(preview.sample)))
@@ -288,11 +288,11 @@ def _reason_chunks(reason: str, sims: list[str]) -> list[str]:
     return [*chunks, current]
 
 
-def done_text(change: Change, sim: Subscriber, user: str) -> str:
+def done_text(change: Change, sim: SimInfo, user: str) -> str:
     """One SIM changed; `sim` as it was before the change."""
     was = t("sim.was", status=term("sim.status", sim.status)) if change.action in LIFECYCLE else ""
-    return t("sim.done_one", user=user, what=what(change), sim=sim_label(sim.imsi, sim_name(sim)), was=was)
+    return t("sim.done_one", user=user, what=what(change), sim=sim_label(sim.imsi, sim.name), was=was)
 
 
-def failed_text(change: Change, sim: Subscriber, reason: str) -> str:
-    return t("sim.failed_one", what=what(change), sim=sim_label(sim.imsi, sim_name(sim)), reason=reason)
+def failed_text(change: Change, sim: SimInfo, reason: str) -> str:
+    return t("sim.failed_one", what=what(change), sim=sim_label(sim.imsi, sim.name), reason=reason)

@@ -1,0 +1,1 @@
+"""The SORACOM Slack bot: runtime, services, SORACOM client, store, security, emulator and Slack stand-in."""
