@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -25,6 +25,8 @@ from bot.store.tables import utcnow
 # RFC 6761 keeps *.localhost off the internet: links the embedded emulator builds can never reach a real host.
 EMBEDDED_EMULATOR_ENDPOINT = "http://soracom-emulator.localhost"
 
+T = TypeVar("T")
+
 
 @dataclass
 class Runtime:
@@ -39,6 +41,14 @@ class Runtime:
     languages: UserLanguages = field(default_factory=UserLanguages)  # each Slack user's, from users.info
     # Who holds a job's lease: unique per process, readable in the database.
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64])
+    _held: dict[type, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def state(self, kind: type[T]) -> T:
+        """This bot's one `kind`, made on first use: the registries of the layers above (gated actions, slash
+        commands, tasks) belong to the bot, not the process, so that two bots can run in one process."""
+        if kind not in self._held:
+            self._held[kind] = kind()
+        return self._held[kind]  # type: ignore[no-any-return]
 
     @classmethod
     def create(
