@@ -182,7 +182,8 @@ async def slow_down(request: Request) -> None:
 
 async def suspend(request: Request) -> None:
     request, event_id, card = await _pressed(request, "suspend", Role.operator)
-    await sim_handlers.change_sims(request, SUSPEND, [card.imsi])
+    async with request.audited("alerts.suspend", card.imsi, failures_only=True):  # the gate's refusal, as for /sim
+        await sim_handlers.change_sims(request, SUSPEND, [card.imsi])
     await _note_on_card(request, event_id, card, t("alerts.did_ask_suspend", user=request.user_id))
 
 
@@ -207,7 +208,8 @@ async def slow_down_all(request: Request) -> None:
         raise UserError(t("alerts.card_unknown"))
     request = replace(request, command="/alerts", text=f"slow-down-all storm {storm_id}", required=Role.operator)
     await request.recheck("alerts.slow-down-all", f"{len(imsis)} SIMs")
-    await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
+    async with request.audited("alerts.slow-down-all", f"{len(imsis)} SIMs", failures_only=True):
+        await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
 
 
 # /alerts

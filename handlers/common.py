@@ -91,8 +91,8 @@ class RoleReading:
 
 
 @dataclass
-class AuditEntry:
-    """The audit row of one action being done: `Request.audited` opens it and writes it when the action ends."""
+class ActionAudit:
+    """The audit of one action being done: `Request.audited` opens it and writes its row when the action ends."""
 
     action: str
     target: str | None
@@ -204,14 +204,14 @@ class Request:
 
     @contextlib.asynccontextmanager
     async def audited(self, action: str, target: str | None, *,
-                      failures_only: bool = False) -> AsyncIterator[AuditEntry]:
+                      failures_only: bool = False) -> AsyncIterator[ActionAudit]:
         """The one way an action is audited: its row is written when the block ends, `ok` (or what the block set
         with `entry.end`), or how the exception that ends it classifies (`outcome_of`, `audit_detail`).
 
         A failure is recorded once, by the innermost entry it leaves. `failures_only`: a normal end records nothing
         (the command router's entry: the handler records what it did where it does it; a preview records nothing).
         """
-        entry = AuditEntry(action, target, result=None if failures_only else "ok")
+        entry = ActionAudit(action, target, result=None if failures_only else "ok")
         try:
             yield entry
         except Exception as exc:

@@ -32,15 +32,10 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
     """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm.
 
     `items` (id, name), for an action over several things, are stored with it: a job taken over knows what is left.
+    A preview records nothing: the job records how the action ends once it is confirmed; a refusal here is audited
+    by the command asking (the command router, or the button's handler).
     """
     action = actions(request.rt)[action_name]
-    # A preview records nothing: the job records how the action ends once it is confirmed.
-    async with request.audited(action_name, summary_text, failures_only=True):
-        await _create(request, action, args, summary, summary_text, items)
-
-
-async def _create(request: Request, action: GatedAction, args: dict[str, Any], summary: list[Block],
-                  summary_text: str, items: Sequence[tuple[str, str]]) -> None:
     if action.requires_code:
         refusal = await code_refusal(request.rt, request.user_id)
         if refusal:
@@ -49,7 +44,7 @@ async def _create(request: Request, action: GatedAction, args: dict[str, Any], s
         user_id=request.user_id,
         team_id=request.team_id,
         channel_id=request.channel_id,
-        action=action.name,
+        action=action_name,
         args=args,
         requires_code=action.requires_code,
         command=request.command_line,
@@ -57,7 +52,8 @@ async def _create(request: Request, action: GatedAction, args: dict[str, Any], s
         items=items,
     )
     blocks = views.preview_blocks(pending.id, summary, requires_code=action.requires_code,
-                                  confirm_label=action.confirm_label, danger=action.danger)
+                                  confirm_label=action.confirm_label and t(action.confirm_label),
+                                  danger=action.danger)
     await request.reply(summary_text, blocks)
 
 

@@ -148,7 +148,7 @@ async def configure(request: Request) -> None:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     jobs.define(rt, jobs.GatedAction(DELETE_ACTION, run_delete, role=Role.operator, requires_code=True,
-                                 confirm_label=t("group.delete_confirm"), danger=True))
+                                 confirm_label="group.delete_confirm", danger=True))
     register_command(
         app,
         rt,

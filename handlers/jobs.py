@@ -46,7 +46,7 @@ class GatedAction:
     run: Executor
     role: Role
     requires_code: bool = False
-    confirm_label: str | None = None
+    confirm_label: str | None = None  # the message id of its Confirm button: told in each user's language
     danger: bool = False
 
 

@@ -147,10 +147,17 @@ async def requote(request: Request) -> None:
         orders.parse_quantity(str(wanted.quantity))
     except (ValueError, KeyError, TypeError, InputError):
         raise UserError(t("common.pending_unknown")) from None
-    await _require_code(request)
-    await request.reply(t("order.requoting"), replace_original=True)
-    await quote_and_ask(request, views.OrderRequest(wanted.quantity, request.channel_id or wanted.channel_id,
-                                                    wanted.product_code, wanted.address_id))
+    request = _as_command(request, wanted, request.channel_id or wanted.channel_id)
+    async with request.audited(ORDER_ACTION, str(wanted.quantity), failures_only=True):
+        await _require_code(request)
+        await request.reply(t("order.requoting"), replace_original=True)
+        await quote_and_ask(request, views.OrderRequest(wanted.quantity, request.channel_id, wanted.product_code,
+                                                        wanted.address_id))
+
+
+def _as_command(request: Request, wanted: views.OrderRequest, channel_id: str | None) -> Request:
+    """A press or submission of the order flow, audited as the command that started it, in its channel."""
+    return replace(request, channel_id=channel_id, command="/order", text=f"sims {wanted.quantity}")
 
 
 async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
@@ -158,9 +165,7 @@ async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[s
     """The picker modal submitted: create the address if one was typed in, then quote."""
     view = body["view"]
     wanted = views.OrderRequest.decode(view.get("private_metadata") or "{}")
-    # Audited as the command that opened the picker, in its channel.
-    request = replace(await interaction_request(rt, body, client, None), channel_id=wanted.channel_id,
-                      command="/order", text=f"sims {wanted.quantity}")
+    request = _as_command(await interaction_request(rt, body, client, None), wanted, wanted.channel_id)
     if not request.role.allows(Role.operator):
         refusal = t("common.refused_role", role=request.role.name, command="/order", sub="sims",
                     required=Role.operator.name, user=request.user_id)
@@ -177,11 +182,12 @@ async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[s
     await ack(response_action="update", view=request.view(result_modal(t("order.picker_working"),
                                                                        title=t("order.picker_title"))))
     try:
-        address_id = choice.address_id or wanted.address_id
-        if choice.new_address is not None:
-            address_id = await _create_address(request, choice.new_address)
-        await quote_and_ask(request, views.OrderRequest(wanted.quantity, wanted.channel_id,
-                                                        choice.product_code or wanted.product_code, address_id))
+        async with request.audited(ORDER_ACTION, str(wanted.quantity), failures_only=True):
+            address_id = choice.address_id or wanted.address_id
+            if choice.new_address is not None:
+                address_id = await _create_address(request, choice.new_address)
+            await quote_and_ask(request, views.OrderRequest(wanted.quantity, wanted.channel_id,
+                                                            choice.product_code or wanted.product_code, address_id))
         outcome = _done_modal(request)
     except Exception as exc:  # noqa: BLE001 - the modal tells the user
         outcome = _failed_modal(request, exc)
@@ -251,9 +257,9 @@ async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     jobs.define(rt, jobs.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
-                                 confirm_label=t("order.confirm_label")))
+                                 confirm_label="order.confirm_label"))
     jobs.define(rt, jobs.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
-                                 confirm_label=t("order.cancel_label"), danger=True))
+                                 confirm_label="order.cancel_label", danger=True))
     register_command(
         app,
         rt,
