@@ -93,7 +93,7 @@ async def schedule(request: Request) -> None:
             check_cron(cron, rt.settings.BOT_TIMEZONE)
         except ValueError as exc:
             raise UserError(t("bill.schedule_bad_cron", error=exc)) from None
-    async with request.audited("bill.schedule", f"{channel} {cron}") as entry:
+    async with request.audited("bill.schedule", " ".join(filter(None, (channel, cron)))) as entry:
         saved = await scheduler.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
         entry.target = f"{channel} {saved.cron}"
     await request.reply(t("bill.schedule_set", user=request.user_id, channel=channel, cron=saved.cron,

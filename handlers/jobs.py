@@ -101,8 +101,10 @@ async def _execute(request: Request, job: Pending, action: GatedAction) -> Outco
     run_request = replace(request, channel_id=job.channel_id or request.channel_id, command=job.command, text="",
                           respond=None, required=action.role)
     try:
-        await run_request.recheck(job.action, job.summary)
-        outcome = await action.run(run_request, job)
+        # Executors record how their action ended; this records a failure none of them did (a database error).
+        async with run_request.audited(job.action, job.summary, failures_only=True):
+            await run_request.recheck(job.action, job.summary)
+            outcome = await action.run(run_request, job)
     except Exception as exc:
         outcome = Outcome(False, failure_text(exc, job.command), unknown=outcome_of(exc) in ("unknown", "error"))
     await _finish(request.rt, job, outcome)

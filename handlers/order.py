@@ -135,6 +135,7 @@ async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
         requote = views.OrderRequest(args["quantity"], request.channel_id, args["product_code"], args["address_id"])
         await request.reply(message, views.expired_blocks(message, requote))
         return jobs.Outcome(False, message)
+    assert order is not None  # it ended ok
     done = views.placed_text(request.user_id, order)
     await request.announce(done)
     return jobs.Outcome(True, done)
@@ -250,6 +251,7 @@ async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
             entry.end("refused", t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
     if entry.result == "refused":
         return jobs.Outcome(False, entry.detail or "")
+    assert order is not None  # it ended ok
     done = views.cancelled_text(request.user_id, order)
     await request.announce(done)
     return jobs.Outcome(True, done)

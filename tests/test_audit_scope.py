@@ -88,3 +88,20 @@ async def test_a_preview_records_nothing_and_its_confirmation_one_row(harness) -
     assert (deleted.action, deleted.result, deleted.command, deleted.channel_id) == (
         "group.delete", "ok", "/group delete empty-one", "C_OPS")  # recorded as the command, in its channel
     assert len(await rows(harness)) == 2
+
+
+async def test_a_confirmed_job_failing_outside_its_executor_is_audited_once(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sim = "440100000000016"
+    totp = await harness.enroll(OPERATOR)
+    await harness.command(f"/sim terminate {sim}")
+    assert await rows(harness) == []
+
+    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(harness.rt.pending, "items", broken)  # the job cannot read which SIM it was for
+    await harness.press("pending_confirm")
+    await harness.submit_code(harness.code(totp))
+    [(action, target, result, error)] = await rows(harness)
+    assert (action, result, error) == ("sim.terminate", "error", "RuntimeError") and sim in (target or "")
+    assert harness.emulator.subscribers[sim]["status"] != "terminated"
