@@ -30,7 +30,7 @@ from bot.web.slack_events import SlackEvents
 from bot.web import events as soracom_events
 from handlers.bill_summary import BillScheduler
 from handlers.budget_watch import BudgetWatch
-from handlers.common import failure_text, speak_to
+from handlers.common import SlashCommands, failure_text, speak_to
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
         events = SlackEvents(app, rt.db, signing_secret, dispatch=dispatcher.dispatch,
                              acks_at_once=dispatcher.acked_empty)
     elif relayed:
-        events = SlackEvents(app, rt.db, signing_secret, replays_in_db=lambda request: acked_at_once(request.body))
+        commands = rt.state(SlashCommands)
+        events = SlackEvents(app, rt.db, signing_secret,
+                             replays_in_db=lambda request: acked_at_once(request.body, commands))
     else:
         events = SlackEvents(app, rt.db, signing_secret)
     database = DatabaseProbe(rt.db)

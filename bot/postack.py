@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Set as AbstractSet
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -209,13 +209,10 @@ def _user_of(body: Mapping[str, Any]) -> str:
     return str(body.get("user_id") or (user.get("id") if isinstance(user, Mapping) else "") or "")
 
 
-def acked_at_once(body: Mapping[str, Any], commands: frozenset[str] | None = None) -> bool:
-    """A slash command (of `commands`, default: every one registered) or a button press: the kinds this bot's
-    listeners ack empty before doing anything else."""
-    from handlers.common import SLASH_COMMANDS
-
-    return not body.get("ssl_check") and (body.get("command") in (commands or SLASH_COMMANDS)
-                                          or body.get("type") in ACKED_EMPTY)
+def acked_at_once(body: Mapping[str, Any], commands: AbstractSet[str]) -> bool:
+    """A slash command (of `commands`, the bot's) or a button press: the kinds this bot's listeners ack empty
+    before doing anything else."""
+    return not body.get("ssl_check") and (body.get("command") in commands or body.get("type") in ACKED_EMPTY)
 
 
 class Dispatcher:

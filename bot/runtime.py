@@ -11,7 +11,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -30,6 +30,8 @@ from bot.store.tables import utcnow
 # RFC 6761 keeps *.localhost off the internet: links the embedded emulator builds can never reach a real host.
 EMBEDDED_EMULATOR_ENDPOINT = "http://soracom-emulator.localhost"
 
+T = TypeVar("T")
+
 
 @dataclass
 class Runtime:
@@ -46,6 +48,14 @@ class Runtime:
     schedule_listeners: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     # Who holds a job's lease: unique per process, readable in the database.
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64])
+    _held: dict[type, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def state(self, kind: type[T]) -> T:
+        """This bot's one `kind`, made on first use: the registries of the layers above (gated actions, slash
+        commands, tasks) belong to the bot, not the process, so that two bots can run in one process."""
+        if kind not in self._held:
+            self._held[kind] = kind()
+        return self._held[kind]
 
     @classmethod
     def create(

@@ -16,7 +16,7 @@ from bot.app import build_app, build_web, start_scheduled_work
 from bot.config import Settings
 from bot.postack import Dispatcher, WorkerProcess
 from bot.runtime import Runtime
-from handlers.common import SLASH_COMMANDS
+from handlers.common import SlashCommands
 from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
 
@@ -55,7 +55,7 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
     secret = settings.SLACK_SIGNING_SECRET
     process = WorkerProcess(settings) if worker and secret else None
-    dispatcher = Dispatcher(app, process, secret, frozenset(SLASH_COMMANDS)) if process and secret else None
+    dispatcher = Dispatcher(app, process, secret, frozenset(rt.state(SlashCommands))) if process and secret else None
     web = build_web(rt, app, signing_secret=secret or "", http_events=bool(secret), dispatcher=dispatcher,
                     relayed=relayed)
     web.state.worker = process

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
@@ -71,8 +72,9 @@ async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     return "carded"
 
 
-# storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update at a time
-_REFRESHING: dict[int, bool] = {}
+class StormRefreshes(dict[int, bool]):
+    """Storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update
+    at a time (per bot: `rt.state(StormRefreshes)`)."""
 
 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
@@ -91,10 +93,11 @@ async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: 
 
 async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, where: tuple[str, str],
                          event: Event, shown: int) -> None:
-    if storm_id in _REFRESHING:
-        _REFRESHING[storm_id] = True
+    refreshing = rt.state(StormRefreshes)
+    if storm_id in refreshing:
+        refreshing[storm_id] = True
         return
-    _REFRESHING[storm_id] = False
+    refreshing[storm_id] = False
     try:
         while True:
             count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
@@ -105,11 +108,11 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
                                              blocks=with_marker([b.to_dict() for b in views.storm_blocks(
                                                  event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
                 shown = count
-            if not _REFRESHING[storm_id]:
+            if not refreshing[storm_id]:
                 return
-            _REFRESHING[storm_id] = False
+            refreshing[storm_id] = False
     finally:
-        del _REFRESHING[storm_id]
+        del refreshing[storm_id]
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: Sequence[Block]) -> str:
@@ -132,16 +135,16 @@ async def _card(rt: Runtime, event: Event, now: datetime) -> views.Card:
 # Buttons
 
 
-async def _pressed(request: Request, action: str, role: Role) -> tuple[int, views.Card]:
-    """The card's event, after the role check (a refusal is audited, as for the slash commands)."""
+async def _pressed(request: Request, action: str, role: Role) -> tuple[Request, int, views.Card]:
+    """The press as the command it stands for (audited so), the card's event, after the role check (a refusal is
+    audited, as for the slash commands)."""
     event_id = int(request.value or "0") if (request.value or "").isdigit() else 0
     row = await store(request.rt).event(event_id)
     if row is None or row.state != "carded":
         raise UserError(t("alerts.card_unknown"))
-    request.command, request.text = "/alerts", f"{action} {row.imsi}"
-    request.required = role
+    request = replace(request, command="/alerts", text=f"{action} {row.imsi}", required=role)
     await request.recheck(f"alerts.{action}", row.imsi)
-    return event_id, views.Card.from_json(json.loads(row.detail_json))
+    return request, event_id, views.Card.from_json(json.loads(row.detail_json))
 
 
 async def _note_on_card(request: Request, event_id: int, card: views.Card, line: str) -> None:
@@ -153,7 +156,7 @@ async def _note_on_card(request: Request, event_id: int, card: views.Card, line:
 
 
 async def slow_down(request: Request) -> None:
-    event_id, card = await _pressed(request, "slow-down", Role.operator)
+    request, event_id, card = await _pressed(request, "slow-down", Role.operator)
     sim = await targets.find_by_imsi(request.rt.soracom, card.imsi)
     await sim_handlers.change_one(request, SLOW_DOWN, sim)
     await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id,
@@ -161,22 +164,22 @@ async def slow_down(request: Request) -> None:
 
 
 async def suspend(request: Request) -> None:
-    event_id, card = await _pressed(request, "suspend", Role.operator)
-    await sim_handlers.change_sims(request, SUSPEND, [card.imsi])
+    request, event_id, card = await _pressed(request, "suspend", Role.operator)
+    async with request.audited("alerts.suspend", card.imsi, failures_only=True):  # the gate's refusal, as for /sim
+        await sim_handlers.change_sims(request, SUSPEND, [card.imsi])
     await _note_on_card(request, event_id, card, t("alerts.did_ask_suspend", user=request.user_id))
 
 
 async def show(request: Request) -> None:
-    _, card = await _pressed(request, "show", Role.viewer)
-    request.args = [card.imsi]
-    await sim_handlers.show_sim(request)
+    request, _, card = await _pressed(request, "show", Role.viewer)
+    await sim_handlers.show_sim(replace(request, args=[card.imsi]))
 
 
 async def mute_sim(request: Request) -> None:
-    event_id, card = await _pressed(request, "mute", Role.operator)
+    request, event_id, card = await _pressed(request, "mute", Role.operator)
     now = request.rt.clock()
-    await store(request.rt).mute(f"imsi:{card.imsi}", now + alerts.DEFAULT_MUTE, request.user_id, now)
-    await request.audit("alerts.mute", card.imsi, "ok")
+    async with request.audited("alerts.mute", card.imsi):
+        await store(request.rt).mute(f"imsi:{card.imsi}", now + alerts.DEFAULT_MUTE, request.user_id, now)
     await _note_on_card(request, event_id, card, t("alerts.did_mute", user=request.user_id,
                                                    until=_time(request.rt, now + alerts.DEFAULT_MUTE)))
 
@@ -186,10 +189,10 @@ async def slow_down_all(request: Request) -> None:
     imsis = await store(request.rt).storm_imsis(storm_id)
     if not imsis:
         raise UserError(t("alerts.card_unknown"))
-    request.command, request.text = "/alerts", f"slow-down-all storm {storm_id}"
-    request.required = Role.operator
+    request = replace(request, command="/alerts", text=f"slow-down-all storm {storm_id}", required=Role.operator)
     await request.recheck("alerts.slow-down-all", f"{len(imsis)} SIMs")
-    await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
+    async with request.audited("alerts.slow-down-all", f"{len(imsis)} SIMs", failures_only=True):
+        await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
 
 
 # /alerts
@@ -199,8 +202,8 @@ async def set_channel(request: Request) -> None:
     if len(request.args) != 1:
         raise UserError(t("alerts.usage_channel"))
     channel = parse_channel(request.args[0])
-    await store(request.rt).set_channel(channel, request.user_id, request.rt.clock())
-    await request.audit("alerts.channel", channel, "ok")
+    async with request.audited("alerts.channel", channel):
+        await store(request.rt).set_channel(channel, request.user_id, request.rt.clock())
     await request.reply(t("alerts.channel_set", channel=channel))
 
 
@@ -209,10 +212,10 @@ async def setup(request: Request) -> None:
     if not token:
         raise UserError(t("alerts.no_token"))
     spec = await _spec(request)
-    handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token,
-                                                    events_url=f"{request.rt.settings.public_url}/soracom/events")
+    async with request.audited("alerts.setup", spec.key):
+        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token,
+                                                        events_url=f"{request.rt.settings.public_url}/soracom/events")
     done = "alerts.setup_created" if created else "alerts.setup_updated"
-    await request.audit("alerts.setup", spec.key, "ok")
     channel = await store(request.rt).channel()
     await request.reply(t(done, rule=spec.rule.name, id=handler_id or "?", what=_what(spec),
                           channel=t("alerts.channel_ref", channel=channel) if channel else t("alerts.no_channel")))
@@ -269,8 +272,8 @@ async def off(request: Request) -> None:
             if r.key == wanted or (group_id is None and r.key.split("@")[0] == rule.name)]
     if not gone:
         raise UserError(t("alerts.off_none", rule=wanted))
-    await alert_rules.remove(request.rt.soracom, gone)
-    await request.audit("alerts.off", wanted, "ok")
+    async with request.audited("alerts.off", wanted):
+        await alert_rules.remove(request.rt.soracom, gone)
     await request.reply(t("alerts.off_done", rule=wanted, count=len(gone)))
 
 
@@ -287,8 +290,8 @@ async def mute(request: Request) -> None:
     span = alerts.parse_duration(request.args[1] if len(request.args) == 2 else None)
     target = await _mute_target(request, request.args[0])
     now = request.rt.clock()
-    await store(request.rt).mute(target, now + span, request.user_id, now)
-    await request.audit("alerts.mute", target, "ok")
+    async with request.audited("alerts.mute", target):
+        await store(request.rt).mute(target, now + span, request.user_id, now)
     await request.reply(t("alerts.muted", target=target, until=_time(request.rt, now + span)))
 
 
@@ -296,9 +299,9 @@ async def unmute(request: Request) -> None:
     if len(request.args) != 1:
         raise UserError(t("alerts.usage_unmute"))
     target = await _mute_target(request, request.args[0])
-    if not await store(request.rt).unmute(target):
-        raise UserError(t("alerts.not_muted", target=target))
-    await request.audit("alerts.unmute", target, "ok")
+    async with request.audited("alerts.unmute", target):
+        if not await store(request.rt).unmute(target):
+            raise UserError(t("alerts.not_muted", target=target))
     await request.reply(t("alerts.unmuted", target=target))
 
 

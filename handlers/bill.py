@@ -80,8 +80,8 @@ async def schedule(request: Request) -> None:
         await request.reply(status_text(rt, await bill_summary.current_schedule(rt)))
         return
     if len(request.args) == 1 and request.args[0].lower() == "off":
-        await bill_summary.save_schedule(rt, channel=None, cron=None, enabled=False, by=request.user_id)
-        await request.audit("bill.schedule", "off", "ok")
+        async with request.audited("bill.schedule", "off"):
+            await bill_summary.save_schedule(rt, channel=None, cron=None, enabled=False, by=request.user_id)
         await request.reply(t("bill.schedule_off", user=request.user_id))
         return
     try:
@@ -93,10 +93,10 @@ async def schedule(request: Request) -> None:
         try:
             check_cron(cron, rt.settings.BOT_TIMEZONE)
         except ValueError as exc:
-            await request.audit("bill.schedule", f"{channel} {cron}", "refused", str(exc))
             raise UserError(t("bill.schedule_bad_cron", error=exc)) from None
-    saved = await bill_summary.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
-    await request.audit("bill.schedule", f"{channel} {saved.cron}", "ok")
+    async with request.audited("bill.schedule", " ".join(filter(None, (channel, cron)))) as entry:
+        saved = await bill_summary.save_schedule(rt, channel=channel, cron=cron, enabled=True, by=request.user_id)
+        entry.target = f"{channel} {saved.cron}"
     await request.reply(t("bill.schedule_set", user=request.user_id, channel=channel, cron=saved.cron,
                           tz=rt.settings.BOT_TIMEZONE, next=_next_text(rt, saved)))
 
@@ -108,8 +108,8 @@ async def budget(request: Request) -> None:
         await request.reply(await _budget_status(rt))
         return
     if len(args) == 1 and args[0].lower() == "off":
-        removed = await budget_service.clear_budget(rt.db)
-        await request.audit("bill.budget", "off", "ok")
+        async with request.audited("bill.budget", "off"):
+            removed = await budget_service.clear_budget(rt.db)
         await request.reply(t("bill.budget_off", user=mention(request.user_id)) if removed else t("bill.budget_none"))
         return
     if len(args) > 2:
@@ -121,8 +121,8 @@ async def budget(request: Request) -> None:
         raise UserError(f"{exc} {t('bill.budget_usage')}") from None
     if not channel:
         raise UserError(t("bill.budget_usage"))
-    await budget_service.set_budget(rt.db, amount, channel, request.user_id, rt.clock())
-    await request.audit("bill.budget", f"{amount:.2f}".rstrip("0").rstrip(".") + f" {channel}", "ok")
+    async with request.audited("bill.budget", f"{amount:.2f}".rstrip("0").rstrip(".") + f" {channel}"):
+        await budget_service.set_budget(rt.db, amount, channel, request.user_id, rt.clock())
     saved = await budget_service.current_budget(rt.db)
     assert saved is not None
     await request.reply(budget_views.set_text(saved))

@@ -8,8 +8,8 @@ import logging
 import re
 import secrets
 import shlex
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -50,6 +50,10 @@ class Refused(UserError):
     """The acting user's role, read again just now, no longer allows what they asked for."""
 
 
+class Failed(UserError):
+    """SORACOM refused or failed the change (said why, and nothing was changed): told privately, audited `failed`."""
+
+
 def parse_user(value: str) -> str:
     match = USER_REF.match(value.strip())
     if not match:
@@ -77,6 +81,29 @@ Blocks = Sequence[Block | dict[str, Any]]
 
 
 @dataclass
+class RoleReading:
+    """A user's role as last read, and when (loop time): requests derived from one share it, so a bulk run's
+    workers share one read per SORACOM call."""
+
+    role: Role
+    read_at: float | None = None
+
+
+@dataclass
+class ActionAudit:
+    """The audit of one action being done: `Request.audited` opens it and writes its row when the action ends."""
+
+    action: str
+    target: str | None
+    result: str | None = "ok"  # what a normal end records; None: nothing (a failure is recorded all the same)
+    detail: str | None = None
+
+    def end(self, result: str | None, detail: str | None = None) -> None:
+        """How the action ended when that is not an exception: `refused`, `failed` or `unknown`, with why."""
+        self.result, self.detail = result, detail
+
+
+@dataclass(frozen=True)
 class Request:
     """One user's command or click, with what a handler needs to answer it."""
 
@@ -87,15 +114,17 @@ class Request:
     team_id: str | None
     channel_id: str | None
     trigger_id: str | None
-    role: Role
+    reading: RoleReading
     command: str = ""
     text: str = ""
     args: list[str] = field(default_factory=list)
     value: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
-    audited: bool = False
     required: Role = Role.viewer  # the role the action being run needs: read again before each SORACOM write
-    _role_read_at: float | None = field(default=None, repr=False)  # loop time of the last read, for `within`
+
+    @property
+    def role(self) -> Role:
+        return self.reading.role
 
     @property
     def actor(self) -> audit.Actor:
@@ -159,21 +188,66 @@ class Request:
 
         `within`: a read at most that many seconds old serves (a bulk run's workers share one per SORACOM call).
         """
-        loop = asyncio.get_running_loop()
-        if self._role_read_at is None or loop.time() - self._role_read_at >= within:
+        loop, reading = asyncio.get_running_loop(), self.reading
+        if reading.read_at is None or loop.time() - reading.read_at >= within:
             asked_at = loop.time()  # what the read returns is the database as it was then
-            self.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
-            self._role_read_at = asked_at
-        if not self.role.allows(self.required):
-            if audit:
-                await self.audit(action, target, "refused", f"role {self.role.name} < {self.required.name}")
-            raise Refused(t("common.refused_now", role=self.role.name, required=self.required.name))
+            reading.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
+            reading.read_at = asked_at
+        if self.role.allows(self.required):
+            return
+        refusal = Refused(t("common.refused_now", role=self.role.name, required=self.required.name))
+        if audit:
+            async with self.audited(action, target):
+                raise refusal
+        raise refusal
 
-    async def audit(self, action: str, target: str | None, result: str, error: str | None = None) -> None:
-        self.audited = True
-        await audit.record(
-            self.rt.db, self.actor, command=self.command_line, action=action, target=target, result=result, error=error
-        )
+    @contextlib.asynccontextmanager
+    async def audited(self, action: str, target: str | None, *,
+                      failures_only: bool = False) -> AsyncIterator[ActionAudit]:
+        """The one way an action is audited: its row is written when the block ends, `ok` (or what the block set
+        with `entry.end`), or how the exception that ends it classifies (`outcome_of`, `audit_detail`).
+
+        A failure is recorded once, by the innermost entry it leaves. `failures_only`: a normal end records nothing
+        (the command router's entry: the handler records what it did where it does it; a preview records nothing).
+        """
+        entry = ActionAudit(action, target, result=None if failures_only else "ok")
+        try:
+            yield entry
+        except Exception as exc:
+            if not getattr(exc, _ON_RECORD, False):
+                setattr(exc, _ON_RECORD, True)
+                await self._record(entry.action, entry.target, outcome_of(exc), audit_detail(exc, self.command_line))
+            raise
+        if entry.result is not None:
+            await self._record(entry.action, entry.target, entry.result, entry.detail)
+
+    async def _record(self, action: str, target: str | None, result: str, detail: str | None) -> None:
+        await audit.record(self.rt.db, self.actor, command=self.command_line, action=action, target=target,
+                           result=result, error=detail)
+
+
+# Set on an exception once an audit entry recorded it, so that the entries around that one do not record it again.
+_ON_RECORD = "_audit_recorded"
+
+
+def outcome_of(exc: BaseException) -> str:
+    """How an action that `exc` ended went: `refused` (bad input or not allowed: nothing done), `failed` (SORACOM
+    said no: nothing changed), `unknown` (it may have been done) or `error` (anything else)."""
+    if isinstance(exc, Failed):
+        return "failed"
+    if isinstance(exc, UserError | InputError):
+        return "refused"
+    if isinstance(exc, WriteUnconfirmed):
+        return "failed" if exc.changed is False else "unknown"
+    if isinstance(exc, ServiceError) and not exc.ambiguous:
+        return "failed"
+    return "error"
+
+
+def audit_detail(exc: BaseException, context: str = "") -> str:
+    """What an audit row says of a failure: what the user was told of an expected one, only the type of any other
+    (the log has it in full, under the reference the user was given)."""
+    return expected_text(exc, context) or type(exc).__name__
 
 
 Handler = Callable[[Request], Awaitable[None]]
@@ -210,7 +284,10 @@ async def speak_to(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
 
 
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-SLASH_COMMANDS: set[str] = set()  # every slash command registered; the manifest must list exactly these
+
+
+class SlashCommands(set[str]):
+    """Every slash command a bot registered (`rt.state(SlashCommands)`): its manifest must list exactly these."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +300,23 @@ class Subcommand:
 
 def failure_text(exc: BaseException, context: str = "") -> str:
     """What to tell a user about a failure: plain, private, never a traceback (that goes to the log)."""
+    known = expected_text(exc, context)
+    if known is None:
+        ref = secrets.token_hex(4)
+        log.error("unexpected error, reference %s, in %s", ref, context, exc_info=exc)
+        return t("common.internal_error", ref=ref)
+    if database_busy(exc):
+        log.warning("database locked past its busy timeout in %s", context)
+    elif isinstance(exc, ServiceError):
+        log.warning("SORACOM error in %s: %s", context, exc)
+    elif isinstance(exc, SlackApiError):
+        log.warning("Slack refused a call in %s: %s", context, _slack_error(exc))
+    return known
+
+
+def expected_text(exc: BaseException, context: str = "") -> str | None:
+    """The user's text for a failure the bot expects (bad input, a refusal, SORACOM or Slack saying no); None for
+    any other."""
     if isinstance(exc, UserError):
         return str(exc)
     if isinstance(exc, InputError):
@@ -231,19 +325,15 @@ def failure_text(exc: BaseException, context: str = "") -> str:
         key = "common.write_unconfirmed_not_changed" if exc.changed is False else "common.write_unconfirmed_unknown"
         return t(key, detail=exc.detail, what=exc.what)
     if database_busy(exc):
-        log.warning("database locked past its busy timeout in %s", context)
         return t("common.database_busy", command=context)
     if isinstance(exc, ServiceError):
-        log.warning("SORACOM error in %s: %s", context, exc)
-        return soracom_failure_text(exc)
+        if exc.unavailable:
+            return t("common.soracom_unavailable", message=exc.message)
+        return t("common.soracom_error", message=str(exc))
     if isinstance(exc, SlackApiError):
-        error = str(exc.response.get("error") or "unknown")
-        log.warning("Slack refused a call in %s: %s", context, error)
-        hint = "common.slack_not_in_channel" if error in NOT_IN_CHANNEL else "common.slack_error"
-        return t(hint, error=error)
-    ref = secrets.token_hex(4)
-    log.error("unexpected error, reference %s, in %s", ref, context, exc_info=exc)
-    return t("common.internal_error", ref=ref)
+        error = _slack_error(exc)
+        return t("common.slack_not_in_channel" if error in NOT_IN_CHANNEL else "common.slack_error", error=error)
+    return None
 
 
 def database_busy(exc: BaseException) -> bool:
@@ -261,12 +351,6 @@ async def report_failure(request: Request, exc: BaseException) -> str:
     return message
 
 
-def soracom_failure_text(exc: ServiceError) -> str:
-    if exc.unavailable:
-        return t("common.soracom_unavailable", message=exc.message)
-    return t("common.soracom_error", message=str(exc))
-
-
 def register_command(
     app: AsyncApp,
     rt: Runtime,
@@ -278,7 +362,7 @@ def register_command(
 ) -> None:
     """One slash command with subcommands; `help`, no text, or an unknown subcommand show its usage."""
     table = {sub.name: sub for sub in subcommands}
-    SLASH_COMMANDS.add(command)
+    rt.state(SlashCommands).add(command)
 
     async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond) -> None:
@@ -294,31 +378,38 @@ def register_command(
             team_id=body.get("team_id"),
             channel_id=body.get("channel_id"),
             trigger_id=body.get("trigger_id"),
-            role=role,
+            reading=RoleReading(role),
             command=command,
             # Slack sends the &, < and > a user typed as entities (mentions as <@U…>): decoded once, here.
             text=unescape((body.get("text") or "").strip()),
             body=body,
         )
-        sub: Subcommand | None = None
         try:
             args = split_args(request.text)
-            sub, request.args = _choose(table, default, args)
+            sub, args = _choose(table, default, args)
             if sub is None:
                 await _usage(request, usage_id, unknown=args[0] if args and args[0] != "help" else None)
                 return
-            if not request.role.allows(sub.role):
-                await _refuse(request, sub)
-                return
-            await sub.run(request)
+            request = replace(request, args=args)
+            await _run(request, sub)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the user
-            message = await report_failure(request, exc)
-            if sub is not None and sub.mutating and not request.audited:
-                refused = isinstance(exc, (UserError, InputError))
-                await request.audit(_action_name(request, sub), " ".join(request.args) or None,
-                              "refused" if refused else "error", message)
+            await report_failure(request, exc)
 
     app.command(command)(on_command)
+
+
+async def _run(request: Request, sub: Subcommand) -> None:
+    """A mutating subcommand's failure is audited whatever it was (bad input, a refusal, an error): its success is
+    recorded by the handler, where the action is done (a preview waiting for Confirm records nothing)."""
+    scope: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
+    if sub.mutating:
+        scope = request.audited(f"{request.command.lstrip('/')}.{sub.name}", " ".join(request.args) or None,
+                                failures_only=True)
+    async with scope:
+        if not request.role.allows(sub.role):
+            raise UserError(t("common.refused_role", role=request.role.name, command=request.command, sub=sub.name,
+                              required=sub.role.name, user=request.user_id))
+        await sub.run(request)
 
 
 def _choose(
@@ -341,20 +432,6 @@ async def _usage(request: Request, usage_id: str, unknown: str | None) -> None:
         await request.reply(f"{t('common.usage_title', command=request.command)}\n{usage}")
 
 
-def _action_name(request: Request, sub: Subcommand) -> str:
-    return f"{request.command.lstrip('/')}.{sub.name}"
-
-
-async def _refuse(request: Request, sub: Subcommand) -> None:
-    if sub.mutating:
-        await request.audit(_action_name(request, sub), " ".join(request.args) or None, "refused",
-                      f"role {request.role.name} < {sub.role.name}")
-    await request.reply(
-        t("common.refused_role", role=request.role.name, command=request.command, sub=sub.name,
-          required=sub.role.name, user=request.user_id)
-    )
-
-
 async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWebClient,
                               respond: AsyncRespond | None) -> Request:
     """A Request for a button press, select or modal submission, with the user's role as it is now."""
@@ -371,7 +448,7 @@ async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWe
         team_id=(body.get("team") or {}).get("id") or body["user"].get("team_id"),
         channel_id=channel,
         trigger_id=body.get("trigger_id"),
-        role=role,
+        reading=RoleReading(role),
         value=actions[0].get("value") or (actions[0].get("selected_option") or {}).get("value"),
         body=body,
     )

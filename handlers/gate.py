@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,7 +21,7 @@ from bot.security.mfa import Check, CheckResult
 from bot.security.pending import Pending
 from handlers import jobs
 from handlers.common import Request, UserError, interaction_request, register_action
-from handlers.jobs import ACTIONS, GatedAction, truth
+from handlers.jobs import GatedAction, actions, truth
 from handlers.views import gate as views
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,13 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
     """Shows `summary` privately with Confirm/Cancel; nothing happens before Confirm.
 
     `items` (id, name), for an action over several things, are stored with it: a job taken over knows what is left.
+    A preview records nothing: the job records how the action ends once it is confirmed; a refusal here is audited
+    by the command asking (the command router, or the button's handler).
     """
-    action = ACTIONS[action_name]
+    action = actions(request.rt)[action_name]
     if action.requires_code:
         refusal = await code_refusal(request.rt, request.user_id)
         if refusal:
-            await request.audit(action_name, summary_text, "refused", "no usable MFA enrollment")
             raise UserError(refusal)
     pending = await request.rt.pending.create(
         user_id=request.user_id,
@@ -50,7 +52,8 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
         items=items,
     )
     blocks = views.preview_blocks(pending.id, summary, requires_code=action.requires_code,
-                                  confirm_label=action.confirm_label, danger=action.danger)
+                                  confirm_label=action.confirm_label and t(action.confirm_label),
+                                  danger=action.danger)
     await request.reply(summary_text, blocks)
 
 
@@ -73,7 +76,7 @@ def format_time(rt: Runtime, when: Any) -> str:
 async def _usable(request: Request) -> tuple[Pending, GatedAction]:
     """The user's own pending action, still waiting; UserError saying what is true otherwise."""
     pending = await request.rt.pending.get(request.value or "")
-    if pending is None or pending.action not in ACTIONS:
+    if pending is None or pending.action not in actions(request.rt):
         raise UserError(t("common.pending_unknown"))
     if pending.user_id != request.user_id:
         raise UserError(t("common.pending_not_yours", owner=pending.user_id))
@@ -81,19 +84,21 @@ async def _usable(request: Request) -> tuple[Pending, GatedAction]:
         raise UserError(truth(pending))
     if pending.expired(request.rt.clock()):
         raise UserError(t("common.pending_expired"))
-    return pending, ACTIONS[pending.action]
+    return pending, actions(request.rt)[pending.action]
 
 
-async def _allowed(request: Request, pending: Pending, action: GatedAction) -> None:
-    """The role as it is now: a role taken away since the preview is refused, and audited."""
-    request.command, request.text, request.channel_id = pending.command, "", pending.channel_id or request.channel_id
-    request.required = action.role
-    await request.recheck(pending.action, pending.summary)
+async def _allowed(request: Request, pending: Pending, action: GatedAction) -> Request:
+    """The press as the confirmed command (audited as that command, in its channel), once the role as it is now
+    allows it: a role taken away since the preview is refused, and audited."""
+    confirmed = replace(request, command=pending.command, text="",
+                        channel_id=pending.channel_id or request.channel_id, required=action.role)
+    await confirmed.recheck(pending.action, pending.summary)
+    return confirmed
 
 
 async def on_confirm(request: Request) -> None:
     pending, action = await _usable(request)
-    await _allowed(request, pending, action)
+    request = await _allowed(request, pending, action)
     if action.requires_code:
         refusal = await code_refusal(request.rt, request.user_id)
         if refusal:
@@ -141,17 +146,17 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     @app.view(views.CODE_CALLBACK_ID)
     async def on_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient) -> None:
         view = body["view"]
-        request = await interaction_request(rt, body, client, None)
-        request.value = view.get("private_metadata", "")
+        request = replace(await interaction_request(rt, body, client, None), value=view.get("private_metadata", ""))
         try:
             pending, action = await _usable(request)
-            await _allowed(request, pending, action)
+            request = await _allowed(request, pending, action)
         except UserError as exc:
             await ack(response_action="update", view=request.view(views.result_modal(str(exc))))
             return
         result = await rt.mfa.verify(request.user_id, views.code_from(view))
         if not result.ok:
-            await request.audit(pending.action, pending.summary, "refused", f"MFA code {result.outcome.value}")
+            async with request.audited(pending.action, pending.summary) as entry:
+                entry.end("refused", f"MFA code {result.outcome.value}")
             await ack(response_action="errors", errors={views.CODE_BLOCK_ID: code_error(result, rt)})
             return
         if not await rt.pending.claim(pending.id, rt.worker_id, view_id=view["id"]):

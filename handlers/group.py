@@ -9,7 +9,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import groups
-from bot.services.errors import InputError, ServiceError
+from bot.services.errors import InputError
 from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, register_command
 from handlers.views import group as views
@@ -19,22 +19,6 @@ DELETE_ACTION = "group.delete"
 CONFIG_ACTION = "group.config"
 # Some clients turn quotes into typographic ones.
 TYPOGRAPHIC_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
-
-
-def why(exc: BaseException) -> str:
-    """What the audit log records about a failure; never more than the user was told."""
-    if isinstance(exc, UserError):
-        return str(exc)
-    if isinstance(exc, InputError):
-        return t(exc.message_id, **exc.values)
-    if isinstance(exc, ServiceError):
-        return str(exc)
-    return type(exc).__name__
-
-
-async def audit_failure(request: Request, action: str, target: str | None, exc: BaseException) -> None:
-    result = "refused" if isinstance(exc, (UserError, InputError)) else "error"
-    await request.audit(action, target, result, why(exc))
 
 
 def one_argument(request: Request, usage_id: str) -> str:
@@ -61,13 +45,10 @@ async def show_group(request: Request) -> None:
 
 
 async def create_group(request: Request) -> None:
-    target = request.text.partition(" ")[2] or None
-    try:
-        created = await groups.create_group(request.rt.soracom, one_argument(request, "group.create_usage"))
-    except Exception as exc:
-        await audit_failure(request, CREATE_ACTION, target, exc)
-        raise
-    await request.audit(CREATE_ACTION, f"{created.name} {created.group_id}", "ok")
+    name = one_argument(request, "group.create_usage")
+    async with request.audited(CREATE_ACTION, name) as entry:
+        created = await groups.create_group(request.rt.soracom, name)
+        entry.target = f"{created.name} {created.group_id}"
     await request.announce(t("group.created", user=request.user_id, name=views.escape(created.name or ""),
                          group_id=created.group_id))
 
@@ -76,13 +57,8 @@ async def create_group(request: Request) -> None:
 
 
 async def ask_delete(request: Request) -> None:
-    target = request.text.partition(" ")[2] or None
-    try:
-        group = await groups.find_group(request.rt.soracom, one_argument(request, "group.delete_usage"))
-        await groups.ensure_empty(request.rt.soracom, group)
-    except Exception as exc:
-        await audit_failure(request, DELETE_ACTION, target, exc)
-        raise
+    group = await groups.find_group(request.rt.soracom, one_argument(request, "group.delete_usage"))
+    await groups.ensure_empty(request.rt.soracom, group)
     group_id = groups.group_id(group)
     blocks, summary = views.delete_preview(groups.name_tag(group), group_id, len(group.configuration or {}))
     await gate.ask(request, DELETE_ACTION, {"group_id": group_id, "name": groups.name_tag(group)},
@@ -91,17 +67,12 @@ async def ask_delete(request: Request) -> None:
 
 async def run_delete(request: Request, pending: Pending) -> jobs.Outcome:
     group_id, name = pending.args["group_id"], pending.args["name"]
-    target = f"{name} {group_id}" if name else group_id
-    try:
-        await groups.delete_group(request.rt.soracom, group_id)
-    except InputError as exc:
-        if not (pending.resumed and exc.message_id == "group.not_found"):  # else: deleted before the takeover
-            await audit_failure(request, DELETE_ACTION, target, exc)
-            return jobs.Outcome(False, why(exc))
-    except Exception as exc:
-        await audit_failure(request, DELETE_ACTION, target, exc)
-        raise
-    await request.audit(DELETE_ACTION, target, "ok")
+    async with request.audited(DELETE_ACTION, f"{name} {group_id}" if name else group_id):
+        try:
+            await groups.delete_group(request.rt.soracom, group_id)
+        except InputError as exc:
+            if not (pending.resumed and exc.message_id == "group.not_found"):  # else: deleted before the takeover
+                raise
     done = t("group.deleted", user=request.user_id, name=views.label(name), group_id=group_id)
     await request.announce(done)
     return jobs.Outcome(True, done)
@@ -163,27 +134,22 @@ async def configure(request: Request) -> None:
                             views.namespace_blocks(groups.group_name(group), namespace,
                                                    groups.parameters(group, namespace)))
         return
-    target = f"{name_or_id} {typed_namespace}"
-    try:
+    async with request.audited(CONFIG_ACTION, f"{name_or_id} {typed_namespace}") as entry:
         if not request.role.allows(Role.operator):
             raise UserError(t("common.refused_role", role=request.role.name, command=request.command,
                               sub="config … KEY=VALUE", required=Role.operator.name, user=request.user_id))
         change = groups.parse_change(groups.namespace_named(typed_namespace), tokens)
         group = await groups.find_group(request.rt.soracom, name_or_id)
-        target = f"{groups.group_name(group)} {group.groupId} {change.namespace}"
+        entry.target = f"{groups.group_name(group)} {group.groupId} {change.namespace}"
         after = await groups.configure(request.rt.soracom, group, change)
-    except Exception as exc:
-        await audit_failure(request, CONFIG_ACTION, target, exc)
-        raise
-    await request.audit(CONFIG_ACTION, target, "ok")
     handle = groups.group_name(group)
     summary = views.configured_text(request.user_id, handle, change)
     await request.announce(summary, views.configured_blocks(summary, handle, change.namespace, after))
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    jobs.define(jobs.GatedAction(DELETE_ACTION, run_delete, role=Role.operator, requires_code=True,
-                                 confirm_label=t("group.delete_confirm"), danger=True))
+    jobs.define(rt, jobs.GatedAction(DELETE_ACTION, run_delete, role=Role.operator, requires_code=True,
+                                 confirm_label="group.delete_confirm", danger=True))
     register_command(
         app,
         rt,

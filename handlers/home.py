@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -24,7 +25,10 @@ log = logging.getLogger(__name__)
 AUDIT_ENTRIES = 10
 WAIT_SECONDS = 60.0  # how long a Refresh waits for another process's refresh
 POLL_SECONDS = 0.5
-_BACKGROUND: set[asyncio.Task[Any]] = set()  # refreshes started by an open, kept until done
+
+
+class Background(set[asyncio.Task[Any]]):
+    """Refreshes started by an open, kept until done (per bot: `rt.state(Background)`)."""
 
 
 async def publish(rt: Runtime, client: AsyncWebClient, user_id: str) -> fleet.Snapshot:
@@ -66,8 +70,9 @@ async def _wait_for_other_refresh(rt: Runtime) -> None:
 
 def _in_background(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
     task = asyncio.get_running_loop().create_task(refresh_and_publish(rt, client, user_id), name="home-refresh")
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
+    running = rt.state(Background)
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
 async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> None:
@@ -87,8 +92,7 @@ async def refresh(request: Request) -> None:
 async def _in_direct_messages(request: Request) -> Request:
     """Home has no channel: the answers of its buttons go to the user's conversation with the bot."""
     opened_dm = await request.client.conversations_open(users=request.user_id)
-    request.channel_id = opened_dm["channel"]["id"]
-    return request
+    return replace(request, channel_id=opened_dm["channel"]["id"])
 
 
 async def list_sims(request: Request) -> None:

@@ -18,10 +18,9 @@ from bot.runtime import Runtime
 from bot.security.pending import ItemEnd, Pending
 from bot.security.roles import Role
 from bot.services import audit
-from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.roles import role_of
 from bot.store import outbox
-from handlers.common import Request, UserError, failure_text, speak_to
+from handlers.common import Request, RoleReading, failure_text, outcome_of, speak_to
 from handlers.views import gate as views
 
 log = logging.getLogger(__name__)
@@ -47,15 +46,20 @@ class GatedAction:
     run: Executor
     role: Role
     requires_code: bool = False
-    confirm_label: str | None = None
+    confirm_label: str | None = None  # the message id of its Confirm button: told in each user's language
     danger: bool = False
 
 
-ACTIONS: dict[str, GatedAction] = {}
+class GatedActions(dict[str, GatedAction]):
+    """The actions a bot's handlers defined, by name (`actions(rt)`)."""
 
 
-def define(action: GatedAction) -> GatedAction:
-    ACTIONS[action.name] = action
+def actions(rt: Runtime) -> GatedActions:
+    return rt.state(GatedActions)
+
+
+def define(rt: Runtime, action: GatedAction) -> GatedAction:
+    actions(rt)[action.name] = action
     return action
 
 
@@ -67,7 +71,7 @@ async def run(request: Request, job: Pending) -> Outcome:
     lost = asyncio.Event()
     keeper = asyncio.get_running_loop().create_task(_keep_lease(rt, job.id, work, lost), name=f"lease:{job.id}")
     try:
-        return await _execute(request, job, ACTIONS[job.action])
+        return await _execute(request, job, actions(rt)[job.action])
     except asyncio.CancelledError:
         if not lost.is_set():
             raise
@@ -97,13 +101,12 @@ async def _execute(request: Request, job: Pending, action: GatedAction) -> Outco
     run_request = replace(request, channel_id=job.channel_id or request.channel_id, command=job.command, text="",
                           respond=None, required=action.role)
     try:
-        await run_request.recheck(job.action, job.summary)
-        outcome = await action.run(run_request, job)
+        # Executors record how their action ended; this records a failure none of them did (a database error).
+        async with run_request.audited(job.action, job.summary, failures_only=True):
+            await run_request.recheck(job.action, job.summary)
+            outcome = await action.run(run_request, job)
     except Exception as exc:
-        known = isinstance(exc, (UserError, InputError)) or (
-            isinstance(exc, ServiceError) and not exc.ambiguous) or (
-            isinstance(exc, WriteUnconfirmed) and exc.changed is False)
-        outcome = Outcome(False, failure_text(exc, job.command), unknown=not known)
+        outcome = Outcome(False, failure_text(exc, job.command), unknown=outcome_of(exc) in ("unknown", "error"))
     await _finish(request.rt, job, outcome)
     return outcome
 
@@ -126,7 +129,7 @@ async def request_for(rt: Runtime, client: AsyncWebClient, job: Pending) -> Requ
     await speak_to(rt, client, job.user_id)
     return Request(rt=rt, client=client, respond=None, user_id=job.user_id, team_id=job.team_id,
                    channel_id=job.channel_id, trigger_id=None,
-                   role=await role_of(rt.db, job.user_id, rt.settings.admins), command=job.command)
+                   reading=RoleReading(await role_of(rt.db, job.user_id, rt.settings.admins)), command=job.command)
 
 
 class ItemLog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -26,9 +27,9 @@ async def enroll(request: Request) -> None:
     if new is None:
         since = gate.format_time(rt, (await rt.mfa.status(request.user_id)).confirmed_at)
         raise UserError(t("mfa.enroll_already", since=since))
-    page_url = f"{rt.settings.public_url}/mfa/enroll/{await rt.mfa.issue_enroll_link(request.user_id)}"
-    await request.open_view(views.enroll_modal(new.secret, new.uri, page_url))
-    await request.audit("mfa.enroll", request.user_id, "ok")
+    async with request.audited("mfa.enroll", request.user_id):
+        page_url = f"{rt.settings.public_url}/mfa/enroll/{await rt.mfa.issue_enroll_link(request.user_id)}"
+        await request.open_view(views.enroll_modal(new.secret, new.uri, page_url))
 
 
 async def verify(request: Request) -> None:
@@ -46,10 +47,9 @@ async def confirm_text(request: Request, code: str) -> str:
     result = await request.rt.mfa.confirm(request.user_id, code)
     if result.outcome is Check.not_enrolled:
         raise UserError(t("mfa.verify_none"))
-    if not result.ok:
-        await request.audit("mfa.verify", request.user_id, "refused", f"code {result.outcome.value}")
-        raise UserError(gate.code_error(result, request.rt))
-    await request.audit("mfa.verify", request.user_id, "ok")
+    async with request.audited("mfa.verify", request.user_id):
+        if not result.ok:
+            raise UserError(gate.code_error(result, request.rt))
     return t("mfa.enroll_done")
 
 
@@ -83,17 +83,18 @@ async def ask_reset(request: Request) -> None:
 
 async def run_reset(request: Request, pending: Pending) -> jobs.Outcome:
     user = pending.args["user"]
-    if not await request.rt.mfa.reset(user):
-        await request.audit("mfa.reset", user, "error", "not enrolled")
-        return jobs.Outcome(False, t("mfa.reset_none", user=user))
-    await request.audit("mfa.reset", user, "ok")
+    async with request.audited("mfa.reset", user) as entry:
+        if not await request.rt.mfa.reset(user):
+            entry.end("failed", t("mfa.reset_none", user=user))
+    if entry.result != "ok":
+        return jobs.Outcome(False, entry.detail or "")
     done = t("mfa.reset_done", user=user, by=request.user_id)
     await request.announce(done)
     return jobs.Outcome(True, done)
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    jobs.define(jobs.GatedAction("mfa.reset", run_reset, role=Role.admin, requires_code=True, danger=True))
+    jobs.define(rt, jobs.GatedAction("mfa.reset", run_reset, role=Role.admin, requires_code=True, danger=True))
     register_command(
         app,
         rt,
@@ -109,8 +110,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
 
     @app.view(views.ENROLL_CALLBACK_ID)
     async def on_enroll_code(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient) -> None:
-        request = await interaction_request(rt, body, client, None)
-        request.command = "/mfa enroll"
+        request = replace(await interaction_request(rt, body, client, None), command="/mfa enroll")
         code = body["view"]["state"]["values"][views.ENROLL_BLOCK_ID][views.ENROLL_ACTION_ID].get("value") or ""
         try:
             done = await confirm_text(request, code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -15,7 +16,7 @@ from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
 from bot.services import orders
-from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
+from bot.services.errors import InputError
 from handlers import gate, jobs
 from handlers.common import (
     Request,
@@ -42,14 +43,10 @@ MODAL_DEADLINE = 1.5
 
 
 async def ask_sims(request: Request) -> None:
-    try:
-        if not 1 <= len(request.args) <= 2:
-            raise UserError(t("order.sims_usage"))
-        quantity = orders.parse_quantity(request.args[0])
-        await _require_code(request)
-    except (UserError, InputError) as exc:
-        await request.audit(ORDER_ACTION, request.text or None, "refused", _audit_note(exc))
-        raise
+    if not 1 <= len(request.args) <= 2:
+        raise UserError(t("order.sims_usage"))
+    quantity = orders.parse_quantity(request.args[0])
+    await _require_code(request)
     wanted = views.OrderRequest(quantity, request.channel_id, request.args[1] if len(request.args) == 2 else None)
     plan, view_id = await _plan_with_modal_ready(request, wanted)
     if plan is None:
@@ -105,13 +102,9 @@ async def _require_code(request: Request) -> None:
 async def quote_and_ask(request: Request, wanted: views.OrderRequest) -> None:
     """Asks SORACOM for a quotation and shows it privately with Confirm (gated) and Cancel."""
     assert wanted.product_code and wanted.address_id
-    target = f"{wanted.quantity} x {wanted.product_code}"
-    try:
+    async with request.audited(QUOTE_ACTION, f"{wanted.quantity} x {wanted.product_code}") as entry:
         quotation = await orders.quote(request.rt.soracom, wanted.product_code, wanted.quantity, wanted.address_id)
-    except Exception as exc:
-        await request.audit(QUOTE_ACTION, target, "error", _audit_note(exc))
-        raise
-    await request.audit(QUOTE_ACTION, f"{target} -> {quotation.order_id}", "ok")
+        entry.target = f"{entry.target} -> {quotation.order_id}"
     args = {"order_id": quotation.order_id, "quantity": wanted.quantity, "product_code": wanted.product_code,
             "address_id": wanted.address_id}
     requote = views.OrderRequest(wanted.quantity, request.channel_id, wanted.product_code, wanted.address_id)
@@ -126,27 +119,23 @@ async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
     """
     args = pending.args
     order_id = args["order_id"]
-    try:
-        order = await orders.placed(request.rt.soracom, order_id) if pending.resumed else None
-        order = order or await orders.confirm(request.rt.soracom, order_id)
-    except orders.QuotationExpired:
-        await request.audit(ORDER_ACTION, order_id, "refused", "quotation expired")
-        message = t("order.quotation_expired", order_id=order_id)
+    async with request.audited(ORDER_ACTION, order_id) as entry:
+        try:
+            order = await orders.placed(request.rt.soracom, order_id) if pending.resumed else None
+            order = order or await orders.confirm(request.rt.soracom, order_id)
+        except orders.QuotationExpired:
+            entry.end("refused", t("order.quotation_expired", order_id=order_id))
+        except orders.ConfirmUnknown:
+            entry.end("unknown", t("order.confirm_unknown", order_id=order_id))
+    if entry.result != "ok":
+        message = entry.detail or ""
+        if entry.result == "unknown":
+            await request.reply(message)
+            return jobs.Outcome(False, message, unknown=True)
         requote = views.OrderRequest(args["quantity"], request.channel_id, args["product_code"], args["address_id"])
         await request.reply(message, views.expired_blocks(message, requote))
         return jobs.Outcome(False, message)
-    except orders.ConfirmUnknown:
-        await request.audit(ORDER_ACTION, order_id, "unknown", "SORACOM unreachable; outcome unknown")
-        message = t("order.confirm_unknown", order_id=order_id)
-        await request.reply(message)
-        return jobs.Outcome(False, message, unknown=True)
-    except WriteUnconfirmed as exc:
-        await request.audit(ORDER_ACTION, order_id, "failed", _audit_note(exc))
-        return jobs.Outcome(False, failure_text(exc))
-    except Exception as exc:
-        await request.audit(ORDER_ACTION, order_id, "error", _audit_note(exc))
-        raise
-    await request.audit(ORDER_ACTION, order_id, "ok")
+    assert order is not None  # it ended ok
     done = views.placed_text(request.user_id, order)
     await request.announce(done)
     return jobs.Outcome(True, done)
@@ -159,24 +148,30 @@ async def requote(request: Request) -> None:
         orders.parse_quantity(str(wanted.quantity))
     except (ValueError, KeyError, TypeError, InputError):
         raise UserError(t("common.pending_unknown")) from None
-    await _require_code(request)
-    await request.reply(t("order.requoting"), replace_original=True)
-    await quote_and_ask(request, views.OrderRequest(wanted.quantity, request.channel_id or wanted.channel_id,
-                                                    wanted.product_code, wanted.address_id))
+    request = _as_command(request, wanted, request.channel_id or wanted.channel_id)
+    async with request.audited(ORDER_ACTION, str(wanted.quantity), failures_only=True):
+        await _require_code(request)
+        await request.reply(t("order.requoting"), replace_original=True)
+        await quote_and_ask(request, views.OrderRequest(wanted.quantity, request.channel_id, wanted.product_code,
+                                                        wanted.address_id))
+
+
+def _as_command(request: Request, wanted: views.OrderRequest, channel_id: str | None) -> Request:
+    """A press or submission of the order flow, audited as the command that started it, in its channel."""
+    return replace(request, channel_id=channel_id, command="/order", text=f"sims {wanted.quantity}")
 
 
 async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                   client: AsyncWebClient) -> None:
     """The picker modal submitted: create the address if one was typed in, then quote."""
     view = body["view"]
-    request = await interaction_request(rt, body, client, None)
     wanted = views.OrderRequest.decode(view.get("private_metadata") or "{}")
-    request.channel_id = wanted.channel_id
-    request.command, request.text = "/order", f"sims {wanted.quantity}"
+    request = _as_command(await interaction_request(rt, body, client, None), wanted, wanted.channel_id)
     if not request.role.allows(Role.operator):
         refusal = t("common.refused_role", role=request.role.name, command="/order", sub="sims",
                     required=Role.operator.name, user=request.user_id)
-        await request.audit(ORDER_ACTION, request.text, "refused", f"role {request.role.name}")
+        async with request.audited(ORDER_ACTION, str(wanted.quantity)) as entry:
+            entry.end("refused", refusal)
         await ack(response_action="update", view=request.view(result_modal(refusal)))
         return
     choice = views.picker_choice(view)
@@ -188,11 +183,12 @@ async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[s
     await ack(response_action="update", view=request.view(result_modal(t("order.picker_working"),
                                                                        title=t("order.picker_title"))))
     try:
-        address_id = choice.address_id or wanted.address_id
-        if choice.new_address is not None:
-            address_id = await _create_address(request, choice.new_address)
-        await quote_and_ask(request, views.OrderRequest(wanted.quantity, wanted.channel_id,
-                                                        choice.product_code or wanted.product_code, address_id))
+        async with request.audited(ORDER_ACTION, str(wanted.quantity), failures_only=True):
+            address_id = choice.address_id or wanted.address_id
+            if choice.new_address is not None:
+                address_id = await _create_address(request, choice.new_address)
+            await quote_and_ask(request, views.OrderRequest(wanted.quantity, wanted.channel_id,
+                                                            choice.product_code or wanted.product_code, address_id))
         outcome = _done_modal(request)
     except Exception as exc:  # noqa: BLE001 - the modal tells the user
         outcome = _failed_modal(request, exc)
@@ -200,12 +196,9 @@ async def on_pick(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[s
 
 
 async def _create_address(request: Request, fields: dict[str, str]) -> str:
-    try:
+    async with request.audited(ADDRESS_ACTION, fields.get("zipCode")) as entry:
         address = await orders.create_address(request.rt.soracom, fields)
-    except Exception as exc:
-        await request.audit(ADDRESS_ACTION, fields.get("zipCode"), "error", _audit_note(exc))
-        raise
-    await request.audit(ADDRESS_ACTION, address.id, "ok")
+        entry.target = address.id
     assert address.id
     return address.id
 
@@ -216,11 +209,6 @@ def _done_modal(request: Request) -> View:
 
 def _failed_modal(request: Request, exc: BaseException) -> View:
     return result_modal(failure_text(exc, request.command_line), title=t("order.picker_failed_title"))
-
-
-def _audit_note(exc: BaseException) -> str:
-    """The audit record's error: the plain text of expected failures, only the type of unexpected ones (logged)."""
-    return str(exc) if isinstance(exc, UserError | InputError | ServiceError) else type(exc).__name__
 
 
 async def _update_view(request: Request, view_id: str, view: View) -> None:
@@ -243,43 +231,37 @@ async def show_order(request: Request) -> None:
 
 
 async def ask_cancel(request: Request) -> None:
-    try:
-        if len(request.args) != 1:
-            raise UserError(t("order.cancel_usage"))
-        order = await orders.find_order(request.rt.soracom, request.args[0])
-        if not orders.cancellable(order):
-            raise UserError(t("order.cancel_refused", order_id=order.order_id,
-                              status=views.status_text(order.status)))
-    except (UserError, InputError) as exc:
-        await request.audit(CANCEL_ACTION, request.text or None, "refused", _audit_note(exc))
-        raise
+    if len(request.args) != 1:
+        raise UserError(t("order.cancel_usage"))
+    order = await orders.find_order(request.rt.soracom, request.args[0])
+    if not orders.cancellable(order):
+        raise UserError(t("order.cancel_refused", order_id=order.order_id, status=views.status_text(order.status)))
     summary = views.cancel_preview_text(order)
     await gate.ask(request, CANCEL_ACTION, {"order_id": order.order_id}, [text(summary)], summary)
 
 
 async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
     order_id = pending.args["order_id"]
-    try:
-        order = await orders.find_order(request.rt.soracom, order_id) if pending.resumed else None
-        if order is None or order.status != "cancelled":  # a job taken over may find it cancelled already
-            order = await orders.cancel(request.rt.soracom, order_id)
-    except orders.CancelRefused as exc:
-        await request.audit(CANCEL_ACTION, order_id, "refused", exc.reason)
-        return jobs.Outcome(False, t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
-    except Exception as exc:
-        await request.audit(CANCEL_ACTION, order_id, "error", _audit_note(exc))
-        raise
-    await request.audit(CANCEL_ACTION, order_id, "ok")
+    async with request.audited(CANCEL_ACTION, order_id) as entry:
+        try:
+            order = await orders.find_order(request.rt.soracom, order_id) if pending.resumed else None
+            if order is None or order.status != "cancelled":  # a job taken over may find it cancelled already
+                order = await orders.cancel(request.rt.soracom, order_id)
+        except orders.CancelRefused as exc:
+            entry.end("refused", t("order.cancel_refused_api", order_id=order_id, reason=exc.reason))
+    if entry.result == "refused":
+        return jobs.Outcome(False, entry.detail or "")
+    assert order is not None  # it ended ok
     done = views.cancelled_text(request.user_id, order)
     await request.announce(done)
     return jobs.Outcome(True, done)
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    jobs.define(jobs.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
-                                 confirm_label=t("order.confirm_label")))
-    jobs.define(jobs.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
-                                 confirm_label=t("order.cancel_label"), danger=True))
+    jobs.define(rt, jobs.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
+                                 confirm_label="order.confirm_label"))
+    jobs.define(rt, jobs.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
+                                 confirm_label="order.cancel_label", danger=True))
     register_command(
         app,
         rt,

@@ -20,6 +20,7 @@ from bot.services.sims import Action, Change
 from bot.services.targets import SimInfo
 from handlers import gate, jobs
 from handlers.common import (
+    Failed,
     Refused,
     Request,
     Subcommand,
@@ -185,18 +186,14 @@ async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed:
 
     `resumed`: a job taken over after its process died; the SIM as read now says whether the change was made.
     """
-    action = f"sim.{change.action.value}"
-    try:
-        if not (resumed and sims.shows(sim, change)):
-            await sims.apply(request.rt.soracom, change, sim.imsi)
-    except (ServiceError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
-        reason = sims.failure_reason(exc)
-        unknown = isinstance(exc, WriteUnconfirmed) and exc.changed is None
-        await request.audit(action, sim.imsi, "unknown" if unknown else "failed", reason)
-        if unknown:
-            raise
-        raise UserError(views.failed_text(change, sim, reason)) from None
-    await request.audit(action, sim.imsi, "ok")
+    async with request.audited(f"sim.{change.action.value}", sim.imsi):
+        try:
+            if not (resumed and sims.shows(sim, change)):
+                await sims.apply(request.rt.soracom, change, sim.imsi)
+        except (ServiceError, sims.ProtectionNotRestored, WriteUnconfirmed) as exc:
+            if isinstance(exc, WriteUnconfirmed) and exc.changed is None:
+                raise  # audited `unknown`
+            raise Failed(views.failed_text(change, sim, sims.failure_reason(exc))) from None
     done = views.done_text(change, sim, request.user_id)
     await request.announce(done)
     return jobs.Outcome(True, done)
@@ -286,8 +283,8 @@ def describe_failure(exc: BaseException) -> str:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     for action in sorted(sims.GATED):
-        jobs.define(jobs.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
-    jobs.define(jobs.GatedAction(BULK_ACTION, run_change, role=Role.operator))
+        jobs.define(rt, jobs.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
+    jobs.define(rt, jobs.GatedAction(BULK_ACTION, run_change, role=Role.operator))
     register_action(app, rt, views.NEXT_ACTION, turn_page)
     register_action(app, rt, views.PREVIOUS_ACTION, turn_page)
     register_action(app, rt, views.REFRESH_ACTION, refresh_list)

@@ -43,9 +43,10 @@ async def ask_role(request: Request) -> None:
 
 async def run_role(request: Request, pending: Pending) -> jobs.Outcome:
     user, role = pending.args["user"], Role.parse(pending.args["role"])
-    previous = await roles.role_of(request.rt.db, user, request.rt.settings.admins)
-    await roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
-    await request.audit("soracom.role", f"{user} {previous.name}->{role.name}", "ok")
+    async with request.audited("soracom.role", f"{user} {role.name}") as entry:
+        previous = await roles.role_of(request.rt.db, user, request.rt.settings.admins)
+        entry.target = f"{user} {previous.name}->{role.name}"
+        await roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
     done = t("soracom.role_done", user=user, role=role.name, previous=previous.name, by=request.user_id)
     await request.announce(done)
     return jobs.Outcome(True, done)
@@ -64,7 +65,7 @@ async def show_audit(request: Request) -> None:
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    jobs.define(jobs.GatedAction("soracom.role", run_role, role=Role.admin, requires_code=True))
+    jobs.define(rt, jobs.GatedAction("soracom.role", run_role, role=Role.admin, requires_code=True))
     register_command(
         app,
         rt,

@@ -14,7 +14,7 @@ import yaml
 
 from bot.security.roles import Role
 from bot.services import audit, roles
-from handlers.common import SLASH_COMMANDS
+from handlers.common import SlashCommands
 from tests.conftest import ADMIN, OPERATOR, VIEWER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ def test_manifest_is_valid_and_lists_exactly_the_registered_commands(shared_dir:
 
 @pytest.fixture
 async def harness_app_commands(harness) -> set[str]:  # type: ignore[no-untyped-def]
-    return set(SLASH_COMMANDS)
+    return set(harness.rt.state(SlashCommands))
 
 
 def test_console_runs_one_command_and_prints_a_real_reply(tmp_path: Path) -> None:
