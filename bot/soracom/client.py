@@ -140,6 +140,9 @@ class SoracomClient:
             headers={"X-Soracom-Lang": lang, "Accept": "application/json"},
             timeout=timeout,
         )
+        # Operations are sent to absolute URLs: httpx merging a relative one into the base URL parses both again on
+        # every call (a third of what building a request costs).
+        self._base = str(self._http.base_url).rstrip("/")
         self._credentials = credentials
         self._token_timeout = token_timeout_seconds
         # Refresh a tenth of the lifetime before expiry, at most five minutes before.
@@ -177,7 +180,7 @@ class SoracomClient:
     ) -> httpx.Response:
         """Sends one operation; re-authenticates once when the token turns out stale."""
         op = OPERATIONS[operation_id]
-        url = op.path.format(**{name: quote(str(value), safe="") for name, value in path.items()})
+        url = self._base + op.path.format(**{name: quote(str(value), safe="") for name, value in path.items()})
         query = _query(params or {})
         if not op.authenticated:
             return await self._send(op, url, query, json, {}, settle)
@@ -204,7 +207,7 @@ class SoracomClient:
         while True:
             last = attempt >= self._max_retries
             try:
-                response = await self._http.request(op.method, url, params=params, json=json, headers=headers,
+                response = await self._http.request(op.method, url, params=params or None, json=json, headers=headers,
                                                     extensions={OPERATION_EXTENSION: op.operation_id})
             except httpx.TransportError as exc:
                 log.debug("%s %s -> %s", op.method, op.path, type(exc).__name__)
@@ -291,7 +294,7 @@ class SoracomClient:
         """
         started = self._clock()
         op = OPERATIONS["generateAuthToken"]
-        url = op.path.format(operator_id=quote(session.operator_id, safe=""))
+        url = self._base + op.path.format(operator_id=quote(session.operator_id, safe=""))
         try:
             response = await self._send(op, url, {}, {"tokenTimeoutSeconds": self._token_timeout},
                                         session.headers(), None)
