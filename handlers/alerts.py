@@ -23,7 +23,7 @@ from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import alert_rules, alerts, sims, targets
 from bot.services.alerts import AlertSpec, AlertStore, Event
-from bot.services.groups import find_group, group_name
+from bot.services.groups import find_group
 from handlers import sim as sim_handlers
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
 from handlers.views import alerts as views
@@ -238,7 +238,7 @@ async def _spec(request: Request) -> AlertSpec:
         limit = alerts.parse_limit(args[0])
     elif args:
         raise UserError(t("alerts.no_limit_taken", rule=rule.name, extra=" ".join(args)))
-    return AlertSpec(rule, limit, group.groupId if group else None, group_name(group) if group else None)
+    return AlertSpec(rule, limit, group.id if group else None, group.name if group else None)
 
 
 def _what(spec: AlertSpec) -> str:
@@ -266,7 +266,7 @@ async def off(request: Request) -> None:
     if len(request.args) == 2:
         if not request.args[1].lower().startswith("group:"):
             raise UserError(t("alerts.usage_off"))
-        group_id = (await find_group(request.rt.soracom, request.args[1].split(":", 1)[1])).groupId
+        group_id = (await find_group(request.rt.soracom, request.args[1].split(":", 1)[1])).id
     wanted = rule.name + (f"@{group_id}" if group_id else "")
     gone = [r for r in await alert_rules.installed(request.rt.soracom)
             if r.key == wanted or (group_id is None and r.key.split("@")[0] == rule.name)]

@@ -59,9 +59,8 @@ async def create_group(request: Request) -> None:
 async def ask_delete(request: Request) -> None:
     group = await groups.find_group(request.rt.soracom, one_argument(request, "group.delete_usage"))
     await groups.ensure_empty(request.rt.soracom, group)
-    group_id = groups.group_id(group)
-    blocks, summary = views.delete_preview(groups.name_tag(group), group_id, len(group.configuration or {}))
-    await gate.ask(request, DELETE_ACTION, {"group_id": group_id, "name": groups.name_tag(group)},
+    blocks, summary = views.delete_preview(group.name_tag, group.id, len(group.configuration))
+    await gate.ask(request, DELETE_ACTION, {"group_id": group.id, "name": group.name_tag},
                    blocks, summary)
 
 
@@ -130,8 +129,8 @@ async def configure(request: Request) -> None:
     if not tokens:
         namespace = groups.namespace_named(typed_namespace)
         group = await groups.find_group(request.rt.soracom, name_or_id)
-        await request.reply(t("group.namespace_title", namespace=namespace, group=groups.group_name(group)),
-                            views.namespace_blocks(groups.group_name(group), namespace,
+        await request.reply(t("group.namespace_title", namespace=namespace, group=group.name),
+                            views.namespace_blocks(group.name, namespace,
                                                    groups.parameters(group, namespace)))
         return
     async with request.audited(CONFIG_ACTION, f"{name_or_id} {typed_namespace}") as entry:
@@ -140,9 +139,9 @@ async def configure(request: Request) -> None:
                               sub="config … KEY=VALUE", required=Role.operator.name, user=request.user_id))
         change = groups.parse_change(groups.namespace_named(typed_namespace), tokens)
         group = await groups.find_group(request.rt.soracom, name_or_id)
-        entry.target = f"{groups.group_name(group)} {group.groupId} {change.namespace}"
+        entry.target = f"{group.name} {group.id} {change.namespace}"
         after = await groups.configure(request.rt.soracom, group, change)
-    handle = groups.group_name(group)
+    handle = group.name
     summary = views.configured_text(request.user_id, handle, change)
     await request.announce(summary, views.configured_blocks(summary, handle, change.namespace, after))
 

@@ -73,6 +73,23 @@ class ConfigChange:
     remove: list[str]
 
 
+@dataclass(frozen=True)
+class GroupRef:
+    """A group found by name or id, as the handlers hold it between calls (SORACOM's model stays here)."""
+
+    id: str
+    name_tag: str | None
+    configuration: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.name_tag or self.id
+
+
+def _ref(group: Group) -> GroupRef:
+    return GroupRef(group_id(group), name_tag(group), dict(group.configuration or {}))
+
+
 def group_id(group: Group) -> str:
     """SORACOM sends every group with its id; the model leaves each field optional, as the official spec does."""
     if not group.groupId:
@@ -89,8 +106,12 @@ def name_tag(group: Group) -> str | None:
 
 
 @service
-async def find_group(client: SoracomClient, name_or_id: str) -> Group:
+async def find_group(client: SoracomClient, name_or_id: str) -> GroupRef:
     """A group by id, or by its `name` tag; InputError when unknown or when the name is ambiguous."""
+    return _ref(await _find(client, name_or_id))
+
+
+async def _find(client: SoracomClient, name_or_id: str) -> Group:
     if GROUP_ID.match(name_or_id):
         try:
             return await client.get_group(name_or_id)
@@ -135,7 +156,7 @@ async def count_members(client: SoracomClient, group_id: str) -> int:
 
 @service
 async def show_group(client: SoracomClient, name_or_id: str, sample_size: int = SAMPLE_SIZE) -> GroupDetail:
-    group = await find_group(client, name_or_id)
+    group = await _find(client, name_or_id)
     count = 0
     sample: list[MemberSim] = []
     async for sim in client.iter_subscribers_in_group(group_id(group)):
@@ -183,17 +204,17 @@ async def create_group(client: SoracomClient, name: str) -> GroupSummary:
 
 
 @service
-async def ensure_empty(client: SoracomClient, group: Group) -> None:
-    count = await count_members(client, group_id(group))
+async def ensure_empty(client: SoracomClient, group: GroupRef) -> None:
+    count = await count_members(client, group.id)
     if count:
-        raise InputError("group.not_empty", group=group_name(group), count=count)
+        raise InputError("group.not_empty", group=group.name, count=count)
 
 
 @service
-async def delete_group(client: SoracomClient, group_id: str) -> Group:
+async def delete_group(client: SoracomClient, group_id: str) -> GroupRef:
     """Deletes a group that holds no SIM (counted again now, not trusted from an earlier preview)."""
     try:
-        group = await client.get_group(group_id)
+        group = _ref(await client.get_group(group_id))
     except NotFound:
         raise InputError("group.not_found", group=group_id) from None
     await ensure_empty(client, group)
@@ -267,12 +288,12 @@ def _key(key: str, token: str) -> str:
     return key
 
 
-def parameters(group: Group, namespace: str) -> dict[str, Any]:
-    return dict((group.configuration or {}).get(namespace) or {})
+def parameters(group: GroupRef, namespace: str) -> dict[str, Any]:
+    return dict(group.configuration.get(namespace) or {})
 
 
 @service
-async def configure(client: SoracomClient, group: Group, change: ConfigChange) -> dict[str, Any]:
+async def configure(client: SoracomClient, group: GroupRef, change: ConfigChange) -> dict[str, Any]:
     """Sets then removes parameters; returns the namespace's parameters afterwards.
 
     Every removed name must exist beforehand, so a typo changes nothing.
@@ -281,11 +302,11 @@ async def configure(client: SoracomClient, group: Group, change: ConfigChange) -
     missing = [key for key in change.remove if key not in current]
     if missing:
         raise InputError("group.no_parameter", keys=", ".join(missing), namespace=change.namespace,
-                         group=group_name(group))
+                         group=group.name)
     if change.set:
-        group = await client.put_configuration_parameters(group_id(group), change.namespace, change.set)
+        group = _ref(await client.put_configuration_parameters(group.id, change.namespace, change.set))
     after = parameters(group, change.namespace)
     for key in change.remove:
-        await client.delete_configuration_parameter(group_id(group), change.namespace, key)
+        await client.delete_configuration_parameter(group.id, change.namespace, key)
         after.pop(key, None)
     return after

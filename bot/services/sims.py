@@ -114,7 +114,7 @@ def check_speed_class(value: str) -> str:
 @service
 async def group_change(client: SoracomClient, name_or_id: str) -> Change:
     group = await find_group(client, name_or_id)
-    return Change(Action.group, {"group_id": group.groupId, "group": group_name(group)})
+    return Change(Action.group, {"group_id": group.id, "group": group.name})
 
 
 # Listing

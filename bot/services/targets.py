@@ -178,7 +178,7 @@ def check_sim_token(token: str) -> None:
 
 @service
 async def prepare(client: SoracomClient, selector: Selector) -> Query:
-    group_id = (await find_group(client, selector.group)).groupId if selector.group else None
+    group_id = (await find_group(client, selector.group)).id if selector.group else None
     return Query(group_id=group_id, statuses=selector.statuses, tags=selector.tags)
 
 
