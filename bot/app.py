@@ -3,12 +3,14 @@ scheduled work (bill summary, budget warning, fleet snapshot) of one Runtime."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -125,8 +127,10 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
 
 @dataclass(frozen=True)
 class ScheduledWork:
-    """The bill summary, the budget watch and the fleet snapshot refresher of one Runtime, running."""
+    """The bill summary, the budget watch and the fleet snapshot refresher of one Runtime, running; the first two on
+    one APScheduler."""
 
+    scheduler: AsyncIOScheduler
     bill_summary: BillScheduler
     budget_watch: BudgetWatch
     refresher: FleetRefresher
@@ -135,16 +139,20 @@ class ScheduledWork:
         await self.bill_summary.stop()
         await self.budget_watch.stop()
         await self.refresher.stop()
+        self.scheduler.shutdown(wait=False)
 
 
 async def start_scheduled_work(rt: Runtime, client: AsyncWebClient) -> ScheduledWork:
+    scheduler = AsyncIOScheduler(timezone=rt.settings.timezone, event_loop=asyncio.get_running_loop())
+    scheduler.start()
     work = ScheduledWork(
-        BillScheduler(rt, client),
-        BudgetWatch(rt, client),
+        scheduler,
+        BillScheduler(rt, client, scheduler=scheduler),
+        BudgetWatch(rt, client, scheduler=scheduler),
         FleetRefresher(rt.db, rt.soracom, owner=rt.worker_id, clock=rt.clock, zone=rt.settings.timezone),
     )
-    await work.bill_summary.start()
     try:
+        await work.bill_summary.start()
         await work.budget_watch.start()
         await work.refresher.start()
     except BaseException:

@@ -26,7 +26,7 @@ from bot.config import check_cron
 from bot.messages import in_language
 from bot.runtime import Runtime
 from bot.services import bills, fleet, schedules
-from bot.services.schedules import JOB, RETRY_DELAYS, STALE_CLAIM, Claims, Passes, Schedule
+from bot.services.schedules import JOB, RETRY_DELAYS, STALE_CLAIM, Claims, Passes, Schedule, release, scheduler_for
 from handlers.views import bill as views
 from handlers.views.common import with_marker
 
@@ -73,6 +73,7 @@ class BillScheduler:
         check_every: float = 60.0,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         stale_after: timedelta = STALE_CLAIM,
+        scheduler: AsyncIOScheduler | None = None,
     ) -> None:
         self.rt = rt
         self.client = client
@@ -80,6 +81,7 @@ class BillScheduler:
         self.claims = Claims(rt.db, self.owner, retry_delays=retry_delays, stale_after=stale_after)
         self._trigger_override = trigger
         self._check_every = check_every
+        self._shared = scheduler  # the one the bot's scheduled tasks share; None: one of its own
         self._scheduler: AsyncIOScheduler | None = None
         self._applied: Schedule | None = None  # what the cron job was set up for
         self._lock = asyncio.Lock()
@@ -97,8 +99,7 @@ class BillScheduler:
 
     async def start(self) -> None:
         """Schedules the job and makes up this month's post if it is due and was never made."""
-        self._scheduler = AsyncIOScheduler(timezone=self.rt.settings.timezone, event_loop=asyncio.get_running_loop())
-        self._scheduler.start()
+        self._scheduler = scheduler_for(self._shared, self.rt.settings.timezone)
         self._scheduler.add_job(self._fire, IntervalTrigger(seconds=self._check_every), id=f"{JOB}_check",
                                 coalesce=True, max_instances=1)
         self.rt.schedule_listeners.append(self.reload)
@@ -111,7 +112,7 @@ class BillScheduler:
         if self.reload in self.rt.schedule_listeners:
             self.rt.schedule_listeners.remove(self.reload)
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            release(self._scheduler, self._shared, (JOB, f"{JOB}_check"))
             self._scheduler = None
         await self._passes.stop(timeout)
 

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.services.budget import Budget, Forecast
 from bot.services.budget_check import CHECK_HOUR, JOB, BudgetCheck, BudgetOutcome
-from bot.services.schedules import Passes
+from bot.services.schedules import Passes, release, scheduler_for
 from handlers.views import budget as views
 from handlers.views.common import with_marker
 
@@ -27,19 +27,20 @@ class BudgetWatch:
     """`await start()` … `await stop()`; `run_now()` checks at once (tests, the console)."""
 
     def __init__(self, rt: Runtime, client: AsyncWebClient, *, owner: str | None = None,
-                 check_every: float = 600.0, retry_delays: tuple[float, ...] | None = None) -> None:
+                 check_every: float = 600.0, retry_delays: tuple[float, ...] | None = None,
+                 scheduler: AsyncIOScheduler | None = None) -> None:
         self.rt, self.client = rt, client
         self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
         self.check = BudgetCheck(rt.db, rt.soracom, self._post, owner=self.owner, zone=rt.settings.timezone,
                                  clock=rt.clock, retry_delays=retry_delays)
         self._check_every = check_every
+        self._shared = scheduler  # the one the bot's scheduled tasks share; None: one of its own
         self._scheduler: AsyncIOScheduler | None = None
         self._passes = Passes(f"{JOB}:{self.owner}", "budget check", self.check.lock)
 
     async def start(self) -> None:
         zone = self.rt.settings.timezone
-        self._scheduler = AsyncIOScheduler(timezone=zone, event_loop=asyncio.get_running_loop())
-        self._scheduler.start()
+        self._scheduler = scheduler_for(self._shared, zone)
         self._scheduler.add_job(self._fire, CronTrigger(hour=CHECK_HOUR, minute=0, timezone=zone), id=JOB,
                                 coalesce=True, max_instances=1, misfire_grace_time=None)
         # Makes up a check missed while down, and retries a failed post.
@@ -49,7 +50,7 @@ class BudgetWatch:
 
     async def stop(self, timeout: float = 10.0) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            release(self._scheduler, self._shared, (JOB, f"{JOB}_check"))
             self._scheduler = None
         await self._passes.stop(timeout)
 

@@ -265,3 +265,22 @@ async def test_running_schedulers_hang_off_their_runtime(processes: Start) -> No
     assert await b.reload() == Schedule("C_OTHER", "0 0 2 * *", True, ADMIN)
     await a.stop()
     assert a.rt.schedule_listeners == [] and b.rt.schedule_listeners == [b.reload]
+
+
+async def test_a_bots_scheduled_tasks_share_one_scheduler(tmp_path: Path, fake: FakeSlack) -> None:
+    """The bill summary and the budget watch add their jobs to one APScheduler, which stops with the bot."""
+    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",  # type: ignore[call-arg]
+                        BOT_DATA_DIR=str(tmp_path / "data"), BOT_ADMINS=ADMIN)
+    async with LocalBot(settings, scheduler=True) as local:
+        assert local.scheduled is not None and local.sender is not None
+        scheduler = local.scheduled.scheduler
+        assert {job.id for job in scheduler.get_jobs()} == {"bill_summary_check", "budget", "budget_check"}
+        await local.sender.command("/bill", "schedule <#C_NEW|new> 0 0 1 * *", user_id=ADMIN, channel_id="C_OPS")
+        await local.settle()
+        assert "bill_summary" in {job.id for job in scheduler.get_jobs()}  # the cron job, on the same scheduler
+        await local.scheduled.budget_watch.stop()
+        assert {job.id for job in scheduler.get_jobs()} == {"bill_summary", "bill_summary_check"}
+        assert scheduler.running
+    for _ in range(10):  # AsyncIOScheduler stops on the loop's next turn
+        await asyncio.sleep(0)
+    assert not scheduler.running

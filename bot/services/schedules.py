@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
@@ -74,6 +75,26 @@ def next_run(schedule: Schedule, settings: Settings, now: datetime) -> datetime 
         return None
     fire: datetime | None = check_cron(schedule.cron, settings.BOT_TIMEZONE).get_next_fire_time(None, now)
     return fire
+
+
+def scheduler_for(shared: AsyncIOScheduler | None, zone: tzinfo) -> AsyncIOScheduler:
+    """The scheduler a scheduled task adds its jobs to: the one its bot's tasks share, else one of its own (a task
+    started alone, as in tests), started here."""
+    if shared is not None:
+        return shared
+    own = AsyncIOScheduler(timezone=zone, event_loop=asyncio.get_running_loop())
+    own.start()
+    return own
+
+
+def release(scheduler: AsyncIOScheduler, shared: AsyncIOScheduler | None, jobs: Iterable[str]) -> None:
+    """Stops a task's jobs: takes them off the shared scheduler, or shuts down the task's own."""
+    if shared is None or scheduler is not shared:
+        scheduler.shutdown(wait=False)
+        return
+    for job in jobs:
+        if shared.get_job(job) is not None:
+            shared.remove_job(job)
 
 
 class Passes:
