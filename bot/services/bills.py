@@ -100,6 +100,11 @@ class DayAmount:
     date: str  # yyyyMMdd
     amount: float
 
+    @property
+    def day(self) -> int | None:
+        """The day of the month; None for a date that is not yyyyMMdd."""
+        return int(self.date[6:8]) if len(self.date) == 8 and self.date[6:8].isdigit() else None
+
 
 @dataclass(frozen=True)
 class DailyBills:
@@ -161,18 +166,19 @@ async def _day_by_day(client: SoracomClient, bill: MonthBill) -> MonthBill:
     """The running month compared with the month before through the same day; as it was if either has no daily
     bills."""
     try:
-        days, before = await asyncio.gather(daily_bills(client, bill.year_month),
-                                            daily_bills(client, previous_month(bill.year_month)))
+        days, before = await daily_with_previous(client, bill.year_month)
     except (InputError, SoracomError) as exc:
         log.info("no day-by-day comparison of %s: %s", bill.year_month, exc)
         return bill
-    through = max((int(day.date[6:8]) for day in days.days if day.date[6:8].isdigit()), default=0)
+    if before is None:
+        return bill
+    through = max((entry.day or 0 for entry in days.days), default=0)
     return replace(bill, through_day=through, compared_amount=_through(days, through),
                    previous_amount=_through(before, through))
 
 
 def _through(daily: DailyBills, day: int) -> float:
-    return sum(entry.amount for entry in daily.days if entry.date[6:8].isdigit() and int(entry.date[6:8]) <= day)
+    return sum(entry.amount for entry in daily.days if entry.day is not None and entry.day <= day)
 
 
 async def _bill(client: SoracomClient, year_month: str, current: str) -> tuple[float, str, str, str | None]:

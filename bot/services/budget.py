@@ -106,7 +106,7 @@ def _per_day(daily: DailyBills | None) -> list[float]:
     """Amounts by day of the month from day 1; days SORACOM left out count as nothing."""
     if daily is None or not daily.days:
         return []
-    amounts = {int(day.date[6:8]): day.amount for day in daily.days if len(day.date) == 8}
+    amounts = {day.day: day.amount for day in daily.days if day.day is not None}
     return [amounts.get(day, 0.0) for day in range(1, max(amounts, default=0) + 1)]
 
 

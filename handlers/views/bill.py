@@ -161,16 +161,16 @@ def daily_text(daily: DailyBills) -> str:
         return t("bill.daily_none", month=month_label(daily.year_month))
     peak = max(daily.days, key=lambda d: d.amount)
     peak_text = t("bill.daily_peak", amount=money(peak.amount, daily.currency),
-                  day=int(peak.date[6:8])) if peak.amount else ""
-    days = " · ".join(f"{int(d.date[6:8])}: {money(d.amount, daily.currency)}" for d in daily.days)
+                  day=peak.day) if peak.amount else ""
+    days = " · ".join(f"{d.day}: {money(d.amount, daily.currency)}" for d in daily.days)
     return t("bill.daily_text", month=month_label(daily.year_month),
              total=money(daily.total, daily.currency), peak=peak_text, days=days)
 
 
 def daily_chart(daily: DailyBills, previous: DailyBills | None = None) -> bytes:
     """Bars of the month's days; the month before's days as a line over the same day numbers."""
-    this = {int(d.date[6:8]): d.amount for d in daily.days}
-    before = {int(d.date[6:8]): d.amount for d in previous.days} if previous else {}
+    this = {d.day: d.amount for d in daily.days if d.day is not None}
+    before = {d.day: d.amount for d in previous.days if d.day is not None} if previous else {}
     days = list(range(1, max([*this, *before, 1]) + 1))
     lines = []
     if before:
