@@ -3,7 +3,6 @@ scheduled work (bill summary, budget warning, fleet snapshot) of one Runtime."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from bot.messages import t
 from bot.postack import Dispatcher, acked_at_once
 from bot.runtime import Runtime
 from bot.services.fleet import FleetRefresher
+from bot.services.schedules import start_scheduler
 from bot.web import enroll_page
 from bot.web.health import DatabaseProbe
 from bot.web.limits import BodyLimit
@@ -143,8 +143,7 @@ class ScheduledWork:
 
 
 async def start_scheduled_work(rt: Runtime, client: AsyncWebClient) -> ScheduledWork:
-    scheduler = AsyncIOScheduler(timezone=rt.settings.timezone, event_loop=asyncio.get_running_loop())
-    scheduler.start()
+    scheduler = start_scheduler(rt.settings.timezone)
     work = ScheduledWork(
         scheduler,
         BillScheduler(rt, client, scheduler=scheduler),

@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -77,7 +74,7 @@ class BillScheduler:
     ) -> None:
         self.rt = rt
         self.client = client
-        self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
+        self.owner = (owner or rt.worker_id)[:64]
         self.claims = Claims(rt.db, self.owner, retry_delays=retry_delays, stale_after=stale_after)
         self._trigger_override = trigger
         self._check_every = check_every

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -30,7 +27,7 @@ class BudgetWatch:
                  check_every: float = 600.0, retry_delays: tuple[float, ...] | None = None,
                  scheduler: AsyncIOScheduler | None = None) -> None:
         self.rt, self.client = rt, client
-        self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
+        self.owner = (owner or rt.worker_id)[:64]
         self.check = BudgetCheck(rt.db, rt.soracom, self._post, owner=self.owner, zone=rt.settings.timezone,
                                  clock=rt.clock, retry_delays=retry_delays)
         self._check_every = check_every

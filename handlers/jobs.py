@@ -139,7 +139,7 @@ class ItemLog:
     the job over does those again, or reads them first). A database that refuses the write is tried again."""
 
     RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-    GATHER = 0.004
+    GATHER = 0.004  # seconds the first end waits for others: one transaction for several SIMs, not one each
 
     def __init__(self, request: Request, job: Pending, action: str) -> None:
         self.request, self.job, self.action = request, job, action

@@ -77,14 +77,16 @@ def next_run(schedule: Schedule, settings: Settings, now: datetime) -> datetime 
     return fire
 
 
+def start_scheduler(zone: tzinfo) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=zone, event_loop=asyncio.get_running_loop())
+    scheduler.start()
+    return scheduler
+
+
 def scheduler_for(shared: AsyncIOScheduler | None, zone: tzinfo) -> AsyncIOScheduler:
     """The scheduler a scheduled task adds its jobs to: the one its bot's tasks share, else one of its own (a task
-    started alone, as in tests), started here."""
-    if shared is not None:
-        return shared
-    own = AsyncIOScheduler(timezone=zone, event_loop=asyncio.get_running_loop())
-    own.start()
-    return own
+    started alone, as in tests)."""
+    return shared if shared is not None else start_scheduler(zone)
 
 
 def release(scheduler: AsyncIOScheduler, shared: AsyncIOScheduler | None, jobs: Iterable[str]) -> None:
