@@ -19,11 +19,13 @@ from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
 from bot.store.tables import utcnow
+from bot.services.alerts import parse_limit
+from bot.services.errors import InputError
 from handlers.jobs import Sweeper
+from handlers.views.common import MIB, traffic_mib
 
 LOCAL_BOT_TOKEN = "xoxb-local"
 SLACK_LOCALES = {"en": "en-US", "ja": "ja-JP"}
-MIB = 1024 * 1024
 
 
 class _BotOnly(httpx.AsyncBaseTransport):
@@ -117,10 +119,16 @@ class LocalBot:
             await self.sweeper.start()
         return self
 
-    async def add_traffic(self, sim: str, megabytes: int) -> str:
+    async def add_traffic(self, sim: str, size: int | str) -> str:
         """Traffic on a SIM (IMSI or name) through the emulator's sandbox stats API, as a device would make it now;
-        the Event Handler rules it crosses fire. Returns what happened, in one line."""
+        the Event Handler rules it crosses fire. `size`: MiB, or a size as `/alerts setup` takes it (150MiB, 1GiB;
+        MB and GB read as MiB and GiB). Returns what happened, in one line."""
         from bot.emulator import Identity, create_app
+
+        try:
+            mebibytes = size if isinstance(size, int) else parse_limit(size)
+        except InputError:
+            return f"({size!r} is not a size: type MiB, e.g. 150 or 150MiB)"
 
         state = self.rt.emulator if self.rt else None
         if state is None:
@@ -132,7 +140,7 @@ class LocalBot:
         moment = int(state.now().timestamp())
         while moment in state.data_of(sub["operatorId"]).air_stats.get(sub["imsi"], {}):
             moment += 1
-        volume = {"downloadByteSizeTotal": megabytes * MIB, "downloadPacketSizeTotal": megabytes * 800,
+        volume = {"downloadByteSizeTotal": mebibytes * MIB, "downloadPacketSizeTotal": mebibytes * 800,
                   "uploadByteSizeTotal": 0, "uploadPacketSizeTotal": 0}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state)),
                                      base_url="http://emulator") as api:
@@ -140,7 +148,7 @@ class LocalBot:
                                       headers={"X-Soracom-API-Key": session.api_key, "X-Soracom-Token": session.token},
                                       json={"unixtime": moment, "dataTrafficStatsMap": {sub["speedClass"]: volume}})
             await self.settle()
-        return f"({megabytes} MB added to {sub['imsi']}: HTTP {response.status_code})"
+        return f"({traffic_mib(mebibytes)} added to {sub['imsi']}: HTTP {response.status_code})"
 
     async def settle(self, timeout: float = 60.0) -> None:
         """Waits for every task the bot started after answering Slack (bolt's post-ack work, bulk jobs)."""

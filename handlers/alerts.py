@@ -27,7 +27,7 @@ from bot.services.groups import find_group
 from handlers import sim as sim_handlers
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
 from handlers.views import alerts as views
-from handlers.views.common import message_text, with_marker
+from handlers.views.common import message_text, traffic_mib, with_marker
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ async def _spec(request: Request) -> AlertSpec:
 
 
 def _what(spec: AlertSpec) -> str:
-    return t("alerts.spec", rule=spec.rule.name, limit=f" > {spec.limit_mib} MiB" if spec.limit_mib else "",
+    return t("alerts.spec", rule=spec.rule.name, limit=f" > {traffic_mib(spec.limit_mib)}" if spec.limit_mib else "",
              scope=t("alerts.scope_group", group=spec.group_name) if spec.group_name else t("alerts.scope_all"))
 
 
@@ -251,7 +251,7 @@ async def list_alerts(request: Request) -> None:
     channel = await store(request.rt).channel()
     lines = [t("alerts.list_channel", channel=channel) if channel else t("alerts.no_channel")]
     lines += [t("alerts.list_line", key=rule.key, status=rule.status or "?", rule=rule.rule_type,
-                limit=rule.limit or "-")
+                limit=traffic_mib(int(rule.limit)) if str(rule.limit or "").isdigit() else rule.limit or "-")
               for rule in await alert_rules.installed(request.rt.soracom)] or [t("alerts.list_none")]
     lines += [t("alerts.list_mute", target=m.target, until=_time(request.rt, m.until))
               for m in await store(request.rt).mutes(now)]

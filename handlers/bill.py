@@ -114,7 +114,8 @@ async def budget(request: Request) -> None:
         return
     if len(args) > 2:
         raise UserError(t("bill.budget_usage"))
-    amount = budget_service.parse_amount(args[0])
+    currency = await budget_service.bill_currency(rt.soracom)
+    amount = budget_service.parse_amount(args[0], currency)
     try:
         channel = parse_channel(args[1]) if len(args) == 2 else request.channel_id
     except UserError as exc:
@@ -125,7 +126,7 @@ async def budget(request: Request) -> None:
         await budget_service.set_budget(rt.db, amount, channel, request.user_id, rt.clock())
     saved = await budget_service.current_budget(rt.db)
     assert saved is not None
-    await request.reply(budget_views.set_text(saved))
+    await request.reply(budget_views.set_text(saved, currency))
 
 
 async def _budget_status(rt: Runtime) -> str:

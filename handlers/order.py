@@ -220,14 +220,16 @@ async def _update_view(request: Request, view_id: str, view: View) -> None:
 
 async def list_orders(request: Request) -> None:
     recent, total = await orders.recent_orders(request.rt.soracom)
-    await request.reply(t("order.list_title", count=len(recent), total=total), views.orders_blocks(recent, total))
+    await request.reply(t("order.list_title", count=len(recent), total=total),
+                        views.orders_blocks(recent, total, request.rt.settings.timezone))
 
 
 async def show_order(request: Request) -> None:
     if len(request.args) != 1:
         raise UserError(t("order.show_usage"))
     order = await orders.find_order(request.rt.soracom, request.args[0])
-    await request.reply(t("order.show_title", order_id=order.order_id), views.order_blocks(order))
+    await request.reply(t("order.show_title", order_id=order.order_id),
+                        views.order_blocks(order, request.rt.settings.timezone))
 
 
 async def ask_cancel(request: Request) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.emulator import FIELD_GROUP_ID, SEED_GROUP_ID
 from bot.services import audit
-from handlers.views.sim import human_bytes
+from handlers.views.common import traffic
 from tests.conftest import OPERATOR, VIEWER
 
 SENSOR_01, SENSOR_02, SENSOR_03 = "440100000000001", "440100000000002", "440100000000003"
@@ -125,14 +125,15 @@ async def test_show_has_everything_and_this_months_traffic(harness) -> None:  # 
     samples = [by_class for at, by_class in harness.emulator.air_stats[SENSOR_03].items() if at >= start]
     up = sum(s["uploadByteSizeTotal"] for by_class in samples for s in by_class.values())
     down = sum(s["downloadByteSizeTotal"] for by_class in samples for s in by_class.values())
-    assert up and f"↑ {human_bytes(up)} · ↓ {human_bytes(down)}" in text
+    assert up and f"↑ {traffic(up)} · ↓ {traffic(down)}" in text
     assert not changes(harness)
 
 
 async def test_show_by_imsi_and_human_units(harness) -> None:  # type: ignore[no-untyped-def]
     await harness.command(f"/sim show {SENSOR_09}", user=VIEWER)
     assert "terminated" in harness.all_text() and "not available" in harness.all_text()
-    assert [human_bytes(n) for n in (512, 1_500, 2_345_678, 7_000_000_000)] == ["512 B", "1.5 kB", "2.3 MB", "7.0 GB"]
+    assert [traffic(n) for n in (512, 1_536, 2_359_296, 7 * 2**30, 100 * 2**20)] == [
+        "512 B", "1.5 KiB", "2.2 MiB", "7 GiB", "100 MiB"]  # binary units, written as such
 
 
 # One SIM, not gated: done at once, told to the channel

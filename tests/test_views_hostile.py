@@ -219,7 +219,7 @@ def test_home_budget_and_named_breakdown_views(name: str, target: str, other: st
     saved = Budget(100.0, "C1", ACTOR, now)
     check(budget.warning_text(forecast, saved, 80), budget.warning_blocks(forecast, saved, 100),
           # <#C1>: the bot's own link to the channel it was given (a parsed channel ID), not data
-          budget.status_text(saved, forecast, TZ, now).replace("<#C1>", ""), budget.set_text(saved).replace("<#C1>", ""))
+          budget.status_text(saved, forecast, TZ, now).replace("<#C1>", ""), budget.set_text(saved, "JPY").replace("<#C1>", ""))
     month = MonthBill("202611", 12.0, "JPY", "closed", None, None, [ItemCost(name, other, 1.0)],
                       [SimCost(other, 5.0, IMSI, name), SimCost(other, 4.0, IMSI, None), SimCost(target, 1.0)], True)
     check(bill.bill_blocks(month))

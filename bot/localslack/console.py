@@ -29,7 +29,7 @@ HELP = """\
     :user U123         act as another Slack user          :channel C123   type in another channel
     :close             close the top modal                :show           show the channel's messages again
     :code              what your authenticator app would show now, for the key /mfa enroll gave you here
-    :traffic SIM MB    a device on SIM (IMSI or name) uses MB now (emulator): alert rules it crosses fire
+    :traffic SIM MiB   a device on SIM (IMSI or name) uses that many MiB now (emulator): alert rules it crosses fire
     :home              open the bot's Home tab (the fleet dashboard); its buttons are numbered like any
     :help              this text                          :quit           leave (EOF too)
     # comment          ignored, as are blank lines
@@ -62,7 +62,7 @@ class Console:
     def __init__(self, sender: SlackSender, fake: FakeSlack, settle: Callable[[], Awaitable[None]], *,
                  user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL", out: TextIO = sys.stdout,
                  input_func: Callable[[str], str] = input, banner: str | None = None,
-                 traffic: Callable[[str, int], Awaitable[str]] | None = None) -> None:
+                 traffic: Callable[[str, int | str], Awaitable[str]] | None = None) -> None:
         self.sender, self.fake, self.settle = sender, fake, settle
         self.user_id, self.channel_id = user_id, channel_id
         self.out, self.input_func, self.banner = out, input_func, banner
@@ -141,10 +141,10 @@ class Console:
 
     async def _traffic(self, rest: str) -> None:
         parts = rest.split()
-        if len(parts) != 2 or not parts[1].isdigit() or self.traffic is None:
-            self._say("(type :traffic SIM MB, e.g. :traffic sensor-01 150; the embedded emulator only)")
+        if len(parts) != 2 or self.traffic is None:
+            self._say("(type :traffic SIM MiB, e.g. :traffic sensor-01 150; the embedded emulator only)")
             return
-        self._say(await self.traffic(parts[0], int(parts[1])))
+        self._say(await self.traffic(parts[0], parts[1]))
         await self._after_request()
 
     def _authenticator_code(self) -> str:

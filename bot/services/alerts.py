@@ -30,7 +30,7 @@ STATUSES = ("ready", "active", "inactive", "standby", "suspended", "terminated")
 CARDED = ("new", "carded")  # an event whose card is posted, or on its way
 _IMSI = re.compile(r"^\d{15}$")
 _ALERT_KEY = re.compile(r"^[a-z-]+(@[A-Za-z0-9_.:-]{1,64})?$")
-_SIZE = re.compile(r"^(\d{1,10})\s*(MB|MIB|M|GB|GIB|G)?$", re.IGNORECASE)
+_SIZE = re.compile(r"^(\d{1,10})\s*(MB|MIB|M|GB|GIB|G)?$", re.IGNORECASE)  # MB, GB: read as MiB, GiB
 _DURATION = re.compile(r"^(\d{1,4})([mhd])$")
 
 
@@ -83,7 +83,8 @@ def parse_rule(name: str) -> RuleKind:
 
 
 def parse_limit(value: str) -> int:
-    """100MB, 100, 2GB → MiB (SORACOM's unit)."""
+    """100MiB, 100MB, 100, 2GiB, 2GB → MiB, SORACOM's unit: the bot counts traffic in binary units only, so MB
+    and GB typed are read as MiB and GiB."""
     match = _SIZE.match(value.strip())
     if not match:
         raise InputError("alerts.bad_limit", value=value)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
 
 from bot.services.bills import DailyBills, daily_with_previous
 from bot.services.errors import InputError, service
@@ -15,7 +19,11 @@ from bot.store.tables import BudgetSetting
 
 ROW = "monthly"
 THRESHOLDS = (80, 100)  # percent of the budget the forecast is warned at
-AMOUNT = re.compile(r"^[¥$€]?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
+# An amount, with its currency before or after it (a symbol or an ISO code; 円 for yen), once NFKC made full-width
+# characters (￥, １２，０００) plain.
+AMOUNT = re.compile(r"^(?P<before>[^\d\s.,]*)\s*(?P<number>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d+))?\s*"
+                    r"(?P<after>[^\d\s.,]*)$")
+SYMBOLS = {"¥": "JPY", "円": "JPY", "$": "USD", "US$": "USD", "€": "EUR", "£": "GBP"}
 MAX_AMOUNT = 1e12
 
 
@@ -27,15 +35,37 @@ class Budget:
     set_at: datetime
 
 
-def parse_amount(text: str) -> float:
-    """12000, 12,000, ¥12,000 or 12000.50; InputError otherwise."""
-    cleaned = text.strip().upper().removesuffix("JPY").removesuffix("USD").removesuffix("EUR")
-    if not AMOUNT.match(cleaned):
+def parse_amount(text: str, currency: str) -> float:
+    """An amount in the bill's `currency`: 12000, 12,000, ¥12,000, ￥１２０００, 12000円, 12000 JPY; in USD also
+    $12.50. An amount in another currency ($12 for a bill in yen, 12000USD) or with more decimals than the currency
+    has is refused (InputError), never read as a number of the bill's currency."""
+    match = AMOUNT.match(unicodedata.normalize("NFKC", text).strip())
+    if not match:
         raise InputError("bill.budget_bad_amount", value=text)
-    value = float(cleaned.lstrip("¥$€").replace(",", ""))
+    marks = {mark for mark in (match["before"], match["after"]) if mark}
+    if len(marks) > 1:
+        raise InputError("bill.budget_bad_amount", value=text)
+    if marks:
+        mark = marks.pop()
+        named = SYMBOLS.get(mark) or (mark.upper() if mark.isascii() and mark.isalpha() and len(mark) == 3 else None)
+        if named is None:
+            raise InputError("bill.budget_bad_amount", value=text)
+        if named != currency.upper():
+            raise InputError("bill.budget_other_currency", value=text, currency=currency.upper(), given=named)
+    cents = match["cents"] or ""
+    if len(cents) > get_currency_precision(currency.upper()):
+        raise InputError("bill.budget_decimals", value=text, currency=currency.upper(),
+                         decimals=get_currency_precision(currency.upper()))
+    value = float(Decimal(match["number"].replace(",", "") + (f".{cents}" if cents else "")))
     if not 0 < value <= MAX_AMOUNT:
         raise InputError("bill.budget_bad_amount", value=text)
     return value
+
+
+@service
+async def bill_currency(client: SoracomClient) -> str:
+    """The currency SORACOM bills this account in, as its running month's bill says."""
+    return (await client.get_latest_billing()).currency or "JPY"
 
 
 @off_loop

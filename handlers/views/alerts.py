@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.messages import t
-from handlers.views.common import fields, note, plain, text
+from handlers.views.common import fields, note, plain, text, traffic, traffic_mib
 from handlers.views.sim import sim_label
 
 SLOW_ACTION = "alerts_slow_down"
@@ -17,7 +17,6 @@ SHOW_ACTION = "alerts_show_sim"
 MUTE_ACTION = "alerts_mute_sim"
 STORM_SLOW_ACTION = "alerts_storm_slow_down"
 MAX_HISTORY = 10
-MIB = 1024 * 1024
 
 
 @dataclass
@@ -44,7 +43,7 @@ class Card:
 
 
 def happened(card: Card) -> str:
-    return t(f"alerts.what.{card.rule}", limit=card.limit_mib or 0, old=card.old_status or "?",
+    return t(f"alerts.what.{card.rule}", limit=traffic_mib(card.limit_mib or 0), old=card.old_status or "?",
              new=card.new_status or "?")
 
 
@@ -59,9 +58,9 @@ def card_blocks(card: Card, event_id: int) -> list[Block]:
              (t("alerts.field_rule"), card.rule),
              (t("alerts.field_when"), card.when)]
     if card.limit_mib is not None:
-        pairs.append((t("alerts.field_limit"), f"{card.limit_mib} MiB"))
+        pairs.append((t("alerts.field_limit"), traffic_mib(card.limit_mib)))
     if card.value_bytes is not None:
-        pairs.append((t("alerts.field_value"), f"{card.value_bytes / MIB:,.1f} MiB"))  # the threshold's unit
+        pairs.append((t("alerts.field_value"), traffic(card.value_bytes)))
     blocks: list[Block] = [text(card_text(card)), *fields(pairs), ActionsBlock(block_id="alert_buttons", elements=[
         ButtonElement(text=plain(t("alerts.button_slow")), action_id=SLOW_ACTION, value=value),
         ButtonElement(text=plain(t("alerts.button_suspend")), action_id=SUSPEND_ACTION, value=value, style="danger"),
@@ -73,7 +72,7 @@ def card_blocks(card: Card, event_id: int) -> list[Block]:
 
 
 def storm_text(rule: str, count: int, limit_mib: int | None) -> str:
-    return t(f"alerts.storm.{rule}", count=count, limit=limit_mib or 0)
+    return t(f"alerts.storm.{rule}", count=count, limit=traffic_mib(limit_mib or 0))
 
 
 def storm_blocks(rule: str, count: int, limit_mib: int | None, storm_id: int, history: list[str]) -> list[Block]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 
 from bot.charts import Chart, Line, render
@@ -168,15 +170,20 @@ def daily_text(daily: DailyBills) -> str:
 
 
 def daily_chart(daily: DailyBills, previous: DailyBills | None = None) -> bytes:
-    """Bars of the month's days; the month before's days as a line over the same day numbers."""
+    return render(daily_chart_of(daily, previous))
+
+
+def daily_chart_of(daily: DailyBills, previous: DailyBills | None = None) -> Chart:
+    """Bars of every day of the month (to its last, whatever days have amounts yet); the month before's days as a
+    line over the same day numbers."""
     this = {d.day: d.amount for d in daily.days if d.day is not None}
     before = {d.day: d.amount for d in previous.days if d.day is not None} if previous else {}
-    days = list(range(1, max([*this, *before, 1]) + 1))
+    days = list(range(1, calendar.monthrange(int(daily.year_month[:4]), int(daily.year_month[4:6]))[1] + 1))
     lines = []
     if before:
         lines.append(Line(plain(t("bill.chart_previous", month=month_label(previous.year_month))),  # type: ignore[union-attr]
                           [before.get(day) for day in days]))
-    return render(Chart(
+    return Chart(
         title=plain(daily_title(daily)),
         x_label=plain(t("bill.chart_day")),
         y_label=plain(t("bill.chart_amount", currency=daily.currency)),
@@ -184,7 +191,7 @@ def daily_chart(daily: DailyBills, previous: DailyBills | None = None) -> bytes:
         bars=[this.get(day, 0.0) for day in days],
         bar_label=month_label(daily.year_month),
         lines=lines,
-    ))
+    )
 
 
 def export_text(year_month: str, url: str) -> str:

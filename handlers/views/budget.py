@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 
 from slack_sdk.models.blocks import Block, HeaderBlock, PlainTextObject
 
-from bot.charts import FORECAST, Chart, Line, format_amount, render
+from bot.charts import FORECAST, Chart, Line, render
 from bot.messages import t
 from bot.services.bills import previous_month
 from bot.services.budget import Budget, Forecast
@@ -30,14 +30,14 @@ def status_text(budget: Budget | None, forecast: Forecast | None, zone: tzinfo, 
     if budget is None:
         return t("bill.budget_none")
     when = next_check.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    amount = money(budget.amount, forecast.currency) if forecast else format_amount(budget.amount)
+    amount = money(budget.amount, forecast.currency if forecast else None)
     head = t("bill.budget_status", amount=amount, channel=budget.channel,
              user=mention(budget.set_by), when=when)
     return f"{head}\n{forecast_text(forecast, budget)}" if forecast else head
 
 
-def set_text(budget: Budget) -> str:
-    return t("bill.budget_set", user=mention(budget.set_by), amount=format_amount(budget.amount),
+def set_text(budget: Budget, currency: str) -> str:
+    return t("bill.budget_set", user=mention(budget.set_by), amount=money(budget.amount, currency),
              channel=budget.channel)
 
 

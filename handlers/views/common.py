@@ -93,6 +93,23 @@ def money(amount: float | None, currency: str | None) -> str:
     return shown
 
 
+MIB = 1024 * 1024
+TRAFFIC_UNITS = (("B", 1), ("KiB", 1024), ("MiB", MIB), ("GiB", 1024 * MIB), ("TiB", 1024 * 1024 * MIB))
+
+
+def traffic(size: float) -> str:
+    """The one way the bot writes an amount of traffic: binary units written as such (SORACOM's Event Handler
+    counts MiB), at most one decimal, with the reader's digit grouping: 151.1 MiB, 100 MiB, 2 GiB."""
+    unit, scale = next(((unit, scale) for unit, scale in TRAFFIC_UNITS if abs(size) < scale * 1024),
+                       TRAFFIC_UNITS[-1])
+    shown = format_decimal(round(size / scale, 1), format="#,##0.#", locale=babel_locale(current_language()))
+    return f"{shown} {unit}"
+
+
+def traffic_mib(mib: int) -> str:
+    return traffic(mib * MIB)
+
+
 def number(value: float) -> str:
     """A count or quantity with the reader's digit grouping: 1,234."""
     return format_decimal(value, locale=babel_locale(current_language()))

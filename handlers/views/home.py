@@ -21,7 +21,7 @@ from bot.services.audit import AuditEntry
 from bot.services.fleet import Snapshot
 from handlers.views.bill import month_label
 from handlers.views.common import money
-from handlers.views.common import fields, mention_channel, note, plain, sandbox_marker, text
+from handlers.views.common import fields, mention_channel, note, plain, sandbox_marker, text, traffic
 from handlers.views.sim import STATUS_ICONS, age_words
 
 REFRESH_ACTION = "home_refresh"
@@ -73,15 +73,11 @@ def _bill_fields(snapshot: Snapshot) -> list[tuple[str, str]]:
     ]
 
 
-def _megabytes(value: int) -> str:
-    return f"{value / 1_000_000:,.1f} MB"
-
-
 def _top_traffic(snapshot: Snapshot) -> str:
     if not snapshot.top_traffic:
         return t("home.top_traffic_none")
     lines = [t("home.top_line", rank=rank, name=row.name or t("sim.unnamed"), imsi=row.imsi,
-               traffic=_megabytes(row.bytes)) for rank, row in enumerate(snapshot.top_traffic, 1)]
+               traffic=traffic(row.bytes)) for rank, row in enumerate(snapshot.top_traffic, 1)]
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -132,11 +133,13 @@ def items_text(order: OrderInfo) -> str:
     return ", ".join(f"{line.quantity:,} × {product_name(line.product)}" for line in order.lines)
 
 
-def order_time(value: str | None) -> str:
-    """yyyyMMddHHmmss as 'yyyy-MM-dd HH:mm' (SORACOM's own time zone; the API does not say which)."""
-    if not value or len(value) < 12 or not value.isdigit():
+def order_time(value: str | None, tz: tzinfo = timezone.utc) -> str:
+    """SORACOM's yyyyMMddHHmmss (UTC) as 'yyyy-MM-dd HH:mm ZONE' in the bot's zone."""
+    try:
+        moment = datetime.strptime(value or "", "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:
         return value or "—"
-    return f"{value[0:4]}-{value[4:6]}-{value[6:8]} {value[8:10]}:{value[10:12]}"
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # The picker modal
@@ -289,11 +292,11 @@ def placed_text(user_id: str, order: OrderInfo) -> str:
              status=status_text(order.status))
 
 
-def orders_blocks(orders: list[OrderInfo], total: int) -> list[Block]:
+def orders_blocks(orders: list[OrderInfo], total: int, tz: tzinfo = timezone.utc) -> list[Block]:
     if not orders:
         return [text(t("order.list_none"))]
     lines = [
-        t("order.list_line", order_id=o.order_id, when=order_time(o.ordered_at), items=items_text(o),
+        t("order.list_line", order_id=o.order_id, when=order_time(o.ordered_at, tz), items=items_text(o),
           total=total_text(o.total, o.currency), status=status_text(o.status))
         for o in orders
     ]
@@ -301,7 +304,7 @@ def orders_blocks(orders: list[OrderInfo], total: int) -> list[Block]:
     return [text(t("order.list_title", count=len(orders), total=total)), *chunks][:MAX_MESSAGE_BLOCKS - 1]
 
 
-def order_blocks(order: OrderInfo) -> list[Block]:
+def order_blocks(order: OrderInfo, tz: tzinfo = timezone.utc) -> list[Block]:
     currency = order.currency
     item_lines = [
         t("order.item_line", qty=item.quantity, product=product_name(item.product),
@@ -312,7 +315,7 @@ def order_blocks(order: OrderInfo) -> list[Block]:
     ]
     pairs = [
         (t("order.status"), status_text(order.status)),
-        (t("order.ordered_at"), order_time(order.ordered_at)),
+        (t("order.ordered_at"), order_time(order.ordered_at, tz)),
         (t("order.shipping_cost"), money(order.shipping_cost, currency)),
         (t("order.tax"), money(order.tax, currency)),
         (t("order.total"), f"*{total_text(order.total, currency)}*"),
@@ -320,7 +323,7 @@ def order_blocks(order: OrderInfo) -> list[Block]:
     if order.payment_status:
         pairs.append((t("order.payment"), order.payment_status))
     if order.shipped_at:
-        pairs.append((t("order.shipped_at"), order_time(order.shipped_at)))
+        pairs.append((t("order.shipped_at"), order_time(order.shipped_at, tz)))
     if order.tracking:
         pairs.append((t("order.tracking"), order.tracking))
     return [

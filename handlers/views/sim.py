@@ -13,7 +13,8 @@ from bot.messages import t, term
 from bot.services.bulk import BulkResult, Progress
 from bot.services.sims import LIFECYCLE, Change, Cursor, Preview, SimDetail, SimRow
 from bot.services.targets import SimInfo
-from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, month_name, note, text
+from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, note, text
+from handlers.views.common import traffic as traffic_size
 
 NEXT_ACTION = "sim_list_next"
 PREVIOUS_ACTION = "sim_list_prev"
@@ -150,7 +151,7 @@ def detail_blocks(detail: SimDetail, tz: ZoneInfo) -> list[Block]:
         (t("sim.f_session"), _session(sim, tz)),
         (t("sim.f_session_imei"), f"`{session.imei}`" if session and session.imei else "—"),
         (t("sim.f_location"), _location(sim)),
-        (t("sim.f_traffic"), _traffic(detail)),
+        (t("sim.f_traffic"), _traffic(detail, tz)),
     ]
     tags = escape(", ".join(f"`{k}={v}`" for k, v in sorted(sim.tags.items())) or "—")
     title = t("sim.show_title", name=sim.name or t("sim.unnamed"), imsi=sim.imsi)
@@ -184,22 +185,13 @@ def _location(sim: SimInfo) -> str:
     return f"{location['lat']}, {location['lon']}"
 
 
-def _traffic(detail: SimDetail) -> str:
+def _traffic(detail: SimDetail, tz: ZoneInfo) -> str:
+    """SORACOM counts a SIM's month in UTC: its start is shown in the bot's zone, with the zone."""
     traffic = detail.traffic
     if traffic is None:
         return t("sim.no_traffic")
-    return t("sim.traffic", up=human_bytes(traffic.upload_bytes), down=human_bytes(traffic.download_bytes),
-             month=month_name(traffic.since))
-
-
-def human_bytes(size: int) -> str:
-    """Decimal units, as SORACOM bills data: 1 MB = 1,000,000 bytes."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
+    return t("sim.traffic", up=traffic_size(traffic.upload_bytes), down=traffic_size(traffic.download_bytes),
+             since=traffic.since.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"))
 
 
 # Changes: what they do, previews, progress and reports

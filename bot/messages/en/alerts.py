@@ -16,7 +16,7 @@ MESSAGES = {
     "alerts.usage_channel": "Type `/alerts channel CHANNEL`, e.g. `/alerts channel #ops`.",
     "alerts.usage_setup": "Type `/alerts setup RULE [LIMIT] [group:NAME]`, e.g. `/alerts setup daily-traffic 100MB`. "
                           "Rules: {rules}.",
-    "alerts.usage_limit": "`{rule}` needs one limit, e.g. `/alerts setup {rule} 100MB` (MB or GB).",
+    "alerts.usage_limit": "`{rule}` needs one limit, e.g. `/alerts setup {rule} 100MB` (MiB or GiB; MB and GB are read as MiB and GiB, as SORACOM counts).",
     "alerts.no_limit_taken": "`{rule}` takes no limit; `{extra}` is not understood. Type `/alerts setup {rule} "
                              "[group:NAME]`.",
     "alerts.usage_off": "Type `/alerts off RULE [group:NAME]`, e.g. `/alerts off daily-traffic`.",
@@ -24,7 +24,7 @@ MESSAGES = {
                          "`/alerts mute daily-traffic 1d`.",
     "alerts.usage_unmute": "Type `/alerts unmute TARGET`, e.g. `/alerts unmute sensor-01`.",
     "alerts.unknown_rule": "`{rule}` is not an alert rule. Rules: {rules}.",
-    "alerts.bad_limit": "`{value}` is not a traffic limit. Type a size such as `100MB` or `2GB` (at least 1 MB).",
+    "alerts.bad_limit": "`{value}` is not a traffic limit. Type a size such as `100MiB` or `2GiB` (MB and GB are read as MiB and GiB; at least 1 MiB).",
     "alerts.bad_duration": "`{value}` is not a duration. Type minutes, hours or days such as `30m`, `12h`, `7d` "
                            "(at most 90 days).",
     "alerts.no_token": "Alerts are off: set `BOT_EVENTS_TOKEN` (a long random secret) in the bot's environment and "
@@ -38,7 +38,7 @@ MESSAGES = {
     "alerts.setup_created": ":white_check_mark: Event Handler rule created at SORACOM (`{id}`): {what}. {channel}",
     "alerts.setup_updated": ":white_check_mark: Event Handler rule updated at SORACOM (`{id}`): {what}. {channel}",
     "alerts.list_channel": "*Alert channel:* <#{channel}>",
-    "alerts.list_line": "• `{key}` — {rule}, limit {limit} MiB, *{status}*",
+    "alerts.list_line": "• `{key}` — {rule}, limit {limit}, *{status}*",
     "alerts.list_none": "No alert rules yet: `/alerts setup daily-traffic 100MB` makes one.",
     "alerts.list_mute": ":mute: `{target}` muted until {until}",
     "alerts.off_none": "No alert rule `{rule}` is set up; `/alerts list` shows them. Nothing was removed.",
@@ -47,8 +47,8 @@ MESSAGES = {
     "alerts.unmuted": ":loud_sound: `{target}` is no longer muted.",
     "alerts.not_muted": "`{target}` is not muted; `/alerts list` shows what is.",
     "alerts.card_title": ":rotating_light: {sim} — {what}",
-    "alerts.what.daily-traffic": "crossed {limit} MiB today",
-    "alerts.what.monthly-traffic": "crossed {limit} MiB this month",
+    "alerts.what.daily-traffic": "crossed {limit} today",
+    "alerts.what.monthly-traffic": "crossed {limit} this month",
     "alerts.what.status-change": "status changed from {old} to {new}",
     "alerts.what.session-disconnect": "went offline",
     "alerts.what.expiry": "reached its expiry time",
@@ -64,8 +64,8 @@ MESSAGES = {
     "alerts.button_show": "Show SIM",
     "alerts.button_mute": "Mute this SIM 24 h",
     "alerts.button_slow_all": "Slow down all",
-    "alerts.storm.daily-traffic": Plural(one=":rotating_light: {count} SIM crossed {limit} MiB today", other=":rotating_light: {count} SIMs crossed {limit} MiB today"),
-    "alerts.storm.monthly-traffic": Plural(one=":rotating_light: {count} SIM crossed {limit} MiB this month", other=":rotating_light: {count} SIMs crossed {limit} MiB this month"),
+    "alerts.storm.daily-traffic": Plural(one=":rotating_light: {count} SIM crossed {limit} today", other=":rotating_light: {count} SIMs crossed {limit} today"),
+    "alerts.storm.monthly-traffic": Plural(one=":rotating_light: {count} SIM crossed {limit} this month", other=":rotating_light: {count} SIMs crossed {limit} this month"),
     "alerts.storm.status-change": Plural(one=":rotating_light: {count} SIM changed status", other=":rotating_light: {count} SIMs changed status"),
     "alerts.storm.session-disconnect": Plural(one=":rotating_light: {count} SIM went offline", other=":rotating_light: {count} SIMs went offline"),
     "alerts.storm.expiry": Plural(one=":rotating_light: {count} SIM reached its expiry time", other=":rotating_light: {count} SIMs reached their expiry time"),

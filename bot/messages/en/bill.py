@@ -74,6 +74,8 @@ MESSAGES = {
     "bill.schedule_off": ":calendar: <@{user}> turned the monthly bill summary off.",
     "bill.budget_usage": "Type `/bill budget AMOUNT [CHANNEL]`, e.g. `/bill budget 50000 #ops`, or `/bill budget off`.",
     "bill.budget_bad_amount": "`{value}` is not an amount. Type a positive number, e.g. `/bill budget 50000` or `/bill budget 50,000 #ops`.",
+    "bill.budget_other_currency": "`{value}` is in {given}, but SORACOM bills this account in {currency}: the budget is in {currency}. Type the amount in {currency}, e.g. `/bill budget 50000`.",
+    "bill.budget_decimals": "`{value}` has more decimals than {currency} has ({decimals}). Type e.g. `/bill budget 50000`.",
     "bill.budget_none": "No budget is set. Set one with `/bill budget AMOUNT [CHANNEL]`, e.g. `/bill budget 50000 #ops`.",
     "bill.budget_status": "The monthly budget is {amount}; warnings go to <#{channel}> (set by {user}). The forecast is checked daily at 09:00; next check {when}.",
     "bill.budget_set": ":moneybag: {user} set the monthly budget to {amount}. When the month-end forecast reaches 80 % and 100 % of it, a warning goes to <#{channel}> (checked daily at 09:00).",

@@ -88,7 +88,7 @@ MESSAGES = {
     "sim.no_expiry": "none",
     "sim.expiry": "{when}, then `{action}`",
     "sim.session": "{state}, last seen {seen}",
-    "sim.traffic": "↑ {up} · ↓ {down} ({month}, UTC)",
+    "sim.traffic": "↑ {up} · ↓ {down} (since {since}, SORACOM's month)",
     "sim.no_traffic": "not available",
     # Changes
     "sim.what.activate": "Activate",

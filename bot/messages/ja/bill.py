@@ -74,6 +74,8 @@ MESSAGES = {
     "bill.schedule_off": ":calendar: <@{user}> が月次利用料金サマリーを停止しました。",
     "bill.budget_usage": "`/bill budget AMOUNT [CHANNEL]` の形式で入力してください (例: `/bill budget 50000 #ops`)。解除するには `/bill budget off` と入力します。",
     "bill.budget_bad_amount": "`{value}` は金額ではありません。正の数を入力してください (例: `/bill budget 50000`、`/bill budget 50,000 #ops`)。",
+    "bill.budget_other_currency": "`{value}` は {given} の金額ですが、このアカウントの SORACOM の請求は {currency} です。予算は {currency} で設定します。{currency} の金額を入力してください (例: `/bill budget 50000`)。",
+    "bill.budget_decimals": "`{value}` の小数点以下の桁数が {currency} の桁数 ({decimals}) を超えています。`/bill budget 50000` のように入力してください。",
     "bill.budget_none": "予算は設定されていません。`/bill budget AMOUNT [CHANNEL]` で設定してください (例: `/bill budget 50000 #ops`)。",
     "bill.budget_status": "月の予算は {amount} です。警告は <#{channel}> に投稿されます ({user} が設定)。着地予測は毎日 09:00 に確認します。次回: {when}。",
     "bill.budget_set": ":moneybag: {user} が月の予算を {amount} に設定しました。月末の着地予測が予算の 80 % と 100 % に達すると <#{channel}> に警告を投稿します (毎日 09:00 に確認)。",

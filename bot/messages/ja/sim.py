@@ -80,7 +80,7 @@ MESSAGES = {
     "sim.no_expiry": "なし",
     "sim.expiry": "{when} (期限後のアクション: `{action}`)",
     "sim.session": "{state}、最終確認 {seen}",
-    "sim.traffic": "↑ {up} · ↓ {down} ({month}、UTC)",
+    "sim.traffic": "↑ {up} · ↓ {down} ({since} 以降、SORACOM の集計月)",
     "sim.no_traffic": "取得できません",
     # Changes
     "sim.what.activate": "使用開始",
