@@ -24,6 +24,7 @@ from bot.security.roles import Role
 from bot.services import alert_rules, alerts, sims, targets
 from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group
+from bot.services.language import writing_in
 from handlers import sim as sim_handlers
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
 from handlers.views import alerts as views
@@ -43,7 +44,13 @@ def store(rt: Runtime) -> AlertStore:
 
 
 async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
-    """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which."""
+    """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which.
+    Cards are the channel's: written in BOT_LANG."""
+    with writing_in(rt.settings.BOT_LANG):
+        return await _deliver(rt, client, event)
+
+
+async def _deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     now, kept = rt.clock(), store(rt)
     recorded = await kept.record(event, now)
     if not recorded.new:
@@ -147,27 +154,28 @@ async def _pressed(request: Request, action: str, role: Role) -> tuple[Request, 
     return request, event_id, views.Card.from_json(json.loads(row.detail_json))
 
 
-async def _note_on_card(request: Request, event_id: int, card: views.Card, line: str) -> None:
-    card.history.append(line)
+async def _note_on_card(request: Request, event_id: int, card: views.Card, message_id: str, **values: object) -> None:
+    """Who did what, on the card: in the card's language (BOT_LANG), never in the presser's."""
+    card.history.append(request.for_channel(t, message_id, user=request.user_id, **values))
     await store(request.rt).set_state(event_id, "carded", detail=card.to_json())
     ts = (request.body.get("message") or {}).get("ts")
     if ts and request.channel_id:
-        await request.update(ts, views.card_text(card), views.card_blocks(card, event_id))
+        await request.update(ts, request.for_channel(views.card_text, card),
+                             request.for_channel(views.card_blocks, card, event_id))
 
 
 async def slow_down(request: Request) -> None:
     request, event_id, card = await _pressed(request, "slow-down", Role.operator)
     sim = await targets.find_by_imsi(request.rt.soracom, card.imsi)
     await sim_handlers.change_one(request, SLOW_DOWN, sim)
-    await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id,
-                                                   speed=alerts.SLOW_SPEED_CLASS))
+    await _note_on_card(request, event_id, card, "alerts.did_slow", speed=alerts.SLOW_SPEED_CLASS)
 
 
 async def suspend(request: Request) -> None:
     request, event_id, card = await _pressed(request, "suspend", Role.operator)
     async with request.audited("alerts.suspend", card.imsi, failures_only=True):  # the gate's refusal, as for /sim
         await sim_handlers.change_sims(request, SUSPEND, [card.imsi])
-    await _note_on_card(request, event_id, card, t("alerts.did_ask_suspend", user=request.user_id))
+    await _note_on_card(request, event_id, card, "alerts.did_ask_suspend")
 
 
 async def show(request: Request) -> None:
@@ -180,8 +188,7 @@ async def mute_sim(request: Request) -> None:
     now = request.rt.clock()
     async with request.audited("alerts.mute", card.imsi):
         await store(request.rt).mute(f"imsi:{card.imsi}", now + alerts.DEFAULT_MUTE, request.user_id, now)
-    await _note_on_card(request, event_id, card, t("alerts.did_mute", user=request.user_id,
-                                                   until=_time(request.rt, now + alerts.DEFAULT_MUTE)))
+    await _note_on_card(request, event_id, card, "alerts.did_mute", until=_time(request.rt, now + alerts.DEFAULT_MUTE))
 
 
 async def slow_down_all(request: Request) -> None:

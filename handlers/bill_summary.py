@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import check_cron
-from bot.messages import in_language
+from bot.services.language import writing_in
 from bot.runtime import Runtime
 from bot.services import bills, fleet, schedules
 from bot.services.schedules import JOB, RETRY_DELAYS, STALE_CLAIM, Claims, Passes, Schedule, release, scheduler_for
@@ -179,7 +179,7 @@ class BillScheduler:
             return SummaryOutcome.posted
 
     async def _post(self, period: str, current: str, channel: str) -> str | None:
-        with in_language(self.rt.settings.BOT_LANG):  # a channel's post: the workspace's language, not a user's
+        with writing_in(self.rt.settings.BOT_LANG):  # a channel's post: the workspace's language, not a user's
             return await self._post_summary(period, current, channel)
 
     async def _post_summary(self, period: str, current: str, channel: str) -> str | None:

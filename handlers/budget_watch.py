@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
 from bot.services.budget import Budget, Forecast
+from bot.services.language import writing_in
 from bot.services.budget_check import CHECK_HOUR, JOB, BudgetCheck, BudgetOutcome
 from bot.services.schedules import Passes, release, scheduler_for
 from handlers.views import budget as views
@@ -64,6 +65,10 @@ class BudgetWatch:
         return await self.check.run_now()
 
     async def _post(self, forecast: Forecast, budget: Budget, level: int) -> None:
+        with writing_in(self.rt.settings.BOT_LANG):  # a channel's post: the workspace's language
+            await self._post_warning(forecast, budget, level)
+
+    async def _post_warning(self, forecast: Forecast, budget: Budget, level: int) -> None:
         """The message first, then the chart; a chart that fails is logged (the message has the figures)."""
         blocks = with_marker([b.to_dict() for b in views.warning_blocks(forecast, budget, level)], self.rt.sandbox)
         await self.client.chat_postMessage(channel=budget.channel, text=views.warning_text(forecast, budget, level),

@@ -10,7 +10,7 @@ import secrets
 import shlex
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -20,17 +20,19 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import OperationalError
 
-from bot.messages import language_of_locale, set_language, t, unescape
+from bot.messages import language_of_locale, t, unescape
 from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import audit
+from bot.services.language import speak, writing_in
 from bot.services.roles import role_of
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Slack IDs are upper-case letters and digits; the underscore admits the stand-in's readable IDs (U_LOCAL).
 USER_REF = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9_]{2,})$")
@@ -153,6 +155,12 @@ class Request:
         await self.client.chat_postEphemeral(
             channel=self.channel_id or self.user_id, user=self.user_id, text=text, blocks=rendered
         )
+
+    def for_channel(self, render: Callable[..., T], *args: Any, **values: Any) -> T:
+        """What `render` writes, in the workspace's language (BOT_LANG): a channel's post is read by everyone, so
+        it is never in the language of whoever made it."""
+        with writing_in(self.rt.settings.BOT_LANG):
+            return render(*args, **values)
 
     async def post(self, text: str, blocks: Blocks | None = None, channel: str | None = None) -> str:
         """A message everyone in the channel sees; returns its ts for later updates."""
@@ -280,7 +288,7 @@ def _slack_error(exc: BaseException) -> str:
 
 async def speak_to(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
     """Everything the current request writes from now on is in `user_id`'s language."""
-    set_language(await user_language(rt, client, user_id))
+    speak(await user_language(rt, client, user_id))
 
 
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -369,7 +377,7 @@ def register_command(
         await ack()
         lang, role = await asyncio.gather(user_language(rt, client, body["user_id"]),
                                           role_of(rt.db, body["user_id"], rt.settings.admins))
-        set_language(lang)  # here, not in a task of gather's: their context dies with them
+        speak(lang)  # here, not in a task of gather's: their context dies with them
         request = Request(
             rt=rt,
             client=client,
@@ -437,7 +445,7 @@ async def interaction_request(rt: Runtime, body: dict[str, Any], client: AsyncWe
     """A Request for a button press, select or modal submission, with the user's role as it is now."""
     user_id = body["user"]["id"]
     lang, role = await asyncio.gather(user_language(rt, client, user_id), role_of(rt.db, user_id, rt.settings.admins))
-    set_language(lang)
+    speak(lang)
     actions = body.get("actions") or [{}]
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     return Request(

@@ -49,8 +49,8 @@ async def create_group(request: Request) -> None:
     async with request.audited(CREATE_ACTION, name) as entry:
         created = await groups.create_group(request.rt.soracom, name)
         entry.target = f"{created.name} {created.group_id}"
-    await request.announce(t("group.created", user=request.user_id, name=views.escape(created.name or ""),
-                         group_id=created.group_id))
+    await request.announce(request.for_channel(t, "group.created", user=request.user_id,
+                                               name=views.escape(created.name or ""), group_id=created.group_id))
 
 
 # /group delete (gated)
@@ -73,7 +73,8 @@ async def run_delete(request: Request, pending: Pending) -> jobs.Outcome:
             if not (pending.resumed and exc.message_id == "group.not_found"):  # else: deleted before the takeover
                 raise
     done = t("group.deleted", user=request.user_id, name=views.label(name), group_id=group_id)
-    await request.announce(done)
+    await request.announce(request.for_channel(t, "group.deleted", user=request.user_id, name=views.label(name),
+                                               group_id=group_id))
     return jobs.Outcome(True, done)
 
 
@@ -142,8 +143,8 @@ async def configure(request: Request) -> None:
         entry.target = f"{group.name} {group.id} {change.namespace}"
         after = await groups.configure(request.rt.soracom, group, change)
     handle = group.name
-    summary = views.configured_text(request.user_id, handle, change)
-    await request.announce(summary, views.configured_blocks(summary, handle, change.namespace, after))
+    shown = request.for_channel(views.configured_text, request.user_id, handle, change)
+    await request.announce(shown, request.for_channel(views.configured_blocks, shown, handle, change.namespace, after))
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:

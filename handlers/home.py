@@ -17,7 +17,7 @@ from bot.services import audit, fleet
 from bot.services.alerts import AlertStore
 from bot.services.roles import role_of
 from handlers import bill, sim
-from handlers.common import Request, register_action
+from handlers.common import Request, register_action, speak_to
 from handlers.views import home as views
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> 
     if event.get("tab", "home") != "home" or not event.get("user"):
         return
     user_id = event["user"]
+    await speak_to(rt, client, user_id)  # Home is the user's own: in their Slack locale, else BOT_LANG
     snapshot = await publish(rt, client, user_id)
     if not snapshot.fresh(rt.clock()):
         # An old or missing snapshot: this page updates once it is read (here, or by the process reading it now).

@@ -89,7 +89,7 @@ async def run_reset(request: Request, pending: Pending) -> jobs.Outcome:
     if entry.result != "ok":
         return jobs.Outcome(False, entry.detail or "")
     done = t("mfa.reset_done", user=user, by=request.user_id)
-    await request.announce(done)
+    await request.announce(request.for_channel(t, "mfa.reset_done", user=user, by=request.user_id))
     return jobs.Outcome(True, done)
 
 

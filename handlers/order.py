@@ -137,7 +137,7 @@ async def run_order(request: Request, pending: Pending) -> jobs.Outcome:
         return jobs.Outcome(False, message)
     assert order is not None  # it ended ok
     done = views.placed_text(request.user_id, order)
-    await request.announce(done)
+    await request.announce(request.for_channel(views.placed_text, request.user_id, order))
     return jobs.Outcome(True, done)
 
 
@@ -255,7 +255,7 @@ async def run_cancel(request: Request, pending: Pending) -> jobs.Outcome:
         return jobs.Outcome(False, entry.detail or "")
     assert order is not None  # it ended ok
     done = views.cancelled_text(request.user_id, order)
-    await request.announce(done)
+    await request.announce(request.for_channel(views.cancelled_text, request.user_id, order))
     return jobs.Outcome(True, done)
 
 

@@ -195,7 +195,7 @@ async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed:
                 raise  # audited `unknown`
             raise Failed(views.failed_text(change, sim, sims.failure_reason(exc))) from None
     done = views.done_text(change, sim, request.user_id)
-    await request.announce(done)
+    await request.announce(request.for_channel(views.done_text, change, sim, request.user_id))
     return jobs.Outcome(True, done)
 
 
@@ -228,8 +228,9 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
 
     async def report(progress: Progress) -> None:
         if ts is not None:
-            await request.update(ts, views.progress_text(change, overall(progress), request.user_id),
-                                 views.progress_blocks(change, overall(progress), request.user_id))
+            now = overall(progress)
+            await request.update(ts, request.for_channel(views.progress_text, change, now, request.user_id),
+                                 request.for_channel(views.progress_blocks, change, now, request.user_id))
 
     ts = job.message_ts or await progress_message(request, job, change, before.progress)
     refused: set[str] = set()
@@ -258,7 +259,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
     summary = views.report_text(change, result, request.user_id)
     try:
         if ts is not None:
-            await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
+            await request.update(ts, request.for_channel(views.report_text, change, result, request.user_id),
+                                 request.for_channel(views.report_blocks, change, result, request.user_id, names))
     except SlackApiError as exc:  # the work is done and audited; the user still gets the summary privately
         log.warning("could not post the final report of %s: %s", action, exc.response.get("error"))
     return jobs.Outcome(not result.failures, summary)
@@ -268,8 +270,8 @@ async def progress_message(request: Request, job: Pending, change: Change, progr
     """The channel message a run updates (remembered: a job taken over updates the same); None if Slack refuses
     it, and the run goes on: its report reaches the user privately."""
     try:
-        ts = await request.post(views.progress_text(change, progress, request.user_id),
-                                views.progress_blocks(change, progress, request.user_id))
+        ts = await request.post(request.for_channel(views.progress_text, change, progress, request.user_id),
+                                request.for_channel(views.progress_blocks, change, progress, request.user_id))
     except SlackApiError as exc:
         log.warning("no progress message for job %s: %s", job.id, exc.response.get("error"))
         return None

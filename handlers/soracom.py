@@ -47,8 +47,9 @@ async def run_role(request: Request, pending: Pending) -> jobs.Outcome:
         previous = await roles.role_of(request.rt.db, user, request.rt.settings.admins)
         entry.target = f"{user} {previous.name}->{role.name}"
         await roles.set_role(request.rt.db, user, role, granted_by=request.user_id)
-    done = t("soracom.role_done", user=user, role=role.name, previous=previous.name, by=request.user_id)
-    await request.announce(done)
+    values = {"user": user, "role": role.name, "previous": previous.name, "by": request.user_id}
+    done = t("soracom.role_done", **values)
+    await request.announce(request.for_channel(t, "soracom.role_done", **values))
     return jobs.Outcome(True, done)
 
 

@@ -21,6 +21,7 @@ from bot.services.sims import month_traffic
 from bot.store import Database
 from tests.clock import Clock
 from tests.conftest import ADMIN, OPERATOR, VIEWER
+from handlers.views.common import traffic as format_traffic
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,11 +74,13 @@ async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_sna
     month = harness.clock.now.strftime("%Y-%m")
     assert f"{month} so far" in text and "Forecast at month end" in text and "¥" in text
     assert f"*Sessions seen in the last hour*\\n{seen}" in text
-    top = [(imsi, float(mb.replace(",", ""))) for imsi, mb in re.findall(r"\d\. [^`]*`(\d{15})` — ([\d,.]+) MB", text)]
-    assert 1 <= len(top) <= 5 and [mb for _, mb in top] == sorted((mb for _, mb in top), reverse=True)
+    scale = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+    top = [(imsi, size, float(value.replace(",", "")) * scale[unit])
+           for imsi, size, value, unit in re.findall(r"\d\. [^`]*`(\d{15})` — (([\d,.]+) (B|KiB|MiB|GiB|TiB))", text)]
+    assert 1 <= len(top) <= 5 and [n for _, _, n in top] == sorted((n for _, _, n in top), reverse=True)
     traffic = await month_traffic(harness.rt.soracom, top[0][0], harness.clock.now)  # the API's own figure
-    assert traffic is not None and round((traffic.upload_bytes + traffic.download_bytes) / 1e6, 1) == top[0][1]
-    assert "sim.activate `001010000000001`" in text and "Latest actions" in text
+    assert traffic is not None and format_traffic(traffic.upload_bytes + traffic.download_bytes) == top[0][1]
+    assert "Activate `sim.activate` `001010000000001`" in text and "Latest actions" in text
     actions = {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert actions == {"home_refresh", "home_sim_list", "home_bill"}
 

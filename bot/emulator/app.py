@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from bot.emulator import api  # noqa: F401  (registers every operation's handler)
 from bot.emulator.auth import authorize, claimed_identity, session_of
 from bot.emulator.control import control_routes
+from bot.emulator.error_texts import localized
 from bot.emulator.errors import ApiError, not_found
 from bot.emulator.faults import ScriptedFailure
 from bot.emulator.operations import Match, match
@@ -63,6 +64,8 @@ async def api_endpoint(request: Request) -> Response:
     try:
         response = await _serve(state, request, found, body, raw)
         record.status = response.status_code
+        if response.status_code >= 400 and request.headers.get("X-Soracom-Lang") == "ja":
+            response = _in_japanese(response)
         return response
     finally:
         state.record(record)
@@ -120,6 +123,19 @@ def _dispatch(state: EmulatorState, request: Request, found: Match, body: Any, r
     call = Call(state=state, request=request, params=found.params, query=dict(request.query_params),
                 body=body, session=session)
     return HANDLERS[operation.operation_id](call)
+
+
+def _in_japanese(response: Response) -> Response:
+    """An error's message as SORACOM writes it for `X-Soracom-Lang: ja`, where the emulator knows it."""
+    try:
+        error = json.loads(bytes(getattr(response, "body", b"")))
+    except ValueError:
+        return response
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return response
+    error["message"] = localized(str(error.get("code")), error["message"], "ja")
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return JSONResponse(error, status_code=response.status_code, headers=headers)
 
 
 def _parse_json(raw: bytes) -> Any:

@@ -53,6 +53,7 @@ from bot.soracom.models import (
     SimBillSummary,
     Subscriber,
 )
+from bot.soracom.language import LANG_HEADER, error_language
 from bot.soracom.operations import OPERATIONS, Operation, Retry
 
 
@@ -137,7 +138,7 @@ class SoracomClient:
         self._http = httpx.AsyncClient(
             base_url=endpoint.rstrip("/") + "/v1",
             transport=transport,
-            headers={"X-Soracom-Lang": lang, "Accept": "application/json"},
+            headers={LANG_HEADER: lang, "Accept": "application/json"},
             timeout=timeout,
         )
         # Operations are sent to absolute URLs: httpx merging a relative one into the base URL parses both again on
@@ -204,6 +205,8 @@ class SoracomClient:
         settle: Settle | None,
     ) -> httpx.Response:
         attempt = 0
+        if (lang := error_language()) is not None:  # the reader's, over the client's default
+            headers = {**headers, LANG_HEADER: lang}
         while True:
             last = attempt >= self._max_retries
             try:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.messages import Mrkdwn as Mrkdwn
-from bot.messages import babel_locale, current_language, escape, t, unescape
+from bot.messages import babel_locale, catalogue, current_language, escape, t, term, unescape
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -108,6 +108,17 @@ def traffic(size: float) -> str:
 
 def traffic_mib(mib: int) -> str:
     return traffic(mib * MIB)
+
+
+def audit_action(action: str) -> Mrkdwn:
+    """An audited action in the glossary's word where it has one (`sim.suspend` → Suspend, 利用中断), with its id as
+    code, which is what `/soracom audit` filters and the log say."""
+    key = f"audit.action.{action}"
+    return Mrkdwn(f"{t(key)} `{escape(action)}`" if key in catalogue() else f"`{escape(action)}`")
+
+
+def audit_result(result: str) -> str:
+    return term("audit.result", result)
 
 
 def number(value: float) -> str:

@@ -15,13 +15,14 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.messages import t, unescape
+from bot.messages import t, term, unescape
 from bot.services.alerts import OpenAlert
 from bot.services.audit import AuditEntry
 from bot.services.fleet import Snapshot
 from handlers.views.bill import month_label
 from handlers.views.common import money
-from handlers.views.common import fields, mention_channel, note, plain, sandbox_marker, text, traffic
+from handlers.views.common import audit_action, audit_result, fields, mention_channel, note, plain, sandbox_marker
+from handlers.views.common import text, traffic
 from handlers.views.sim import STATUS_ICONS, age_words
 
 REFRESH_ACTION = "home_refresh"
@@ -47,7 +48,7 @@ def snapshot_note(snapshot: Snapshot, now: datetime, tz: ZoneInfo) -> str:
 
 
 def _fleet_fields(snapshot: Snapshot) -> list[tuple[str, str]]:
-    statuses = "\n".join(f"{STATUS_ICONS.get(status, '')} {status}: {count:,}".strip()
+    statuses = "\n".join(f"{STATUS_ICONS.get(status, '')} {term('sim.status', status)}: {count:,}".strip()
                          for status, count in snapshot.by_status.items()) or "—"
     active = snapshot.by_status.get("active", 0)
     share = f"{snapshot.online * 100 / active:.0f}" if active else "0"
@@ -85,8 +86,9 @@ def _audit_lines(entries: list[AuditEntry], tz: ZoneInfo) -> str:
     if not entries:
         return t("home.audit_none")
     return "\n".join(
-        t("home.audit_line", at=e.at.astimezone(tz).strftime("%m-%d %H:%M"), user=e.user_id, action=e.action,
-          target=f" `{unescape(e.target)[:80]}`" if e.target else "", result=e.result)
+        t("home.audit_line", at=e.at.astimezone(tz).strftime("%m-%d %H:%M %Z"), user=e.user_id,
+          action=audit_action(e.action), target=f" `{unescape(e.target)[:80]}`" if e.target else "",
+          result=audit_result(e.result))
         for e in entries
     )
 
@@ -95,7 +97,7 @@ def _alert_lines(alerts: list[OpenAlert], tz: ZoneInfo) -> str:
     if not alerts:
         return t("home.alerts_none")
     return "\n".join(
-        t("home.alert_line", at=a.at.astimezone(tz).strftime("%m-%d %H:%M"), alert=a.alert, imsi=a.imsi,
+        t("home.alert_line", at=a.at.astimezone(tz).strftime("%m-%d %H:%M %Z"), alert=a.alert, imsi=a.imsi,
           where=mention_channel(a.channel_id) if a.channel_id else "")
         for a in alerts
     )

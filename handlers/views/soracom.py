@@ -11,7 +11,7 @@ from bot.messages import t
 from bot.services.audit import AuditEntry
 from bot.services.roles import RoleGrant
 from bot.messages import unescape
-from handlers.views.common import MAX_MESSAGE_BLOCKS, mention, text
+from handlers.views.common import MAX_MESSAGE_BLOCKS, audit_action, audit_result, mention, text
 
 
 def help_blocks(usages: Sequence[tuple[str, str]]) -> list[Block]:
@@ -41,9 +41,9 @@ def audit_blocks(entries: list[AuditEntry], tz: ZoneInfo) -> list[Block]:
             "soracom.audit_line",
             at=e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             user=e.user_id,
-            action=e.action,
+            action=audit_action(e.action),
             target=f"`{unescape(e.target)}`" if e.target else "",
-            result=e.result,
+            result=audit_result(e.result),
             error=f" ({unescape(e.error)})" if e.error else "",
         )
         for e in entries

@@ -1,4 +1,5 @@
 from bot.messages import Plural
+from bot.messages.en.glossary import ACTION
 
 MESSAGES = {
     "alerts.usage": (
@@ -60,7 +61,7 @@ MESSAGES = {
     "alerts.field_value": "Value",
     "alerts.no_group": "(none)",
     "alerts.button_slow": "Slow down",
-    "alerts.button_suspend": "Suspend",
+    "alerts.button_suspend": ACTION["suspend"],
     "alerts.button_show": "Show SIM",
     "alerts.button_mute": "Mute this SIM 24 h",
     "alerts.button_slow_all": "Slow down all",

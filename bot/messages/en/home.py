@@ -29,7 +29,7 @@ MESSAGES = {
     "home.traffic_note": Plural(by="total", one="Traffic read for {read:,} of {total:,} SIM (a bounded number per refresh).", other="Traffic read for {read:,} of {total:,} SIMs (a bounded number per refresh)."),
     "home.alerts_title": "*Alerts in the last 24 hours: {count:,}*",
     "home.alerts_none": "No alert in the last 24 hours.",
-    "home.alert_line": "{at} *{alert}* `{imsi}` {where}",
+    "home.alert_line": "{at} `{alert}` `{imsi}` {where}",
     "home.audit_title": "*Latest actions*",
     "home.audit_title_own": "*Your latest actions*",
     "home.audit_none": "Nothing audited yet.",

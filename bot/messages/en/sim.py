@@ -91,11 +91,6 @@ MESSAGES = {
     "sim.traffic": "↑ {up} · ↓ {down} (since {since}, SORACOM's month)",
     "sim.no_traffic": "not available",
     # Changes
-    "sim.what.activate": "Activate",
-    "sim.what.standby": "Set to standby",
-    "sim.what.deactivate": "Deactivate",
-    "sim.what.suspend": "Suspend",
-    "sim.what.terminate": "Terminate",
     "sim.what.tag": "Tag with {tags}",
     "sim.what.untag": "Remove tags {keys}",
     "sim.what.group": "Put in group `{group}`",
@@ -143,14 +138,4 @@ MESSAGES = {
     "sim.was": " (was `{status}`)",
     "sim.done_one": ":white_check_mark: *{what}* — {sim}{was}, by <@{user}>.",
     "sim.failed_one": ":warning: *{what}* — {sim} failed: {reason}",
-    # SIM statuses as SORACOM names them (selectors keep the English word: `status:active`)
-    "sim.status.ready": "ready",
-    "sim.status.active": "active",
-    "sim.status.inactive": "inactive",
-    "sim.status.standby": "standby",
-    "sim.status.suspended": "suspended",
-    "sim.status.terminated": "terminated",
-    "sim.status.instock": "in stock",
-    "sim.status.shipped": "shipped",
-    "sim.status.banned": "banned",
 }

@@ -18,6 +18,6 @@ MESSAGES = {
     "soracom.audit_bad": "`{value}` is not a count. Type `/soracom audit` or `/soracom audit 50` (1 to 100).",
     "soracom.audit_title": Plural(one="*Latest {count} audited action* (newest first, times in {tz}):",
                                   other="*Latest {count} audited actions* (newest first, times in {tz}):"),
-    "soracom.audit_line": "`{at}` <@{user}> *{action}* {target} → *{result}*{error}",
+    "soracom.audit_line": "`{at}` <@{user}> {action} {target} → *{result}*{error}",
     "soracom.audit_none": "The audit log is empty.",
 }

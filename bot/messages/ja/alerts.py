@@ -1,3 +1,5 @@
+from bot.messages.ja.glossary import ACTION
+
 MESSAGES = {
     "alerts.usage": (
         "`/alerts channel CHANNEL` — アラートカードの投稿先 (admin)\n"
@@ -9,7 +11,7 @@ MESSAGES = {
         "`/alerts mute TARGET [DURATION]` — SIM (IMSI または名前) かルールのカードを止める。例 `30m`、`12h`、`7d` "
         "(既定 `24h`)\n"
         "`/alerts unmute TARGET` — カードを再開\n"
-        "イベントごとに *減速*、*休止* (MFA コードが必要)、*SIM を表示*、*ミュート* のボタン付きカードを投稿します。"
+        f"イベントごとに *減速*、*{ACTION['suspend']}* (MFA コードが必要)、*SIM を表示*、*ミュート* のボタン付きカードを投稿します。"
     ),
     "alerts.usage_channel": "`/alerts channel CHANNEL` と入力してください。例: `/alerts channel #ops`",
     "alerts.usage_setup": "`/alerts setup RULE [LIMIT] [group:NAME]` と入力してください。"
@@ -57,7 +59,7 @@ MESSAGES = {
     "alerts.field_value": "値",
     "alerts.no_group": "(なし)",
     "alerts.button_slow": "減速",
-    "alerts.button_suspend": "休止",
+    "alerts.button_suspend": ACTION["suspend"],
     "alerts.button_show": "SIM を表示",
     "alerts.button_mute": "この SIM を 24 時間ミュート",
     "alerts.button_slow_all": "すべて減速",
@@ -69,6 +71,6 @@ MESSAGES = {
     "alerts.storm_note": "このルールのアラートが 1 分間に多すぎるため、このカードにまとめています。",
     "alerts.card_unknown": "このアラートはもうボットにありません。`/sim show IMSI` で SIM を表示できます。",
     "alerts.did_slow": ":turtle: <@{user}> がこの SIM を `{speed}` に減速しました。",
-    "alerts.did_ask_suspend": ":lock: <@{user}> がこの SIM の休止を依頼しました (確認と MFA コード待ち)。",
+    "alerts.did_ask_suspend": ":lock: <@{user}> がこの SIM の" + ACTION["suspend"] + "を依頼しました (確認と MFA コード待ち)。",
     "alerts.did_mute": ":mute: <@{user}> がこの SIM を {until} までミュートしました。",
 }

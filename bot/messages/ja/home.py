@@ -27,7 +27,7 @@ MESSAGES = {
     "home.traffic_note": "通信量を読み込んだ SIM: {total:,} 枚中 {read:,} 枚 (1 回の更新で読む数には上限があります)。",
     "home.alerts_title": "*過去 24 時間のアラート: {count:,} 件*",
     "home.alerts_none": "過去 24 時間にアラートはありません。",
-    "home.alert_line": "{at} *{alert}* `{imsi}` {where}",
+    "home.alert_line": "{at} `{alert}` `{imsi}` {where}",
     "home.audit_title": "*最近の操作*",
     "home.audit_title_own": "*あなたの最近の操作*",
     "home.audit_none": "監査ログはまだありません。",

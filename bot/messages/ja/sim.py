@@ -1,9 +1,12 @@
+from bot.messages.ja.glossary import ACTION, STATUS
+
 MESSAGES = {
     "sim.usage": (
         "`/sim list [SELECTOR…]` — SIM 一覧: ステータス別の枚数と、ページごとの一覧 (IMSI、名前、ステータス、オンライン、グループ、速度クラス)\n"
         "`/sim show TARGET` — 1 枚の SIM の詳細と今月の通信量\n"
-        "`/sim activate|standby TARGET…` — ステータスの変更 (使用開始 / 利用開始待ちに変更)\n"
-        "`/sim deactivate|suspend|terminate TARGET…` — ステータスの変更 (休止 / 利用中断 / 解約。ワンタイムコードが必要)\n"
+        f"`/sim activate|standby TARGET…` — ステータスの変更 ({ACTION['activate']} / {ACTION['standby']})\n"
+        f"`/sim deactivate|suspend|terminate TARGET…` — ステータスの変更 ({ACTION['deactivate']} / {ACTION['suspend']} / "
+        f"{ACTION['terminate']}。ワンタイムコードが必要)\n"
         "`/sim tag TARGET KEY=VALUE…` — タグを設定\n"
         "`/sim untag TARGET KEY…` — タグを削除\n"
         "`/sim group TARGET GROUP` — SIM をグループに所属させる (グループ名または ID)\n"
@@ -83,11 +86,6 @@ MESSAGES = {
     "sim.traffic": "↑ {up} · ↓ {down} ({since} 以降、SORACOM の集計月)",
     "sim.no_traffic": "取得できません",
     # Changes
-    "sim.what.activate": "使用開始",
-    "sim.what.standby": "利用開始待ちに変更",
-    "sim.what.deactivate": "休止",
-    "sim.what.suspend": "利用中断",
-    "sim.what.terminate": "解約",
     "sim.what.tag": "タグを設定 {tags}",
     "sim.what.untag": "タグを削除 {keys}",
     "sim.what.group": "グループ `{group}` に所属",
@@ -102,9 +100,9 @@ MESSAGES = {
     "sim.caution.protection_on": ":shield: {total} 枚中 {count} 枚は解約プロテクションが *ON* です。解約の直前に OFF にし、"
                                  "解約に失敗した場合は ON に戻します。",
     "sim.caution.protection_off": ":unlock: {total} 枚中 {count} 枚は解約プロテクションが *OFF* です。",
-    "sim.caution.reactivation_fee": ":moneybag: {total} 枚中 {count} 枚は `suspended` (利用中断中) です。`suspended` から"
+    "sim.caution.reactivation_fee": ":moneybag: {total} 枚中 {count} 枚は `suspended` (" + STATUS["suspended"] + ") です。`suspended` から"
                                     "ステータスを変更すると、SIM ごとに利用再開の料金が発生します。",
-    "sim.caution.still_billed": ":moneybag: `inactive` (休止中) の SIM にも料金が発生します。基本料金はかかり続けます。",
+    "sim.caution.still_billed": ":moneybag: `inactive` (" + STATUS["inactive"] + ") の SIM にも料金が発生します。基本料金はかかり続けます。",
     "sim.caution.terminated": ":x: {total} 枚中 {count} 枚はすでに解約済みです。変更できないため、"
                               "失敗として報告します。",
     "sim.progress": "{what}: SIM {total} 枚、{percent} % — 完了 {done}、失敗 {failed}、残り {left}",
@@ -119,14 +117,4 @@ MESSAGES = {
     "sim.was": " (変更前: {status})",
     "sim.done_one": ":white_check_mark: *{what}* — {sim}{was} (<@{user}> が実行)。",
     "sim.failed_one": ":warning: *{what}* — {sim} は失敗しました: {reason}",
-    # SIM statuses as SORACOM names them (selectors keep the English word: `status:active`)
-    "sim.status.ready": "準備完了",
-    "sim.status.active": "使用中",
-    "sim.status.inactive": "休止中",
-    "sim.status.standby": "利用開始待ち",
-    "sim.status.suspended": "利用中断中",
-    "sim.status.terminated": "解約済み",
-    "sim.status.instock": "在庫",
-    "sim.status.shipped": "出荷済み",
-    "sim.status.banned": "利用停止",
 }

@@ -15,6 +15,6 @@ MESSAGES = {
     "soracom.role_done": ":white_check_mark: <@{user}> の権限を *{role}* に変更しました (変更前: *{previous}*、変更者: <@{by}>)。",
     "soracom.audit_bad": "`{value}` は件数ではありません。`/soracom audit` または `/soracom audit 50` のように入力してください (1〜100)。",
     "soracom.audit_title": "*監査ログ 最新 {count} 件* (新しい順、時刻は {tz}):",
-    "soracom.audit_line": "`{at}` <@{user}> *{action}* {target} → *{result}*{error}",
+    "soracom.audit_line": "`{at}` <@{user}> {action} {target} → *{result}*{error}",
     "soracom.audit_none": "監査ログは空です。",
 }
