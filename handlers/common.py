@@ -165,7 +165,8 @@ class Request:
     async def post(self, text: str, blocks: Blocks | None = None, channel: str | None = None) -> str:
         """A message everyone in the channel sees; returns its ts for later updates."""
         response = await self.client.chat_postMessage(channel=channel or self.channel_id or self.user_id,
-                                                      text=message_text(text), blocks=self.blocks(text, blocks))
+                                                      text=message_text(text),
+                                                      blocks=self.for_channel(self.blocks, text, blocks))
         return response["ts"]
 
     async def announce(self, text: str, blocks: Blocks | None = None) -> None:
@@ -180,7 +181,7 @@ class Request:
 
     async def update(self, ts: str, text: str, blocks: Blocks | None = None, channel: str | None = None) -> None:
         await self.client.chat_update(channel=channel or self.channel_id or self.user_id, ts=ts,
-                                      text=message_text(text), blocks=self.blocks(text, blocks))
+                                      text=message_text(text), blocks=self.for_channel(self.blocks, text, blocks))
 
     async def open_view(self, view: View | dict[str, Any]) -> dict[str, Any]:
         response = await self.client.views_open(trigger_id=self.trigger_id, view=self.view(view))
