@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import t
+from bot.messages import t, term
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import alert_rules, alerts, sims, targets
@@ -257,7 +257,7 @@ async def list_alerts(request: Request) -> None:
     now = request.rt.clock()
     channel = await store(request.rt).channel()
     lines = [t("alerts.list_channel", channel=channel) if channel else t("alerts.no_channel")]
-    lines += [t("alerts.list_line", key=rule.key, status=rule.status or "?", rule=rule.rule_type,
+    lines += [t("alerts.list_line", key=rule.key, status=term("alerts.rule_status", rule.status), rule=rule.rule_type,
                 limit=traffic_mib(int(rule.limit)) if str(rule.limit or "").isdigit() else rule.limit or "-")
               for rule in await alert_rules.installed(request.rt.soracom)] or [t("alerts.list_none")]
     lines += [t("alerts.list_mute", target=m.target, until=_time(request.rt, m.until))

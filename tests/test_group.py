@@ -128,7 +128,7 @@ async def test_seed_configuration_as_three_commands(harness) -> None:  # type: i
     assert puts[0].json[1]["value"] is True and puts[1].json[0]["value"] is False
     assert harness.emulator.groups[SEED_GROUP_ID]["configuration"] == SEED_CONFIGURATION
     assert len(harness.fake.messages("C_OPS")) == 3
-    assert "changed *SoracomAir* of group *CustomerManagement*" in channel_text(harness)
+    assert "changed `SoracomAir` of group *CustomerManagement*" in channel_text(harness)
     assert [e.result for e in await audits(harness, "group.config")] == ["ok"] * 3
 
     harness.fake.clear()

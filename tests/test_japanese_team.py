@@ -204,3 +204,120 @@ async def test_a_japanese_users_soracom_failure_reads_in_japanese(ja_bot: Harnes
     assert "速度クラス s1.minimum は plan-KM1 では利用できません" in private_to(ja_bot, OPERATOR)
     assert "is not available for plan-KM1" in private_to(ja_bot, EN_USER)
     assert ja_bot.emulator.subscribers[SENSOR_02]["speedClass"] != "s1.minimum"
+
+
+# The proof: a Japanese team's whole session, no English left over
+
+# Names a Japanese reader sees in Latin letters: the product's and SORACOM's names, plan and product names, units,
+# and words SORACOM's own Japanese console keeps in English.
+NAMES = frozenset({"SORACOM", "Slack", "Air", "SIM", "card", "size", "Nano", "Micro", "Mini", "for", "data", "pack",
+                   "pack1", "plan", "KM1", "DU", "D", "Harvest", "Beam", "Funnel", "Funk", "Unified", "Endpoint",
+                   "Napter", "Krypton", "Orbit", "Lagoon", "Inventory", "Gate", "Canal", "Door", "Direct",
+                   "CustomerManagement", "FieldTest", "Google", "Authenticator", "Authy", "MiB", "GiB", "KiB", "B",
+                   "TiB", "JST", "fast", "slow", "minimum", "standard", "s1", "t1", "u1", "sensor", "meter", "gateway",
+                   "spare", "IoT", "Platform", "Asia", "Tokyo", "xfast"})  # seed data, the zone's id, s1.4xfast
+METHODS_READ = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url", "views.open",
+                "views.update", "views.push", "views.publish", "files.upload", "files.completeUploadExternal")
+
+
+def leftovers(harness: Harness) -> dict[str, list[str]]:
+    """English words in everything the bot showed: posts, ephemerals, modals, Home views, file titles."""
+    found: dict[str, list[str]] = {}
+    data = [value for s in harness.emulator.subscribers.values() for value in (s.get("tags") or {}).values()]
+    names = NAMES | {part for value in data for part in re.split(r"[^A-Za-z0-9]+", str(value)) if part}
+    for call in harness.fake.calls:
+        if not call.method.startswith(METHODS_READ):
+            continue
+        shown = _shown(call.args)
+        shown = re.sub(r"&(?:amp|lt|gt);|/alerts\b", " ", shown)
+        words = [w for w in english_words(shown) if w not in names and not re.fullmatch(r"\w*\d\w*", w)]
+        if words:
+            found.setdefault(call.method, []).extend(sorted(set(words)))
+    for upload in harness.fake.files:
+        words = [w for w in english_words(upload.title) if w not in NAMES]
+        if words:
+            found.setdefault("file", []).extend(words)
+    return found
+
+
+def _shown(value: Any) -> str:
+    """The text a person reads: block and view text, titles, labels, options; not ids, values or URLs."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return _shown(parsed) if isinstance(parsed, (dict, list)) else value
+    if isinstance(value, dict):
+        return " ".join(_shown(v) for k, v in value.items()
+                        if k not in ("action_id", "block_id", "value", "callback_id", "private_metadata", "url",
+                                     "image_url", "type", "style", "channel", "user", "ts", "thread_ts",
+                                     "response_type", "trigger_id", "view_id", "external_id", "hash", "user_id",
+                                     "initial_value", "alt_text", "emoji", "verbatim", "dispatch_action",
+                                     "replace_original", "delete_original", "filename", "file", "channel_id"))
+    if isinstance(value, list):
+        return " ".join(_shown(v) for v in value)
+    return ""
+
+
+async def test_a_japanese_teams_whole_session_shows_no_english(settings: Settings, clock: Clock,
+                                                                database_url: str) -> None:
+    harness = await harness_in(settings, clock, "ja", database_url)
+    try:
+        await japanese_session(harness)
+        assert leftovers(harness) == {}
+        assert_valid_slack_payloads(harness.fake)
+    finally:
+        await harness.local.stop()
+
+
+async def japanese_session(h: Harness) -> None:
+    """Every command family, a card, a budget warning and Home, as a Japanese admin (ja-JP, BOT_LANG=ja)."""
+    h.fake.set_locale(ADMIN, "ja-JP")
+    totp = await h.enroll(ADMIN)
+    for line in ("/soracom help", "/soracom roles", "/soracom role U_NEW operator", "/soracom audit 5",
+                 "/sim help", "/sim list", "/sim list status:active", "/sim show sensor-03", "/sim show sensor-09",
+                 "/sim tag sensor-01 site=osaka", "/sim untag sensor-01 site", "/sim speed sensor-01 s1.fast",
+                 "/sim nosuch", "/sim show 12345",
+                 "/group help", "/group list", "/group show CustomerManagement", "/group create 試験",
+                 "/group config 試験 SoracomAir useCustomDns=true",
+                 "/order help", "/order list",
+                 "/bill help", "/bill", "/bill daily", "/bill budget", "/bill budget $12",
+                 f"/bill budget ￥1 <#{OPS}|ops>", "/bill budget",
+                 "/mfa help", "/mfa status",
+                 "/alerts help", f"/alerts channel <#{OPS}|ops>", "/alerts setup daily-traffic 100MB",
+                 "/alerts list", "/alerts mute sensor-01 12h"):
+        await h.command(line, user=ADMIN)
+    # A bulk change through its preview, a gated one through the code
+    await h.command("/sim activate status:ready", user=ADMIN)
+    await h.press("pending_confirm", user=ADMIN)
+    await h.command("/sim suspend sensor-04", user=ADMIN)
+    await h.press("pending_confirm", user=ADMIN)
+    await h.submit_code(h.code(totp), user=ADMIN)
+    h.clock.advance(30)
+    # An order, listed and shown
+    await h.command("/order sims 2", user=ADMIN)
+    await h.press("pending_confirm", user=ADMIN)
+    await h.submit_code(h.code(totp), user=ADMIN)
+    h.clock.advance(30)
+    await h.command("/order list", user=ADMIN)
+    placed = [o for o in h.emulator.orders.values() if "orderStatus" in o]
+    if placed:
+        await h.command(f"/order show {placed[0]['orderId']}", user=ADMIN)
+    # A card and its buttons
+    await h.local.add_traffic("sensor-02", 150)
+    await h.press(alert_views.SHOW_ACTION, user=ADMIN)
+    await h.press(alert_views.MUTE_ACTION, user=ADMIN)
+    # The budget warning and its chart
+    watch = BudgetWatch(h.rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=h.fake.api_url))
+    await watch.run_now()
+    # Home
+    await open_home(h, ADMIN)
+    await h.press("home_refresh", user=ADMIN)
+    # It all happened: every surface was shown something
+    subs = h.emulator.subscribers
+    assert subs["440100000000004"]["status"] == "suspended" and placed
+    assert not [s for s in subs.values() if s["status"] == "ready"]  # the bulk activation ran
+    assert any(g["tags"].get("name") == "試験" for g in h.emulator.groups.values())
+    assert len(cards(h)) == 1 and h.fake.homes[ADMIN] and len(h.fake.files) >= 2  # /bill daily's, the warning's
+    assert {"views.open", "views.publish", "chat.update", "chat.postMessage"} <= {c.method for c in h.fake.calls}

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.messages import t
+from bot.messages import t, term
 from handlers.views.common import fields, note, plain, text, traffic, traffic_mib
 from handlers.views.sim import sim_label
 
@@ -43,8 +43,8 @@ class Card:
 
 
 def happened(card: Card) -> str:
-    return t(f"alerts.what.{card.rule}", limit=traffic_mib(card.limit_mib or 0), old=card.old_status or "?",
-             new=card.new_status or "?")
+    return t(f"alerts.what.{card.rule}", limit=traffic_mib(card.limit_mib or 0),
+             old=term("sim.status", card.old_status), new=term("sim.status", card.new_status))
 
 
 def card_text(card: Card) -> str:
@@ -55,7 +55,7 @@ def card_blocks(card: Card, event_id: int) -> list[Block]:
     value = str(event_id)
     pairs = [(t("alerts.field_sim"), sim_label(card.imsi, card.name).replace("`", "")),
              (t("alerts.field_group"), card.group or t("alerts.no_group")),
-             (t("alerts.field_rule"), card.rule),
+             (t("alerts.field_rule"), f"`{card.rule}`"),
              (t("alerts.field_when"), card.when)]
     if card.limit_mib is not None:
         pairs.append((t("alerts.field_limit"), traffic_mib(card.limit_mib)))

@@ -51,7 +51,7 @@ def result_modal(markdown: str, title: str | None = None) -> View:
     return View(
         type="modal",
         title=PlainTextObject(text=title or t("gate.result_title")),
-        close=PlainTextObject(text="Close"),
+        close=PlainTextObject(text=t("common.close")),
         blocks=[text(markdown)],
     )
 

@@ -38,6 +38,7 @@ MESSAGES = {
     "common.stale_button": "This button belongs to an older message and does nothing now. Run the command again.",
     "common.confirm": "Confirm",
     "common.cancel": "Cancel",
+    "common.close": "Close",
     "common.running": ":hourglass_flowing_sand: Working on it…",
     "common.announce_failed": "{problem}\nIt was done all the same; only you see the outcome:\n{text}",
 }

@@ -42,8 +42,8 @@ MESSAGES = {
     "group.no_members": "No SIMs are in this group. `/sim group TARGET {group}` adds some.",
     "group.configuration_title": "*Configuration*",
     "group.no_configuration": "No configuration yet. `/group config {group} NAMESPACE KEY=VALUE` sets some.",
-    "group.namespace_title": "*{namespace}* of group *{group}*",
-    "group.namespace_empty": "*{namespace}* of group *{group}* has no parameters. "
+    "group.namespace_title": "`{namespace}` of group *{group}*",
+    "group.namespace_empty": "`{namespace}` of group *{group}* has no parameters. "
                              "`/group config {group} {namespace} KEY=VALUE` sets some.",
     "group.parameter_line": "• `{key}` = `{value}`",
     "group.name_empty": "A group needs a name. Type `/group create NAME`.",
@@ -78,7 +78,7 @@ MESSAGES = {
     "group.not_removable": "SORACOM cannot remove single parameters of `{namespace}`. Set them to a new value instead.",
     "group.no_parameter": "Group `{group}` has no parameter {keys} in `{namespace}`, so nothing was removed. "
                           "`/group config {group} {namespace}` shows its parameters.",
-    "group.configured": ":gear: <@{user}> changed *{namespace}* of group *{name}*: {changes}",
+    "group.configured": ":gear: <@{user}> changed `{namespace}` of group *{name}*: {changes}",
     "group.configured_set": "set {pairs}",
     "group.configured_removed": "removed {keys}",
 }

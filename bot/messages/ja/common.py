@@ -37,6 +37,7 @@ MESSAGES = {
     "common.stale_button": "このボタンは古いメッセージのもので、現在は機能しません。コマンドを再度実行してください。",
     "common.confirm": "確認",
     "common.cancel": "キャンセル",
+    "common.close": "閉じる",
     "common.running": ":hourglass_flowing_sand: 処理中です…",
     "common.announce_failed": "{problem}\n操作は実行済みです。結果はあなたにだけ表示します:\n{text}",
 }

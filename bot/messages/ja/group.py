@@ -40,8 +40,8 @@ MESSAGES = {
     "group.no_members": "このグループに SIM は所属していません。`/sim group TARGET {group}` で追加できます。",
     "group.configuration_title": "*設定*",
     "group.no_configuration": "設定はまだありません。`/group config {group} NAMESPACE KEY=VALUE` で設定できます。",
-    "group.namespace_title": "グループ *{group}* の *{namespace}*",
-    "group.namespace_empty": "グループ *{group}* の *{namespace}* にパラメーターはありません。"
+    "group.namespace_title": "グループ *{group}* の `{namespace}`",
+    "group.namespace_empty": "グループ *{group}* の `{namespace}` にパラメーターはありません。"
                              "`/group config {group} {namespace} KEY=VALUE` で設定できます。",
     "group.parameter_line": "• `{key}` = `{value}`",
     "group.name_empty": "グループには名前が必要です。`/group create NAME` と入力してください。",
@@ -66,7 +66,7 @@ MESSAGES = {
     "group.not_removable": "SORACOM では `{namespace}` のパラメーターを個別に削除できません。代わりに新しい値を設定してください。",
     "group.no_parameter": "グループ `{group}` の `{namespace}` にパラメーター {keys} はないため、何も削除していません。"
                           "パラメーターは `/group config {group} {namespace}` で確認できます。",
-    "group.configured": ":gear: <@{user}> がグループ *{name}* の *{namespace}* を変更しました: {changes}",
+    "group.configured": ":gear: <@{user}> がグループ *{name}* の `{namespace}` を変更しました: {changes}",
     "group.configured_set": "{pairs} を設定",
     "group.configured_removed": "{keys} を削除",
 }
