@@ -150,7 +150,7 @@ def _next_text(rt: Runtime, current: Schedule) -> str:
     when = bill_summary.next_run(rt, current)
     if when is None:
         return ""
-    return t("bill.schedule_next", when=when.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M"))
+    return t("bill.schedule_next", when=when.astimezone(rt.settings.timezone).strftime("%Y-%m-%d %H:%M %Z"))
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:

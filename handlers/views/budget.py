@@ -29,7 +29,7 @@ def forecast_text(forecast: Forecast, budget: Budget) -> str:
 def status_text(budget: Budget | None, forecast: Forecast | None, zone: tzinfo, next_check: datetime) -> str:
     if budget is None:
         return t("bill.budget_none")
-    when = next_check.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    when = next_check.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
     amount = money(budget.amount, forecast.currency if forecast else None)
     head = t("bill.budget_status", amount=amount, channel=budget.channel,
              user=mention(budget.set_by), when=when)

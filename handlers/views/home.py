@@ -39,7 +39,7 @@ def snapshot_note(snapshot: Snapshot, now: datetime, tz: ZoneInfo) -> str:
     """How old the figures are, when they were read, and whether a refresh is under way."""
     parts = [age_text(snapshot, now)]
     if snapshot.refreshed_at is not None:
-        parts.append(t("home.read_at", at=snapshot.refreshed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")))
+        parts.append(t("home.read_at", at=snapshot.refreshed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")))
     if snapshot.refreshing:
         parts.append(t("home.refreshing"))
     elif snapshot.last_error:
