@@ -146,7 +146,8 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
             refreshing[storm_id] = False
     finally:
         del refreshing[storm_id]
-        for done in [key for key, at in updated.items() if at < loop.time() - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS]:
+        stale = loop.time() - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS
+        for done in [key for key, at in updated.items() if at < stale]:
             del updated[done]
 
 
