@@ -121,7 +121,8 @@ async def main(events: int, rate: float, repeat: float, ack_every: float) -> Non
           f"suffix) at {rate:.0f}/s: sent in {sent_s:.1f} s, all answered and handled in {done_s:.1f} s")
     print(f"  answers: {dict(sorted(statuses.items()))}   lost: {lost}")
     print(f"  rows per SIM: {dict(Counter(per_sim.values()))}   SIMs without a row: {events - len(per_sim)}")
-    print(f"  cards per minute of the storm (one rule): {dict(sorted(cards.items()))}   max {max(cards.values(), default=0)}")
+    print(f"  cards per minute of the storm (one rule): {dict(sorted(cards.items()))}   "
+          f"max {max(cards.values(), default=0)}")
     print(f"  summary edits: {sum(len(t) for t in updates.values())} on {len(updates)} summaries; "
           f"shortest gap {min(gaps, default=float('nan')):.2f} s")
     quiet99, storm99 = percentile(quiet, 0.99), percentile(storm_acks, 0.99)
