@@ -38,6 +38,7 @@ TRAFFIC_HOURS = 24
 QUIET_AFTER = timedelta(hours=1)  # offline longer than this, an active SIM's device counts as quiet
 SLOW_SPEED_CLASS = "s1.minimum"  # what an alert's *Slow down* sets
 RESTORED_SPEED_CLASS = "s1.standard"
+READ_BUDGET = 1.2  # seconds one read may take before the first answer goes without it
 DIAGNOSIS_POLLS = 8  # getDiagnostic reads before the answer says SORACOM's diagnosis did not finish
 DIAGNOSIS_INTERVAL = 1.5  # seconds between them
 PING_COUNT, PING_TIMEOUT = 5, 2  # the API allows up to 5 pings of up to 3 s each
@@ -139,11 +140,12 @@ class Diagnosis:
 
 
 async def _read(part: Part, unread: list[Part], read: Callable[[], Awaitable[T]]) -> T | None:
-    """One part; a SORACOM failure leaves it None and names it unread (logged, never raised)."""
+    """One part, within READ_BUDGET seconds; a SORACOM failure or a slow answer leaves it None and names it unread
+    (logged, never raised): the first answer does not wait on one slow call."""
     try:
-        return await read()
-    except SoracomError as exc:
-        log.warning("diagnosis: %s could not be read: %s", part.value, exc)
+        return await asyncio.wait_for(read(), READ_BUDGET)
+    except (SoracomError, TimeoutError) as exc:
+        log.warning("diagnosis: %s could not be read: %s", part.value, exc or "too slow")
         unread.append(part)
         return None
 
