@@ -325,3 +325,13 @@ async def test_diagnose_on_an_alert_card_goes_privately_to_the_presser(harness) 
     assert "No problem was found." in message_text(dm[0])  # updated in place once SORACOM's diagnosis was done
     assert not [c for c in harness.fake.calls_to("chat.postMessage")
                 if c.args.get("channel") == "C_OPS" and "Diagnosis" in c.args.get("text", "")]
+
+
+async def test_a_device_that_just_went_offline_is_not_called_healthy(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.local.device("sensor-02", "offline")
+    assert device(harness, SENSOR_02).events[-1]["event"] == "Deleted"
+    message = await diagnosed(harness, "sensor-02")
+    assert "went offline at" in message_text(message) and "nothing looks wrong" not in message_text(message)
+    assert set(buttons(message)) == {views.RECONNECT_ACTION, views.PING_ACTION}
+    await harness.local.device("sensor-02", "online")
+    assert harness.emulator.subscribers[SENSOR_02]["sessionStatus"]["online"]

@@ -71,6 +71,7 @@ class Verdict(StrEnum):
     terminated = "terminated"  # nothing brings it back
     imei_mismatch = "imei_mismatch"  # locked to another IMEI: explain the lock
     quiet = "quiet"  # active, no session for a while: Reconnect, Ping, Send SMS
+    offline = "offline"  # active, offline for less than QUIET_AFTER: it may come back; Ping, Reconnect
     slowed = "slowed"  # at the alert's minimum speed: Restore speed
     healthy = "healthy"
 
@@ -257,8 +258,9 @@ def verdicts_of(sim: SimInfo, sessions: Sequence[SessionRow] | None, last_imei: 
     elif sim.imei_lock and last_imei and sim.imei_lock.split("|")[0] != last_imei:
         found.append(Verdict.imei_mismatch)
     online = bool(sim.session and sim.session.online)
-    if sim.status == "active" and not online and (offline_since is None or now - offline_since >= QUIET_AFTER):
-        found.append(Verdict.quiet)
+    if sim.status == "active" and not online:
+        quiet = offline_since is None or now - offline_since >= QUIET_AFTER
+        found.append(Verdict.quiet if quiet else Verdict.offline)
     if sim.speed_class == SLOW_SPEED_CLASS:
         found.append(Verdict.slowed)
     return tuple(found) or (Verdict.healthy,)

@@ -166,7 +166,7 @@ def _buttons(diagnosis: Diagnosis) -> list[ButtonElement]:
     if Verdict.inactive in verdicts:
         buttons.append(ButtonElement(text=plain(t("devices.button_activate")), action_id=ACTIVATE_ACTION,
                                      value=imsi, style="primary"))
-    if Verdict.quiet in verdicts:
+    if Verdict.quiet in verdicts or Verdict.offline in verdicts:
         buttons += [ButtonElement(text=plain(t("devices.button_reconnect")), action_id=RECONNECT_ACTION, value=imsi),
                     ButtonElement(text=plain(t("devices.button_ping")), action_id=PING_ACTION, value=imsi)]
     if Verdict.slowed in verdicts:

@@ -69,6 +69,8 @@ MESSAGES = {
     "devices.verdict.quiet": ":zzz: The device has been quiet since {when} ({ago}): it is powered off, out of "
                              "coverage or stuck. Try a ping, end its session so it attaches again, or wake it with "
                              "an SMS: `/sim sms {target} TEXT`.",
+    "devices.verdict.offline": ":large_yellow_circle: The device went offline at {when} ({ago}); it may attach "
+                               "again on its own. A ping says whether it answers.",
     "devices.verdict.quiet_never": ":zzz: The device has not connected in the last 32 days. Check its power and "
                                    "antenna; an SMS may wake it: `/sim sms {target} TEXT`.",
     "devices.verdict.slowed": ":snail: The SIM runs at *{speed}* (slowed down, e.g. by an alert): restore its speed "

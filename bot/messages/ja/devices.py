@@ -66,6 +66,8 @@ MESSAGES = {
     "devices.verdict.quiet": ":zzz: デバイスは {when}（{ago}）から通信していません。電源断・圏外・停止のいずれかです。"
                              "ping、セッションを切って再接続させる、または SMS で起こす（`/sim sms {target} TEXT`）"
                              "を試してください。",
+    "devices.verdict.offline": ":large_yellow_circle: デバイスは {when}（{ago}）にオフラインになりました。"
+                               "自動で再接続することがあります。Ping で応答を確認できます。",
     "devices.verdict.quiet_never": ":zzz: デバイスは過去 32 日間接続していません。電源とアンテナを確認してください。"
                                    "SMS で起きることがあります: `/sim sms {target} TEXT`",
     "devices.verdict.slowed": ":snail: SIM は *{speed}* で動いています（アラートなどで減速）。理由がなくなったら速度を戻してください。",
