@@ -335,3 +335,20 @@ async def test_a_device_that_just_went_offline_is_not_called_healthy(harness) ->
     assert set(buttons(message)) == {views.RECONNECT_ACTION, views.PING_ACTION}
     await harness.local.device("sensor-02", "online")
     assert harness.emulator.subscribers[SENSOR_02]["sessionStatus"]["online"]
+
+
+async def test_home_lists_sims_that_went_offline_with_diagnose(harness) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import fleet
+
+    rt = harness.rt
+    await fleet.refresh(rt.db, rt.soracom, owner="test", clock=rt.clock, zone=rt.settings.timezone)
+    assert harness.local.sender is not None
+    await harness.local.sender.event({"type": "app_home_opened", "user": VIEWER, "tab": "home"})
+    await harness.local.settle()
+    home = harness.fake.homes[VIEWER]
+    quiet = {b["accessory"]["value"] for b in home["blocks"]
+             if (b.get("accessory") or {}).get("action_id") == views.DIAGNOSE_ACTION}
+    assert quiet == {METER_02}  # offline 5 h; the others went quiet days ago or are online
+    await harness.press(views.DIAGNOSE_ACTION, user=VIEWER, value=METER_02)
+    [dm] = harness.fake.messages(harness.fake._dm_channel(VIEWER))
+    assert "meter-02" in dm["text"] and "quiet since" in message_text(dm)

@@ -25,7 +25,7 @@ from bot.services.targets import SimInfo, sim_info
 from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.models import Cell, SessionEvent
 from bot.store import Database, off_loop
-from bot.store.tables import AuditEvent, as_utc
+from bot.store.tables import AuditEvent, FleetSim, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -428,15 +428,13 @@ class WentQuiet:
     since: datetime
 
 
-def went_quiet(sims: Sequence[SimInfo], now: datetime, within: timedelta = timedelta(days=1)) -> list[WentQuiet]:
-    """Active SIMs whose session ended within `within` (newest first), from what a listing already holds."""
-    found = []
-    for sim in sims:
-        session = sim.session
-        if sim.status != "active" or session is None or session.online or not session.last_seen:
-            continue
-        since = _ms(session.last_seen)
-        if now - since <= within:
-            found.append(WentQuiet(sim.imsi, sim.name, since))
-    return sorted(found, key=lambda q: q.since, reverse=True)
-
+@off_loop
+def went_offline(db: Database, now: datetime, within: timedelta = timedelta(days=1),
+                 limit: int = 5) -> list[WentQuiet]:
+    """Active SIMs of the fleet snapshot whose session ended within `within`, the latest first: no SORACOM call."""
+    query = (select(FleetSim).where(col(FleetSim.status) == "active", col(FleetSim.online).is_(False),
+                                    col(FleetSim.last_seen_at) >= now - within)
+             .order_by(col(FleetSim.last_seen_at).desc()).limit(limit))
+    with db.session() as session:
+        return [WentQuiet(row.imsi, row.name, as_utc(row.last_seen_at))  # type: ignore[arg-type]
+                for row in session.exec(query).all()]

@@ -29,7 +29,7 @@ MESSAGES = {
     "devices.event.Created": "開始",
     "devices.event.Modified": "変更",
     "devices.event.Deleted": "終了",
-    "devices.place": " — <{url}|地図>（±{range} m）",
+    "devices.place": " — <{url}|地図>（半径 {range} メートル）",
     "devices.place_unknown": " — 場所不明",
     "devices.history_title": "*ステータス履歴*",
     "devices.history_none": "ステータスの変更は記録されていません。",
@@ -54,7 +54,7 @@ MESSAGES = {
     "devices.insight.sim-not-active": "SIM がアクティブではありません。アクティブにするまでデータセッションを開けません。",
     "devices.insight.imei-mismatch": "SIM が別のデバイスの IMEI にロックされているため、このデバイスのセッションは拒否されます。",
     "devices.insight.no-session": "デバイスにしばらくデータセッションがありません。",
-    "devices.insight.speed-minimum": "速度クラスが s1.minimum（最大 32 kbps）です。",
+    "devices.insight.speed-minimum": "速度クラスが `s1.minimum`（最大 `32 kbps`）です。",
     "devices.insight.no-problem": "問題は見つかりませんでした。",
     "devices.verdict_title": "*判定*",
     "devices.verdict.inactive": ":red_circle: SIM は *{status}* です。アクティブにするまでデバイスは接続できません。",
@@ -64,25 +64,25 @@ MESSAGES = {
                                      "`/sim imei-lock {target} IMEI` で新しいデバイスにロックし直してください"
                                      "（ロック解除には MFA コードが必要です）。",
     "devices.verdict.quiet": ":zzz: デバイスは {when}（{ago}）から通信していません。電源断・圏外・停止のいずれかです。"
-                             "ping、セッションを切って再接続させる、または SMS で起こす（`/sim sms {target} TEXT`）"
+                             "疎通確認（`ping`）、セッションを切って再接続させる、または SMS で起こす（`/sim sms {target} TEXT`）"
                              "を試してください。",
     "devices.verdict.offline": ":large_yellow_circle: デバイスは {when}（{ago}）にオフラインになりました。"
-                               "自動で再接続することがあります。Ping で応答を確認できます。",
+                               "自動で再接続することがあります。疎通確認（`ping`）で応答を確認できます。",
     "devices.verdict.quiet_never": ":zzz: デバイスは過去 32 日間接続していません。電源とアンテナを確認してください。"
                                    "SMS で起きることがあります: `/sim sms {target} TEXT`",
     "devices.verdict.slowed": ":snail: SIM は *{speed}* で動いています（アラートなどで減速）。理由がなくなったら速度を戻してください。",
     "devices.verdict.healthy": ":large_green_circle: デバイスは接続中で、問題は見当たりません。",
     "devices.button_activate": "アクティブにする",
     "devices.button_reconnect": "再接続",
-    "devices.button_ping": "Ping",
+    "devices.button_ping": "疎通確認",
     "devices.button_restore": "速度を戻す",
     "devices.button_diagnose": "診断",
     "devices.ago_hours": "{hours} 時間前",
     "devices.ago_minutes": "{minutes} 分前",
     "devices.ago_days": "{days} 日前",
     # Ping
-    "devices.ping_ok": ":satellite_antenna: {sim} への Ping: 応答 *{received}/{sent}*、損失 {loss}、平均 RTT *{rtt} ms*。",
-    "devices.ping_failed": ":satellite_antenna: {sim} への Ping: *応答なし*（送信 {sent}、損失 {loss}）。"
+    "devices.ping_ok": ":satellite_antenna: {sim} への疎通確認（`ping`）: 応答 *{received}/{sent}*、損失 {loss}、平均往復時間 *{rtt} ミリ秒*。",
+    "devices.ping_failed": ":satellite_antenna: {sim} への疎通確認（`ping`）: *応答なし*（送信 {sent}、損失 {loss}）。"
                            "有効なセッションがありません。理由は `/sim diagnose {target}` で確認できます。",
     # Reconnect
     "devices.reconnected": ":arrows_counterclockwise: *データセッションを終了しました* — {sim}、<@{user}> による。"
@@ -90,13 +90,13 @@ MESSAGES = {
     "devices.reconnect_failed": "{sim} のセッションを終了できませんでした: {reason}",
     # SMS
     "devices.sms_empty": "SMS の本文が空です。`/sim sms TARGET TEXT` と入力してください。",
-    "devices.sms_too_long_1": "SMS は {length} 文字です。GSM 7-bit では {limit} 文字までです（`€ [ ] {{ }}` などは 2 文字）。"
+    "devices.sms_too_long_1": "SMS は {length} 文字です。`GSM 7-bit` では {limit} 文字までです（`€ [ ] {{ }}` などは 2 文字）。"
                               "送信していません。短くしてください。",
     "devices.sms_too_long_2": "SMS は {length} 文字です。GSM の文字以外を含むため UCS-2 で送り、{limit} 文字までです。"
                               "送信していません。短くしてください。",
     "devices.sms_sent": ":envelope: *SMS を送信しました* — {sim}、{length} 文字（{encoding}）、<@{user}> による。",
     "devices.sms_failed": "{sim} に SMS を送れませんでした: {reason}",
-    "devices.encoding.1": "GSM 7-bit",
+    "devices.encoding.1": "`GSM 7-bit`",
     "devices.encoding.2": "UCS-2",
     # Home
     "devices.home_quiet_title": "*この 1 日でオフラインになった SIM*",
