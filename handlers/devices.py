@@ -14,15 +14,24 @@ from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import devices, sims, targets
 from bot.services.devices import Diagnosis
-from bot.services.errors import ServiceError
+from bot.services.errors import InputError, ServiceError
 from bot.services.targets import SimInfo
-from handlers.common import Failed, Request, Subcommand, UserError, register_action
+from handlers.common import (
+    Failed,
+    Request,
+    Subcommand,
+    UserError,
+    interaction_request,
+    register_action,
+    report_failure,
+)
 from handlers.views import devices as views
 from handlers.views.common import message_text
 from handlers.views.sim import sim_label
@@ -174,6 +183,10 @@ async def sms(request: Request) -> None:
         raise UserError(t("devices.usage_sms"))
     message = devices.check_sms(request.args[1].strip())
     sim = await _one_sim(replace(request, args=request.args[:1]), "sms")
+    await send_sms(request, sim, message)
+
+
+async def send_sms(request: Request, sim: SimInfo, message: devices.Sms) -> None:
     async with request.audited("sim.sms", sim.imsi) as entry:
         # The text itself is never kept: its length, encoding and digest say which message it was.
         entry.detail = f"{message.length} characters, encodingType {message.encoding}, sha256 {message.digest}"
@@ -183,6 +196,32 @@ async def sms(request: Request) -> None:
             raise Failed(t("devices.sms_failed", sim=sim_label(sim.imsi, sim.name),
                            reason=sims.failure_reason(exc))) from None
     await request.announce(views.sms_sent_text(message, sim.imsi, sim.name, request.user_id))
+
+
+async def sms_pressed(request: Request) -> None:
+    """*Send SMS* under a diagnosis: a modal asks for the text (the SIM and channel ride in its metadata)."""
+    imsi = request.value or ""
+    if not targets.IMSI.match(imsi):
+        raise UserError(t("sim.not_found", imsi=imsi))
+    await request.open_view(views.sms_modal(imsi, request.channel_id))
+
+
+async def sms_submitted(rt: Runtime, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                        client: AsyncWebClient) -> None:
+    imsi, channel, text = views.sms_submission(body["view"])
+    request = replace(await interaction_request(rt, body, client, None), channel_id=channel,
+                      command="/sim", text=f"sms {imsi} {text}", public_args=1, required=Role.operator)
+    try:
+        message = devices.check_sms(text.strip())
+    except InputError as exc:
+        await ack(response_action="errors", errors={views.SMS_BLOCK_ID: t(exc.message_id, **exc.values)})
+        return
+    await ack()
+    try:
+        await request.recheck("sim.sms", imsi)  # the role now, not when the button was shown (audited if refused)
+        await send_sms(request, await targets.find_by_imsi(rt.soracom, imsi), message)
+    except Exception as exc:  # noqa: BLE001 - every failure is told to the user, privately
+        await report_failure(request, exc)
 
 
 def subcommands() -> list[Subcommand]:
@@ -200,3 +239,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                            (views.RECONNECT_ACTION, reconnect_pressed), (views.ACTIVATE_ACTION, activate_pressed),
                            (views.RESTORE_ACTION, restore_pressed)):
         register_action(app, rt, action_id, run)
+    register_action(app, rt, views.SMS_ACTION, sms_pressed, role=Role.operator)
+
+    @app.view(views.SMS_CALLBACK_ID)
+    async def on_sms(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient) -> None:
+        await sms_submitted(rt, ack, body, client)

@@ -80,7 +80,7 @@ async def test_a_quiet_device_gets_one_message_updated_with_sorcoms_diagnosis_an
     assert "The device has had no data session for a while." in text  # SORACOM's insight, from the catalogue
     assert "openstreetmap.org/?mlat=35.62580&amp;mlon=139.72370" in text  # the cell's place, located by SORACOM
     assert "TAC 5840 ECI 44668480" in text and "*ended*" in text
-    assert set(buttons(message)) == {views.RECONNECT_ACTION, views.PING_ACTION}
+    assert set(buttons(message)) == {views.RECONNECT_ACTION, views.PING_ACTION, views.SMS_ACTION}
     assert "/sim sms meter-02 TEXT" in text
     for operation in ("listSessionEvents", "batchGetCellLocations", "listSimStatusHistory", "getAirStats",
                       "sendDiagnosticRequest", "getDiagnostic"):
@@ -309,6 +309,36 @@ async def test_sms_refused_by_soracom_is_told_plainly(harness) -> None:  # type:
     assert row.result == "failed"
 
 
+def sms_answer(text: str) -> dict[str, Any]:
+    return {views.SMS_BLOCK_ID: {views.SMS_INPUT_ID: {"type": "plain_text_input", "value": text}}}
+
+
+async def test_the_send_sms_button_asks_for_the_text_and_sends_it(harness) -> None:  # type: ignore[no-untyped-def]
+    await diagnosed(harness, "meter-02", user=OPERATOR)
+    await harness.press(views.SMS_ACTION, user=OPERATOR)
+    response = await harness.submit(sms_answer("x" * 161), user=OPERATOR)
+    assert "161 characters" in response.text and not device(harness, METER_02).sms  # told on the input
+    await harness.submit(sms_answer("wake up, it's 9"), user=OPERATOR)
+    [sms] = device(harness, METER_02).sms
+    assert (sms["payload"], sms["encodingType"]) == ("wake up, it's 9", 1)
+    [row] = await rows(harness, "sim.sms")
+    assert (row.result, row.target) == ("ok", METER_02) and "wake" not in f"{row.command} {row.error}"
+    assert any("SMS sent" in m.get("text", "") for m in harness.fake.messages("C_OPS"))
+
+
+async def test_the_send_sms_modal_reads_the_role_again(harness) -> None:  # type: ignore[no-untyped-def]
+    from bot.security.roles import Role
+    from bot.services.roles import set_role
+
+    await diagnosed(harness, "meter-02", user=OPERATOR)
+    await harness.press(views.SMS_ACTION, user=OPERATOR)
+    await set_role(harness.rt.db, OPERATOR, Role.viewer, granted_by=ADMIN)
+    await harness.submit(sms_answer("wake up"), user=OPERATOR)
+    assert not device(harness, METER_02).sms and not calls(harness, "sendSms")
+    [row] = await rows(harness, "sim.sms")
+    assert (row.user_id, row.result) == (OPERATOR, "refused")
+
+
 # Alert cards and Home
 
 
@@ -332,7 +362,7 @@ async def test_a_device_that_just_went_offline_is_not_called_healthy(harness) ->
     assert device(harness, SENSOR_02).events[-1]["event"] == "Deleted"
     message = await diagnosed(harness, "sensor-02")
     assert "went offline at" in message_text(message) and "nothing looks wrong" not in message_text(message)
-    assert set(buttons(message)) == {views.RECONNECT_ACTION, views.PING_ACTION}
+    assert set(buttons(message)) == {views.RECONNECT_ACTION, views.PING_ACTION, views.SMS_ACTION}
     await harness.local.device("sensor-02", "online")
     assert harness.emulator.subscribers[SENSOR_02]["sessionStatus"]["online"]
 

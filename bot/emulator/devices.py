@@ -9,6 +9,7 @@ deleteSubscriberSession, after which an online device attaches again at once. Ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -300,10 +301,7 @@ def seed_devices(state: EmulatorState) -> None:
             attach(state, sub, device, now - 20 * hour)
             detach(state, sub, device, now - QUIET_HOURS * hour)
             device.online = False
-            quiet_since = (now - QUIET_HOURS * hour) // 1000
-            stats = state.air_stats.get(sub["imsi"], {})
-            for moment in [m for m in stats if m > quiet_since]:
-                del stats[moment]
+            _no_traffic_after(state.air_stats.get(sub["imsi"], {}), (now - QUIET_HOURS * hour) // 1000)
             continue
         if not session.get("online"):
             device.online = False
@@ -312,3 +310,20 @@ def seed_devices(state: EmulatorState) -> None:
         attach(state, sub, device, session.get("lastUpdatedAt") or now - hour)
         sub["sessionStatus"]["location"] = location
 
+
+
+def _no_traffic_after(stats: dict[int, dict[str, dict[str, int]]], since: int) -> None:
+    """A quiet device's traffic ends when it went quiet. What it had used later this month is counted in its last
+    sample before (the month's total, which the fleet's top traffic ranks, stays as seeded)."""
+    def month(unixtime: int) -> str:
+        return datetime.fromtimestamp(unixtime, timezone.utc).strftime("%Y%m")
+
+    last = max((moment for moment in stats if moment <= since), default=None)
+    for moment in sorted(m for m in stats if m > since):
+        sample = stats.pop(moment)
+        if last is None or month(last) != month(moment):
+            continue
+        for speed_class, figures in sample.items():
+            kept = stats[last].setdefault(speed_class, dict.fromkeys(figures, 0))
+            for name, value in figures.items():
+                kept[name] = kept.get(name, 0) + value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -10,9 +11,13 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     DividerBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from bot.messages import Mrkdwn, t, term
 from bot.services.devices import Diagnosis, PingResult, SessionRow, Sms, Verdict, WentQuiet
@@ -24,6 +29,10 @@ RECONNECT_ACTION = "devices_reconnect"
 PING_ACTION = "devices_ping"
 RESTORE_ACTION = "devices_restore_speed"
 DIAGNOSE_ACTION = "devices_diagnose"
+SMS_ACTION = "devices_sms"
+SMS_CALLBACK_ID = "devices_sms_modal"
+SMS_BLOCK_ID = "devices_sms_text"
+SMS_INPUT_ID = "text"
 SPARKS = "▁▂▃▄▅▆▇█"
 SEVERITY_ICONS = {"error": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}
 KIB = 1024
@@ -168,7 +177,8 @@ def _buttons(diagnosis: Diagnosis) -> list[ButtonElement]:
                                      value=imsi, style="primary"))
     if Verdict.quiet in verdicts or Verdict.offline in verdicts:
         buttons += [ButtonElement(text=plain(t("devices.button_reconnect")), action_id=RECONNECT_ACTION, value=imsi),
-                    ButtonElement(text=plain(t("devices.button_ping")), action_id=PING_ACTION, value=imsi)]
+                    ButtonElement(text=plain(t("devices.button_ping")), action_id=PING_ACTION, value=imsi),
+                    ButtonElement(text=plain(t("devices.button_sms")), action_id=SMS_ACTION, value=imsi)]
     if Verdict.slowed in verdicts:
         buttons.append(ButtonElement(text=plain(t("devices.button_restore")), action_id=RESTORE_ACTION, value=imsi))
     return buttons
@@ -193,6 +203,25 @@ def reconnected_text(imsi: str, name: str, user: str) -> str:
 def sms_sent_text(sms: Sms, imsi: str, name: str, user: str) -> str:
     return t("devices.sms_sent", sim=sim_label(imsi, name), length=sms.length,
              encoding=t(f"devices.encoding.{sms.encoding}"), user=user)
+
+
+def sms_modal(imsi: str, channel: str | None) -> View:
+    return View(
+        type="modal", callback_id=SMS_CALLBACK_ID, private_metadata=f"{imsi}|{channel or ''}",
+        title=PlainTextObject(text=plain(t("devices.sms_modal_title"))),
+        submit=PlainTextObject(text=plain(t("devices.sms_modal_submit"))),
+        close=PlainTextObject(text=plain(t("common.cancel"))),
+        blocks=[text(t("devices.sms_modal_intro", imsi=imsi)),
+                InputBlock(block_id=SMS_BLOCK_ID, label=PlainTextObject(text=plain(t("devices.sms_modal_label"))),
+                           element=PlainTextInputElement(action_id=SMS_INPUT_ID, multiline=True, max_length=300))],
+    )
+
+
+def sms_submission(view: dict[str, Any]) -> tuple[str, str | None, str]:
+    """The SIM, the channel the button was pressed in, and the text typed."""
+    imsi, _, channel = (view.get("private_metadata") or "").partition("|")
+    value = (((view.get("state") or {}).get("values") or {}).get(SMS_BLOCK_ID) or {}).get(SMS_INPUT_ID) or {}
+    return imsi, channel or None, value.get("value") or ""
 
 
 def diagnose_button(imsi: str) -> ButtonElement:

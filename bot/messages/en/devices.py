@@ -80,6 +80,12 @@ MESSAGES = {
     "devices.button_reconnect": "Reconnect",
     "devices.button_ping": "Ping",
     "devices.button_restore": "Restore speed",
+    "devices.button_sms": "Send SMS",
+    "devices.sms_modal_title": "Send SMS",
+    "devices.sms_modal_submit": "Send",
+    "devices.sms_modal_intro": "An SMS to the device of `{imsi}`: 160 GSM characters, or 70 with others (e.g. "
+                               "Japanese). The text is not kept in the audit log.",
+    "devices.sms_modal_label": "Text",
     "devices.button_diagnose": "Diagnose",
     "devices.ago_hours": "{hours} h ago",
     "devices.ago_minutes": "{minutes} min ago",

@@ -76,6 +76,12 @@ MESSAGES = {
     "devices.button_reconnect": "再接続",
     "devices.button_ping": "疎通確認",
     "devices.button_restore": "速度を戻す",
+    "devices.button_sms": "SMS を送る",
+    "devices.sms_modal_title": "SMS を送る",
+    "devices.sms_modal_submit": "送信",
+    "devices.sms_modal_intro": "`{imsi}` のデバイスへの SMS です。GSM の文字なら 160 文字、日本語などを含むと 70 文字まで。"
+                               "本文は監査ログに残りません。",
+    "devices.sms_modal_label": "本文",
     "devices.button_diagnose": "診断",
     "devices.ago_hours": "{hours} 時間前",
     "devices.ago_minutes": "{minutes} 分前",
