@@ -128,10 +128,26 @@ async def test_a_slowed_sim_offers_restore_speed(harness) -> None:  # type: igno
     await harness.command("/sim speed sensor-02 s1.minimum", user=OPERATOR)
     message = await diagnosed(harness, "sensor-02", user=OPERATOR)
     assert "s1.minimum" in message_text(message) and views.RESTORE_ACTION in buttons(message)
-    assert "by <@U_OP>" in message_text(message)  # the status history names who, from the audit log
     await harness.press(views.RESTORE_ACTION, user=OPERATOR)
     assert harness.emulator.subscribers[SENSOR_02]["speedClass"] == "s1.standard"
     assert [r.result for r in await rows(harness, "sim.speed")] == ["ok", "ok"]
+
+
+async def test_the_status_history_names_who_changed_it_through_the_bot(harness) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from bot.store.tables import AuditEvent
+
+    await harness.command("/sim standby sensor-06", user=OPERATOR)
+    assert harness.emulator.subscribers["440100000000006"]["status"] == "standby"
+    # Audit rows carry the real clock, the emulator the test's: in production both are the one clock.
+    with harness.rt.db.session() as session:
+        row = session.exec(select(AuditEvent).where(AuditEvent.action == "sim.standby")).one()
+        row.at = harness.clock.now
+        session.add(row)
+        session.commit()
+    text = message_text(await diagnosed(harness, "sensor-06"))
+    assert "standby, s1.standard, by <@U_OP>" in text
 
 
 async def test_a_healthy_device_gets_no_buttons(harness) -> None:  # type: ignore[no-untyped-def]
