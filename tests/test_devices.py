@@ -122,6 +122,7 @@ async def test_an_imei_mismatch_is_explained(harness) -> None:  # type: ignore[n
     assert "*mismatch*" in text
     assert "refused" in text  # SORACOM's insight, in the catalogue's words
     assert "place unknown" in text  # its cell is one SORACOM cannot locate
+    assert not buttons(ephemerals(harness, VIEWER)[-1])  # reconnecting or waking it cannot help while locked
 
 
 async def test_a_slowed_sim_offers_restore_speed(harness) -> None:  # type: ignore[no-untyped-def]

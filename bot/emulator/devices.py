@@ -39,7 +39,8 @@ IMEI_MISMATCH_SIM = "tracker-02"  # the seeded SIM locked to another device's IM
 LOCKED_IMEI = "352099001761481"
 SMS_LIMITS = {1: 160, 2: 70}  # encodingType → characters
 NO_SMS_SUBSCRIPTIONS = frozenset({"plan-KM1"})  # data-only contract ("no_sms")
-# GSM 03.38 default alphabet, and its extension table (each of those takes two septets).
+# GSM 03.38 default alphabet, and its extension table (each of those takes two septets). Written here again, not
+# shared with the bot's own check (bot/services/devices.py): the emulator plays SORACOM, and the tests compare both.
 GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
     "¿abcdefghijklmnopqrstuvwxyzäöñüà")

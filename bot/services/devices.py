@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -248,17 +248,17 @@ async def _group(client: SoracomClient, group_id: str | None, unread: list[Part]
     return group_name(group) if group is not None else group_id
 
 
-def verdicts_of(sim: SimInfo, sessions: Sequence[SessionRow] | None, last_imei: str | None,
-                offline_since: datetime | None, now: datetime) -> tuple[Verdict, ...]:
+def verdicts_of(sim: SimInfo, last_imei: str | None, offline_since: datetime | None,
+                now: datetime) -> tuple[Verdict, ...]:
     if sim.status == "terminated":
         return (Verdict.terminated,)
     found: list[Verdict] = []
     if sim.status != "active":
         found.append(Verdict.inactive)
     elif sim.imei_lock and last_imei and sim.imei_lock.split("|")[0] != last_imei:
-        found.append(Verdict.imei_mismatch)
+        found.append(Verdict.imei_mismatch)  # a reconnect or an SMS cannot help: the lock refuses the device
     online = bool(sim.session and sim.session.online)
-    if sim.status == "active" and not online:
+    if sim.status == "active" and not online and Verdict.imei_mismatch not in found:
         quiet = offline_since is None or now - offline_since >= QUIET_AFTER
         found.append(Verdict.quiet if quiet else Verdict.offline)
     if sim.speed_class == SLOW_SPEED_CLASS:
@@ -291,7 +291,7 @@ async def first_look(client: SoracomClient, db: Database, sim: SimInfo, now: dat
         sim=sim, group=group, sessions=sessions[:SESSIONS_SHOWN] if sessions is not None else None,
         history=history, traffic=traffic, traffic_since=since, last_imei=last_imei,
         offline_since=None if online else ended,
-        verdicts=verdicts_of(sim, sessions, last_imei, None if online else ended, now),
+        verdicts=verdicts_of(sim, last_imei, None if online else ended, now),
         unread=tuple(unread), diagnostic_id=asked.diagnosticId if asked else None,
         state="pending" if asked and asked.diagnosticId else "unread")
 
