@@ -162,7 +162,9 @@ async def test_an_unknown_sim_is_told_privately(harness) -> None:  # type: ignor
     await harness.command("/sim diagnose nosuch-99", user=VIEWER)
     await harness.command(f"/sim diagnose {UNKNOWN}", user=VIEWER)
     await harness.command("/sim diagnose status:active", user=VIEWER)
+    await harness.command("/sim ping", user=VIEWER)
     text = harness.all_text()
+    assert "Type `/sim ping TARGET`" in text
     assert "No SIM is named `nosuch-99`" in text and f"no SIM with IMSI `{UNKNOWN}`" in text
     assert "one SIM at a time" in text
     assert not calls(harness, "sendDiagnosticRequest")
