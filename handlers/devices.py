@@ -20,6 +20,7 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import devices, sims, targets
+from bot.services import sms as sms_service
 from bot.services.devices import Diagnosis
 from bot.services.errors import InputError, ServiceError
 from bot.services.targets import SimInfo
@@ -181,17 +182,17 @@ async def restore_pressed(request: Request) -> None:
 async def sms(request: Request) -> None:
     if len(request.args) < 2:
         raise UserError(t("devices.usage_sms"))
-    message = devices.check_sms(request.args[1].strip())
+    message = sms_service.check_sms(request.args[1].strip())
     sim = await _one_sim(replace(request, args=request.args[:1]), "sms")
     await send_sms(request, sim, message)
 
 
-async def send_sms(request: Request, sim: SimInfo, message: devices.Sms) -> None:
+async def send_sms(request: Request, sim: SimInfo, message: sms_service.Sms) -> None:
     async with request.audited("sim.sms", sim.imsi) as entry:
         # The text itself is never kept: its length, encoding and digest say which message it was.
         entry.detail = f"{message.length} characters, encodingType {message.encoding}, sha256 {message.digest}"
         try:
-            await devices.send_sms(request.rt.soracom, sim.imsi, message)
+            await sms_service.send_sms(request.rt.soracom, sim.imsi, message)
         except ServiceError as exc:
             raise Failed(t("devices.sms_failed", sim=sim_label(sim.imsi, sim.name),
                            reason=sims.failure_reason(exc))) from None
@@ -212,7 +213,7 @@ async def sms_submitted(rt: Runtime, ack: Callable[..., Awaitable[None]], body: 
     request = replace(await interaction_request(rt, body, client, None), channel_id=channel,
                       command="/sim", text=f"sms {imsi} {text}", public_args=1, required=Role.operator)
     try:
-        message = devices.check_sms(text.strip())
+        message = sms_service.check_sms(text.strip())
     except InputError as exc:
         await ack(response_action="errors", errors={views.SMS_BLOCK_ID: t(exc.message_id, **exc.values)})
         return

@@ -1,5 +1,5 @@
 """The device behind a SIM, in SORACOM words: why it is quiet (`diagnose`), and what can be done from afar (a
-downlink ping, ending its session so that it attaches again, an SMS).
+downlink ping, ending its session so that it attaches again; an SMS is `sms.py`'s).
 
 A diagnosis reads SORACOM in one concurrent round (session events then their cells' places, status history, the
 last 24 hours of traffic, the group's name, and SORACOM's own diagnosis asked for), so the first answer waits for
@@ -9,7 +9,6 @@ the slowest read, not their sum. A read that fails leaves its part empty and is 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from typing import TypeVar
 
 from sqlmodel import col, select
 
-from bot.services.errors import InputError, WriteUnconfirmed, service
+from bot.services.errors import WriteUnconfirmed, service
 from bot.services.groups import group_name
 from bot.services.targets import SimInfo, sim_info
 from bot.soracom import SoracomClient, SoracomError
@@ -47,12 +46,6 @@ STATUS_ACTIONS = ("sim.activate", "sim.standby", "sim.deactivate", "sim.suspend"
                   "sim.group", "sim.ungroup", "alerts.slow-down", "devices.restore-speed", "devices.activate")
 AUDIT_MATCH = timedelta(minutes=2)
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=15/{lat:.5f}/{lon:.5f}"
-SMS_LIMITS = {1: 160, 2: 70}  # encodingType → characters (GSM 7-bit, UCS-2)
-# GSM 03.38: the default alphabet, and its extension table, whose characters take two of the 160.
-GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 
 class Part(StrEnum):
@@ -321,7 +314,7 @@ async def finish(client: SoracomClient, diagnosis: Diagnosis, *, polls: int | No
     return replace(diagnosis, state="unfinished")
 
 
-# Ping, reconnect, SMS
+# Ping, reconnect
 
 
 @dataclass(frozen=True)
@@ -362,56 +355,6 @@ async def reconnect(client: SoracomClient, imsi: str) -> SimInfo:
     failure (it would end the new session too): the caller is told it may or may not have happened."""
     try:
         return sim_info(await client.delete_subscriber_session(imsi))
-    except SoracomError as exc:
-        if exc.ambiguous:
-            raise WriteUnconfirmed(imsi, None, exc.message) from None
-        raise
-
-
-@dataclass(frozen=True)
-class Sms:
-    text: str
-    encoding: int  # 1 GSM 7-bit, 2 UCS-2
-    length: int  # in the encoding's characters (a GSM extension character counts 2)
-    limit: int
-
-    @property
-    def digest(self) -> str:
-        """What the audit keeps instead of the text, which may carry a device command or a secret."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
-
-
-def gsm_length(text: str) -> int | None:
-    """Characters the text takes in GSM 7-bit (extension characters 2); None when one is outside the alphabet."""
-    total = 0
-    for char in text:
-        if char in GSM_BASIC:
-            total += 1
-        elif char in GSM_EXTENDED:
-            total += 2
-        else:
-            return None
-    return total
-
-
-def check_sms(text: str) -> Sms:
-    """GSM 7-bit when every character is in its alphabet, else UCS-2; InputError past the encoding's limit."""
-    if not text:
-        raise InputError("devices.sms_empty")
-    gsm = gsm_length(text)
-    # UCS-2 counts UTF-16 code units: a character outside the BMP (an emoji) takes two.
-    encoding, length = (1, gsm) if gsm is not None else (2, len(text.encode("utf-16-le")) // 2)
-    sms = Sms(text, encoding, length, SMS_LIMITS[encoding])
-    if length > sms.limit:
-        raise InputError(f"devices.sms_too_long_{encoding}", length=length, limit=sms.limit)
-    return sms
-
-
-@service
-async def send_sms(client: SoracomClient, imsi: str, sms: Sms) -> str:
-    """The message ID SORACOM gave; never repeated on an ambiguous failure (the device would get it twice)."""
-    try:
-        return (await client.send_sms(imsi, sms.text, sms.encoding)).messageId or ""
     except SoracomError as exc:
         if exc.ambiguous:
             raise WriteUnconfirmed(imsi, None, exc.message) from None

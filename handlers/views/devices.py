@@ -20,7 +20,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.messages import Mrkdwn, t, term
-from bot.services.devices import Diagnosis, PingResult, SessionRow, Sms, Verdict, WentQuiet
+from bot.services.devices import Diagnosis, PingResult, SessionRow, Verdict, WentQuiet
+from bot.services.sms import Sms
 from handlers.views.common import fields, plain, text
 from handlers.views.sim import sim_label
 
