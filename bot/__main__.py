@@ -107,7 +107,8 @@ async def run_console(settings: Settings, args: argparse.Namespace) -> int:
             + ("" if not local.rt or not local.rt.sandbox else "\nSORACOM: embedded emulator (sandbox).")
         )
         console = Console(local.sender, local.fake, local.settle, user_id=args.user, channel_id=args.channel,
-                          banner=banner, traffic=local.add_traffic)
+                          banner=banner, traffic=local.add_traffic,
+                          device=local.device)
         if args.command:
             await console.run_script([args.command])
         elif args.script:

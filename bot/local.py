@@ -142,6 +142,34 @@ class LocalBot:
             await self.settle()
         return f"({megabytes} MB added to {sub['imsi']}: HTTP {response.status_code})"
 
+    async def device(self, sim: str, what: str = "") -> str:
+        """The device on a SIM (IMSI or name) goes `offline` or comes back `online`; `sms`: what it received; else
+        its state. One line (or a few), for the console."""
+        from bot.emulator import devices
+
+        state = self.rt.emulator if self.rt else None
+        if state is None:
+            return "(no embedded emulator: devices are real)"
+        sub = next((s for s in state.all_subscribers() if sim in (s["imsi"], (s.get("tags") or {}).get("name"))), None)
+        if sub is None:
+            return f"(no SIM {sim!r} at the emulator)"
+        if what in ("offline", "online"):
+            device = devices.set_online(state, sub, what == "online")
+            session = f"session {device.session_id}" if device.session_id else "no session"
+            return f"(device on {sub['imsi']} is {what}: {session}, SIM {sub['status']})"
+        device = devices.device_of(state, sub)
+        if what == "sms":
+            if not device.sms:
+                return f"(no SMS reached the device on {sub['imsi']})"
+            lines = [f"  {datetime.fromtimestamp(m['time'] / 1000).isoformat(timespec='seconds')}  "
+                     f"[{'GSM 7-bit' if m['encodingType'] == 1 else 'UCS-2'}] {m['payload']}" for m in device.sms]
+            return "\n".join([f"(SMS received by the device on {sub['imsi']}:)", *lines])
+        if what:
+            return "(type :device SIM offline|online|sms)"
+        return (f"(device on {sub['imsi']}: {'online' if device.online else 'offline'}, IMEI {device.imei}, "
+                f"{'session ' + device.session_id if device.session_id else 'no session'}, "
+                f"{len(device.sms)} SMS received)")
+
     async def settle(self, timeout: float = 60.0) -> None:
         """Waits for every task the bot started after answering Slack (bolt's post-ack work, bulk jobs)."""
         loop = asyncio.get_running_loop()

@@ -18,6 +18,7 @@ from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
 from bot.services.targets import SimInfo
+from handlers import devices as device_handlers
 from handlers import gate, jobs
 from handlers.common import (
     Failed,
@@ -288,6 +289,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     register_action(app, rt, views.NEXT_ACTION, turn_page)
     register_action(app, rt, views.PREVIOUS_ACTION, turn_page)
     register_action(app, rt, views.REFRESH_ACTION, refresh_list)
+    device_handlers.register(app, rt)
 
     def change(name: str, run: Callable[[Request], Awaitable[None]]) -> Subcommand:
         return Subcommand(name, run, role=Role.operator, mutating=True)
@@ -307,6 +309,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             change("imei-lock", imei_lock),
             change("imei-unlock", plain_change(Action.imei_unlock)),
             change("speed", speed),
+            *device_handlers.subcommands(),
         ],
         usage_id="sim.usage",
     )

@@ -94,6 +94,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("updateSpeedClass", "POST", "/subscribers/{imsi}/update_speed_class", "Subscriber"),
     Operation("setExpiryTime", "POST", "/subscribers/{imsi}/set_expiry_time", "Subscriber"),
     Operation("getAirStats", "GET", "/stats/air/subscribers/{imsi}", "Stats"),
+    # The device behind a SIM
+    Operation("listSessionEvents", "GET", "/subscribers/{imsi}/events/sessions", "Subscriber"),
+    Operation("deleteSubscriberSession", "POST", "/subscribers/{imsi}/delete_session", "Subscriber"),
+    Operation("subscriberDownlinkPingToUserEquipment", "POST", "/subscribers/{imsi}/downlink/ping", "Subscriber"),
+    Operation("sendSms", "POST", "/subscribers/{imsi}/send_sms", "Subscriber"),
+    Operation("listSimStatusHistory", "GET", "/sims/{sim_id}/statuses/history", "Sim"),
+    Operation("batchGetCellLocations", "POST", "/cell_locations", "CellLocation"),
+    Operation("sendDiagnosticRequest", "POST", "/diagnostics", "Diagnostic"),
+    Operation("getDiagnostic", "GET", "/diagnostics/{diagnostic_id}", "Diagnostic"),
     # Groups
     Operation("listGroups", "GET", "/groups", "Group"),
     Operation("createGroup", "POST", "/groups", "Group"),

@@ -147,6 +147,9 @@ class EmulatorState:
         self.password_reset_tokens: dict[str, str] = {}  # email → token
         self.password_reset_expiry: dict[str, datetime] = {}  # token → expiry
         self.signup_tokens: dict[str, str] = {}  # email → token
+        self.devices: dict[str, Any] = {}  # imsi → devices.Device: the device behind each SIM
+        self.diagnostics: dict[str, dict[str, Any]] = {}  # diagnosticId → SORACOM's diagnosis of a SIM
+        self.diagnosis_polls = 1  # getDiagnostic answers `diagnosing` this many times before `done`
         self.faults.clear()
         self.requests.clear()
         self.web_requests.clear()

@@ -30,6 +30,8 @@ HELP = """\
     :close             close the top modal                :show           show the channel's messages again
     :code              what your authenticator app would show now, for the key /mfa enroll gave you here
     :traffic SIM MB    a device on SIM (IMSI or name) uses MB now (emulator): alert rules it crosses fire
+    :device SIM offline|online   the device on SIM goes quiet or comes back (its session ends or opens)
+    :device SIM [sms]  the device's state, or the SMS it received
     :home              open the bot's Home tab (the fleet dashboard); its buttons are numbered like any
     :help              this text                          :quit           leave (EOF too)
     # comment          ignored, as are blank lines
@@ -62,11 +64,13 @@ class Console:
     def __init__(self, sender: SlackSender, fake: FakeSlack, settle: Callable[[], Awaitable[None]], *,
                  user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL", out: TextIO = sys.stdout,
                  input_func: Callable[[str], str] = input, banner: str | None = None,
-                 traffic: Callable[[str, int], Awaitable[str]] | None = None) -> None:
+                 traffic: Callable[[str, int], Awaitable[str]] | None = None,
+                 device: Callable[[str, str], Awaitable[str]] | None = None) -> None:
         self.sender, self.fake, self.settle = sender, fake, settle
         self.user_id, self.channel_id = user_id, channel_id
         self.out, self.input_func, self.banner = out, input_func, banner
         self.traffic = traffic
+        self.device = device
         self._pressables: dict[int, _Pressable] = {}
         self._next_number = 1
         self._seen_calls = len(fake.calls)
@@ -127,6 +131,8 @@ class Console:
             self._say(self._authenticator_code())
         elif word == ":traffic":
             await self._traffic(rest)
+        elif word == ":device":
+            await self._device(rest)
         elif word == ":home":
             self._show_reply(await self.sender.event({"type": "app_home_opened", "user": self.user_id, "tab": "home"}))
             await self._after_request()
@@ -145,6 +151,15 @@ class Console:
             self._say("(type :traffic SIM MB, e.g. :traffic sensor-01 150; the embedded emulator only)")
             return
         self._say(await self.traffic(parts[0], int(parts[1])))
+        await self._after_request()
+
+    async def _device(self, rest: str) -> None:
+        parts = rest.split()
+        if not 1 <= len(parts) <= 2 or self.device is None:
+            self._say("(type :device SIM offline|online|sms, e.g. :device sensor-02 offline; the embedded emulator "
+                      "only)")
+            return
+        self._say(await self.device(parts[0], parts[1] if len(parts) == 2 else ""))
         await self._after_request()
 
     def _authenticator_code(self) -> str:

@@ -3,6 +3,7 @@
 from bot.emulator.api import (  # noqa: F401
     accounts,
     billing,
+    devices,
     event_handlers,
     groups,
     operator,
