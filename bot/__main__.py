@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import SORACOM_CREDENTIAL_NAMES, ConfigError, Settings, load_settings
+from bot.console_folder import DEFAULT_CONSOLE_DIR, ConsoleFolder
 
 log = logging.getLogger("bot")
 
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--channel", default="C_LOCAL", help="channel ID (default C_LOCAL)")
     console.add_argument("-c", dest="command", help="run one line (e.g. \"/sim list\") and exit")
     console.add_argument("--script", help="run the lines of a file and exit")
+    console.add_argument("--data", default=str(DEFAULT_CONSOLE_DIR),
+                         help=f"the console's own data folder: its database and the emulator's state, kept across "
+                              f"restarts (default {DEFAULT_CONSOLE_DIR}; never serve's DATABASE_URL)")
 
     emulator = commands.add_parser("emulator", help="serve the embedded SORACOM API emulator alone")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -94,28 +99,56 @@ def run_db(args: argparse.Namespace, url: str) -> int:
 
 
 async def run_console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.emulator.persist import UnreadableState
+
+    admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
+    folder = ConsoleFolder(Path(args.data))
+    settings = folder.settings(settings.model_copy(update={"BOT_ADMINS": admins}))
+    lines = [args.command] if args.command else None
+    if args.script:
+        with open(args.script, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    note = ""
+    while True:  # once, or again after :reset
+        if folder.half_kept():
+            folder.wipe()
+            note = f"\n(the console's data in {folder.path} was incomplete: started afresh)"
+        try:
+            lines, reset = await _console_session(settings, args, folder, lines, note)
+        except UnreadableState as exc:
+            print(f"soracom-bot: {folder.emulator_state} is unreadable ({exc}); start afresh with "
+                  f"`:reset`, or delete the files in {folder.path}", file=sys.stderr)
+            return 1
+        if not reset:
+            return 0
+        folder.wipe()
+        note = ""
+
+
+async def _console_session(settings: Settings, args: argparse.Namespace, folder: ConsoleFolder,
+                           lines: list[str] | None, note: str) -> tuple[list[str] | None, bool]:
+    """One run of the console; returns the script lines left and whether :reset ended it."""
     from bot.local import LocalBot
     from bot.localslack.console import Console
 
-    admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
-    settings = settings.model_copy(update={"BOT_ADMINS": admins})
-    async with LocalBot(settings, scheduler=True, sweeper=True, serve_http=True) as local:
+    async with LocalBot(settings, scheduler=True, sweeper=True, serve_http=True,
+                        emulator_file=folder.emulator_state) as local:
         assert local.sender is not None
         banner = (
             "SORACOM Bot console — you are an admin here. Type /soracom help, /sim list …; "
             "a number presses a button; :help for more, :quit to leave."
             + ("" if not local.rt or not local.rt.sandbox else "\nSORACOM: embedded emulator (sandbox).")
+            + f"\nThe console's data (database and emulator) is kept in {folder.path}; :reset starts afresh." + note
         )
         console = Console(local.sender, local.fake, local.settle, user_id=args.user, channel_id=args.channel,
-                          banner=banner, traffic=local.add_traffic)
-        if args.command:
-            await console.run_script([args.command])
-        elif args.script:
-            with open(args.script, encoding="utf-8") as handle:
-                await console.run_script(handle.read().splitlines())
-        else:
+                          banner=banner, traffic=local.add_traffic, authenticator=folder.authenticator)
+        if lines is None:
             await console.run_interactive()
-    return 0
+            return None, console.reset_requested
+        if note:
+            console.say(note.strip())
+        left = await console.run_script(lines)
+        return left, console.reset_requested
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
                 await client.chat_postEphemeral(channel=channel_id or user_id, user=user_id, text=message)
             except SlackApiError as exc:
                 log.error("could not tell %s about a failure: %s", user_id, exc.response.get("error"))
+            except Exception as exc:  # noqa: BLE001 - Slack unreachable: the error path itself must never raise
+                log.error("could not tell %s about a failure: Slack unreachable (%s)", user_id, type(exc).__name__)
 
     handlers.register_all(app, rt)
 
@@ -79,6 +81,15 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
         await speak_to(rt, client, body["user"]["id"])
         if body.get("response_url"):
             await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
+
+    @app.command(re.compile(".*"))
+    async def no_such_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Any,
+                              client: AsyncWebClient) -> None:
+        """Registered last: a command the manifest routes here but no listener takes (an older or newer manifest)."""
+        await ack()
+        await speak_to(rt, client, command["user_id"])
+        await respond(text=t("surface.no_such_command", command=command.get("command") or ""),
+                      response_type="ephemeral")
 
     return app
 
