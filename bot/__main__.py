@@ -13,6 +13,28 @@ from bot.console_folder import DEFAULT_CONSOLE_DIR, ConsoleFolder
 
 log = logging.getLogger("bot")
 
+SERVE_HELP = """\
+Runs the bot for a Slack workspace: POST /slack/events (Slack's requests, signed), GET /healthz (database and
+Slack: ok, unreachable or token rejected), POST /soracom/events (SORACOM Event Handler alerts), on $HOST:$PORT.
+
+Set (in the environment or .env):
+  SLACK_BOT_TOKEN         the app's Bot User OAuth Token (xoxb-…); checked with auth.test at start
+  SLACK_SIGNING_SECRET    the app's signing secret (or SLACK_APP_TOKEN, xapp-…, for Socket Mode)
+  SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY (or SORACOM_EMAIL and SORACOM_PASSWORD, or a SAM user):
+                          without any, the bot serves the embedded emulator and every reply says Sandbox
+  DATABASE_URL            sqlite:///data/bot.db (default) or postgresql://…
+  BOT_PUBLIC_URL          the bot's https:// URL, for alerts and MFA enrollment links
+  BOT_ADMINS              Slack user IDs that are admins, comma-separated
+  HOST, PORT              where to listen (0.0.0.0:3000)
+See README.md for the rest (BOT_LANG, BOT_TIMEZONE, BOT_SECRET_KEY, BOT_EVENTS_TOKEN, …).
+"""
+EMULATOR_HELP = """\
+Serves the embedded SORACOM API emulator over HTTP: the API under /v1 (seeded demo data: 25 SIMs, groups, bills),
+and its control API under /_emulator (faults, clock, request log). Point a bot at it with
+SORACOM_ENDPOINT=http://HOST:PORT and the demo operator's AuthKey (DEMO_AUTH_KEY_ID and DEMO_AUTH_KEY in
+bot/emulator/seed.py). Its data lives in memory and starts from the seed each time; nothing reaches SORACOM.
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -25,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO; WARNING for the console)")
     commands = parser.add_subparsers(dest="mode", required=True)
 
-    commands.add_parser("serve", help="run the bot: POST /slack/events and GET /healthz on $PORT")
+    commands.add_parser("serve", help="run the bot: POST /slack/events and GET /healthz on $PORT",
+                        formatter_class=argparse.RawDescriptionHelpFormatter, description=SERVE_HELP)
 
     console = commands.add_parser("console", help="the bot, the SORACOM emulator and a local Slack in one terminal")
     console.add_argument("--user", default="U_LOCAL", help="Slack user ID that types (default U_LOCAL)")
@@ -36,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
                          help=f"the console's own data folder: its database and the emulator's state, kept across "
                               f"restarts (default {DEFAULT_CONSOLE_DIR}; never serve's DATABASE_URL)")
 
-    emulator = commands.add_parser("emulator", help="serve the embedded SORACOM API emulator alone")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8090)
+    emulator = commands.add_parser("emulator", help="serve the embedded SORACOM API emulator alone",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, description=EMULATOR_HELP)
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8090, help="port to listen on (default 8090)")
 
     commands.add_parser("setup", help="account-level chores: login, payer info, addresses, MFA, bot user")
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from bot.services import audit
 from handlers.views import alerts as alert_views
 from tests.conftest import OPERATOR
 from tests.harness import Harness
 from tests.test_alerts import event, ready, send
+from tests.test_order import place_order
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def private_texts(harness: Harness) -> list[str]:
@@ -58,3 +67,26 @@ async def test_slow_down_on_a_plan_du_card_uses_u1_slow(harness: Harness) -> Non
     await send(harness, event(du["imsi"]))
     await harness.press(alert_views.SLOW_ACTION, user=OPERATOR)
     assert harness.emulator.subscribers[du["imsi"]]["speedClass"] == "u1.slow"
+
+
+async def test_the_order_cancel_preview_does_not_offer_two_cancels(harness: Harness) -> None:
+    totp = await harness.enroll(OPERATOR)
+    order_id = await place_order(harness, totp)
+    harness.fake.clear()
+    await harness.command(f"/order cancel {order_id}")
+    _, confirm = harness.find_element("pending_confirm")
+    _, dismiss = harness.find_element("pending_cancel")
+    assert (confirm["text"]["text"], dismiss["text"]["text"]) == ("Cancel order", "Keep the order")
+    await harness.press("pending_cancel")  # keeping it keeps it
+    assert harness.emulator.orders[order_id]["orderStatus"] == "orderProcessing"
+
+
+@pytest.mark.parametrize(("mode", "said"), [
+    ("serve", ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "/healthz", "DATABASE_URL", "BOT_PUBLIC_URL"]),
+    ("emulator", ["SORACOM_ENDPOINT", "/_emulator", "port to listen on", "address to listen on"]),
+])
+def test_help_of_serve_and_emulator_says_what_they_do_and_read(mode: str, said: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", mode, "--help"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0
+    assert all(word in result.stdout for word in said), result.stdout
