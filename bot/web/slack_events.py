@@ -63,11 +63,21 @@ NESTED_STRINGS = ("id", "type", "user", "channel", "team", "team_id", "callback_
 INTERACTIONS = ("block_actions", "view_submission", "view_closed", "block_suggestion", "shortcut", "message_action")
 
 
+VIEW_PAYLOADS = ("view_submission", "view_closed")
+
+
+def modal_shaped(view: Any) -> bool:
+    """bolt reads a submitted view's `type` and `callback_id` unguarded (a KeyError, a 500, without them)."""
+    return isinstance(view, dict) and isinstance(view.get("type"), str) and isinstance(view.get("callback_id"), str)
+
+
 def well_shaped(body: dict[str, Any]) -> bool:
     """Slack's shapes where the code reaches in: `"user": "x"` or `"event": 5` would fail deep inside bolt."""
     if "command" in body and not body.get("user_id"):
         return False
     if body.get("type") in INTERACTIONS and not (isinstance(body.get("user"), dict) and body["user"].get("id")):
+        return False
+    if body.get("type") in VIEW_PAYLOADS and not modal_shaped(body.get("view")):
         return False
     for name, expected in FIELD_TYPES.items():
         value = body.get(name)
