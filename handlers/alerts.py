@@ -229,10 +229,10 @@ async def setup(request: Request) -> None:
     token = request.rt.settings.BOT_EVENTS_TOKEN
     if not token:
         raise UserError(t("alerts.no_token"))
+    url = alert_rules.events_url(request.rt.settings.BOT_PUBLIC_URL, sandbox=request.rt.sandbox)
     spec = await _spec(request)
     async with request.audited("alerts.setup", spec.key):
-        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token,
-                                                        events_url=f"{request.rt.settings.public_url}/soracom/events")
+        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token, events_url=url)
     done = "alerts.setup_created" if created else "alerts.setup_updated"
     channel = await store(request.rt).channel()
     await request.reply(t(done, rule=spec.rule.name, id=handler_id or "?", what=_what(spec),
