@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot.config import Settings
@@ -92,3 +94,26 @@ async def test_an_unknown_command_is_answered_plainly(harness: Harness) -> None:
     text = " ".join(str(c.args.get("text")) for c in replies)
     assert "`/nosuch` is no such command" in text and "/soracom help" in text
     assert "@app.command" not in harness.all_text()
+
+
+def test_a_console_killed_after_a_change_finds_it_on_restart(tmp_path: Path) -> None:
+    """SIGKILL: no exit, no final save. The emulator state was written when SORACOM answered the change."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    log = (tmp_path / "console.log").open("w+", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "bot", "console"], cwd=tmp_path, env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert process.stdin is not None
+        process.stdin.write("/sim tag meter-03 site=kyoto\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 120
+        while "site=kyoto" not in (tmp_path / "console.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "site=kyoto" in (tmp_path / "console.log").read_text()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        log.close()
+    output = console(tmp_path, "/sim show meter-03", "/soracom audit 3")
+    assert "`site=kyoto`" in output and "*sim.tag* `440100000000016`" in output
+    assert "started afresh" not in output
