@@ -60,3 +60,23 @@ async def test_more_than_n_cards_a_minute_start_one_storm(database_url: str) -> 
         assert await store.storm_for(recorded.id, "daily-traffic", later, per_minute=3) is None  # calm again
     finally:
         db.dispose()
+
+
+async def test_rows_older_than_90_days_are_purged(database_url: str) -> None:
+    db = Database(database_url)
+    db.create_schema()
+    store, now = AlertStore(db), pinned_now()
+    try:
+        old, recent = now - timedelta(days=91), now - timedelta(days=89)
+        for number, moment in enumerate((old, old, recent)):
+            recorded = await store.record(Event("daily-traffic", "daily-traffic", f"44010000000030{number}"), moment)
+            await store.set_state(recorded.id, "carded")
+        for number in range(5):  # a storm in the old minute, with its rows
+            recorded = await store.record(Event("daily-traffic", "daily-traffic", f"44010000000040{number}"), old)
+            if await store.storm_for(recorded.id, "daily-traffic", old, per_minute=2) is None:
+                await store.set_state(recorded.id, "carded")
+        assert await store.purge(now) == 7 + 1  # the seven old deliveries and their storm
+        assert [a.imsi for a in (await store.open_alerts(recent + timedelta(hours=1)))[0]] == ["440100000000302"]
+        assert await store.purge(now) == 0
+    finally:
+        db.dispose()
