@@ -8,6 +8,7 @@ import secrets
 import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,6 +66,7 @@ class LocalBot:
         scheduler: bool = False,
         sweeper: bool = False,
         serve_http: bool = False,
+        emulator_file: Path | None = None,
     ) -> None:
         self.signing_secret = secrets.token_hex(16)
         self.fake = FakeSlack()
@@ -77,6 +79,8 @@ class LocalBot:
         self._with_scheduler = scheduler
         self._with_sweeper = sweeper
         self._serve_http = serve_http
+        self._emulator_file = emulator_file
+        self._saved_emulator: Any = None
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.scheduled: ScheduledWork | None = None
         self.sweeper: Sweeper | None = None
@@ -90,6 +94,12 @@ class LocalBot:
         if not settings.BOT_EVENTS_TOKEN:  # the emulator's Event Handler rules reach the bot with this one
             settings = settings.model_copy(update={"BOT_EVENTS_TOKEN": secrets.token_urlsafe(24)})
         transport, emulator_url = self._soracom_transport, EMBEDDED_EMULATOR_ENDPOINT
+        if self._emulator_file is not None and self._emulator is None:
+            from bot.emulator.persist import SavedEmulatorState
+
+            saved = SavedEmulatorState(self._emulator_file, now=self._clock)
+            saved.save()  # at once: the database made next never exists without the emulator state it speaks of
+            self._emulator = self._saved_emulator = saved
         if self._serve_http:
             # Links the bot shows (the MFA enrollment page, bill exports) must open in a real browser.
             from bot.emulator import EmulatorState, create_app
@@ -195,6 +205,8 @@ class LocalBot:
             await self.sweeper.stop()
         if self.http is not None:
             await self.http.aclose()
+        if self._saved_emulator is not None:
+            self._saved_emulator.save()  # what changed without an API call (an order's shipping by time)
         if self.rt is not None:
             await self.rt.aclose()
         for server, task in self._servers:

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
-from bot.services import alert_rules, alerts, sims, targets
+from bot.services import alert_rules, alerts, sims, speed_classes, targets
 from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group
 from handlers import sim as sim_handlers
@@ -32,7 +32,6 @@ from handlers.views.common import message_text, with_marker
 
 log = logging.getLogger(__name__)
 
-SLOW_DOWN = sims.Change(sims.Action.speed, {"speed_class": alerts.SLOW_SPEED_CLASS})
 SUSPEND = sims.Change(sims.Action.suspend)
 
 
@@ -204,12 +203,24 @@ async def _note_on_card(request: Request, event_id: int, card: views.Card, line:
         await request.update(ts, views.card_text(card), views.card_blocks(card, event_id))
 
 
+def _slow_down_to(speed: str) -> sims.Change:
+    return sims.Change(sims.Action.speed, {"speed_class": speed})
+
+
+def _one_class(found: Sequence[targets.SimInfo]) -> str:
+    plans = sorted({sim.plan or "" for sim in found})
+    return t("speed.one_class", plan=", ".join(plans), sims=", ".join(sim.name or sim.imsi for sim in found))
+
+
 async def slow_down(request: Request) -> None:
+    """To the slowest class the SIM's own plan offers (s1.minimum, u1.slow on plan-DU; none on plan-KM1)."""
     request, event_id, card = await _pressed(request, "slow-down", Role.operator)
     sim = await targets.find_by_imsi(request.rt.soracom, card.imsi)
-    await sim_handlers.change_one(request, SLOW_DOWN, sim)
-    await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id,
-                                                   speed=alerts.SLOW_SPEED_CLASS))
+    speed = speed_classes.slowest(sim.plan)
+    if speed is None:
+        raise UserError(_one_class([sim]))
+    await sim_handlers.change_one(request, _slow_down_to(speed), sim)
+    await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id, speed=speed))
 
 
 async def suspend(request: Request) -> None:
@@ -241,7 +252,14 @@ async def slow_down_all(request: Request) -> None:
     request = replace(request, command="/alerts", text=f"slow-down-all storm {storm_id}", required=Role.operator)
     await request.recheck("alerts.slow-down-all", f"{len(imsis)} SIMs")
     async with request.audited("alerts.slow-down-all", f"{len(imsis)} SIMs", failures_only=True):
-        await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
+        by_speed: dict[str | None, list[targets.SimInfo]] = {}
+        for sim in await targets.resolve(request.rt.soracom, targets.parse_targets(imsis)):
+            by_speed.setdefault(speed_classes.slowest(sim.plan), []).append(sim)
+        unchangeable = by_speed.pop(None, [])
+        if unchangeable:
+            await request.reply(_one_class(unchangeable))
+        for speed, group in sorted(by_speed.items(), key=lambda item: str(item[0])):  # one preview per class
+            await sim_handlers.change_sims(request, _slow_down_to(str(speed)), [sim.imsi for sim in group])
 
 
 # /alerts
@@ -260,10 +278,10 @@ async def setup(request: Request) -> None:
     token = request.rt.settings.BOT_EVENTS_TOKEN
     if not token:
         raise UserError(t("alerts.no_token"))
+    url = alert_rules.events_url(request.rt.settings.BOT_PUBLIC_URL, sandbox=request.rt.sandbox)
     spec = await _spec(request)
     async with request.audited("alerts.setup", spec.key):
-        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token,
-                                                        events_url=f"{request.rt.settings.public_url}/soracom/events")
+        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token, events_url=url)
     done = "alerts.setup_created" if created else "alerts.setup_updated"
     channel = await store(request.rt).channel()
     await request.reply(t(done, rule=spec.rule.name, id=handler_id or "?", what=_what(spec),

@@ -24,6 +24,7 @@ from bot.messages import language_of_locale, set_language, t, unescape
 from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.runtime import Runtime
 from bot.security.roles import Role
+from bot.store.outage import database_unavailable
 from bot.services import audit
 from bot.services.roles import role_of
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
@@ -311,6 +312,8 @@ def failure_text(exc: BaseException, context: str = "") -> str:
         return t("common.internal_error", ref=ref)
     if database_busy(exc):
         log.warning("database locked past its busy timeout in %s", context)
+    elif database_unavailable(exc):
+        log.error("the database is unavailable in %s: %s", context, type(exc).__name__)
     elif isinstance(exc, ServiceError):
         log.warning("SORACOM error in %s: %s", context, exc)
     elif isinstance(exc, SlackApiError):
@@ -330,6 +333,8 @@ def expected_text(exc: BaseException, context: str = "") -> str | None:
         return t(key, detail=exc.detail, what=exc.what)
     if database_busy(exc):
         return t("common.database_busy", command=context)
+    if database_unavailable(exc):
+        return t("surface.database_unavailable")
     if isinstance(exc, ServiceError):
         if exc.unavailable:
             return t("common.soracom_unavailable", message=exc.message)

@@ -47,6 +47,7 @@ class GatedAction:
     role: Role
     requires_code: bool = False
     confirm_label: str | None = None  # the message id of its Confirm button: told in each user's language
+    dismiss_label: str | None = None  # of its Cancel button, where "Cancel" would read as the action itself
     danger: bool = False
 
 

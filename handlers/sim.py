@@ -256,7 +256,7 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                                 describe=describe_failure, on_item=record, on_progress=report)
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,
                         result.peak_concurrency, result.rate_limited)
-    summary = views.report_text(change, result, request.user_id)
+    summary = views.report_summary(change, result, request.user_id, names)
     try:
         if ts is not None:
             await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
