@@ -7,6 +7,7 @@ from bot.emulator.api import (  # noqa: F401
     groups,
     operator,
     orders,
+    port_mappings,
     sandbox,
     stats,
     subscribers,
