@@ -18,7 +18,7 @@ from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
 from bot.services.targets import SimInfo
-from handlers import gate, jobs
+from handlers import gate, jobs, remote
 from handlers.common import (
     Failed,
     Refused,
@@ -307,6 +307,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             change("imei-lock", imei_lock),
             change("imei-unlock", plain_change(Action.imei_unlock)),
             change("speed", speed),
+            # Viewers list; opening needs an operator, closing the opener, an operator or an admin (checked inside).
+            Subcommand("remote", remote.command, mutating=True),
         ],
         usage_id="sim.usage",
     )

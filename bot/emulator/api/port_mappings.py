@@ -114,7 +114,7 @@ def create_port_mapping(call: Call) -> Response:
         "source": {"ipRanges": ranges},
         "tlsRequired": tls,
     }
-    mappings[mapping["endpoint"]] = mapping
+    mappings[f"{address}:{port}"] = mapping
     return reply(mapping, status=201)
 
 

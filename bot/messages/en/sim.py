@@ -13,6 +13,8 @@ MESSAGES = {
         "`/sim imei-lock TARGET IMEI` — lock one SIM to a device (IMEI of 15 digits)\n"
         "`/sim imei-unlock TARGET…` — remove the IMEI lock (asks for an MFA code)\n"
         "`/sim speed TARGET CLASS` — speed class, e.g. `s1.fast`\n"
+        "`/sim remote TARGET PORT [DURATION] [from CIDR…] [tls]` — remote access to the device (SORACOM Napter; "
+        "asks for an MFA code); `/sim remote list`; `/sim remote close TARGET`\n"
         "TARGET: an IMSI (15 digits), a SIM name (its `name` tag), or selectors `tag:KEY=VALUE`, `group:NAME`, "
         "`status:STATUS` (combinable). Several SIMs or a selector first show a preview to confirm."
     ),
