@@ -619,6 +619,18 @@ class SoracomClient:
                 "source": {"ipRanges": list(ip_ranges)}, "tlsRequired": tls_required}
         return _model(PortMapping, await self._call("createPortMapping", json=body))
 
+    async def list_port_mappings(self) -> list[PortMapping]:
+        """Every open remote access of the operator, all pages."""
+        found: list[PortMapping] = []
+        key: str | None = None
+        while True:
+            response = await self._call("listPortMappings", params={"last_evaluated_key": key})
+            found.extend(_models(PortMapping, response.json()))
+            following = response.headers.get("x-soracom-next-key")
+            if not following or following == key:
+                return found
+            key = following
+
     async def list_port_mappings_for_subscriber(self, imsi: str) -> list[PortMapping]:
         try:
             response = await self._call("listPortMappingsForSubscriber", imsi=imsi)
