@@ -230,6 +230,8 @@ async def _tell_ended(rt: Runtime, client: AsyncWebClient, access: Access) -> No
             await request.update(access.message_ts, notice, channel=access.channel_id)
         except SlackApiError as exc:
             log.warning("could not edit the notice of remote access %s: %s", access.id, exc.response.get("error"))
+    if access.closed_by == access.opened_by:
+        return  # they closed it themselves, and were answered
     told = views.told_text(access, zone)
     try:
         await client.chat_postMessage(channel=access.opened_by, text=told, blocks=request.blocks(told, None))

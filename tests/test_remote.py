@@ -282,6 +282,7 @@ async def test_the_opener_closes_even_after_losing_the_operator_role(bot: Harnes
 async def test_expiry_closes_once_by_the_bots_clock(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     mapping = await open_access(bot, "/sim remote sensor-02 443 10m")
+    bot.emulator.advance(-300)  # SORACOM's clock behind the bot's: it still holds the access at the bot's expiry
     sweeper = Sweeper(bot.rt, bot.local.app.client)
     bot.clock.advance(9 * 60)
     await sweeper.sweep()
@@ -304,6 +305,17 @@ async def test_expiry_closes_once_by_the_bots_clock(bot: Harness, caplog: pytest
         [row] = session.exec(select(RemoteAccess)).all()
         assert row.state == "expired" and row.told_at is not None
     await assert_nowhere_but_the_opener(bot, mapping, OPERATOR, caplog)
+
+
+async def test_an_access_soracom_expired_already_is_still_recorded_and_told_once(bot: Harness) -> None:
+    await open_access(bot, "/sim remote sensor-02 8080 90s")
+    bot.emulator.advance(24 * 3600)  # SORACOM deleted it at its own expiry
+    bot.clock.advance(91)
+    await Sweeper(bot.rt, bot.local.app.client).sweep()
+    await bot.local.settle()
+    assert not deletes(bot)  # nothing left to delete
+    assert len(bot.fake.calls_to("chat.update")) == 1
+    assert [e.result for e in await audit.latest(bot.rt.db, 10) if e.action == "sim.remote.expire"] == ["ok"]
 
 
 async def test_list_shows_open_accesses_and_the_endpoint_only_to_its_opener(bot: Harness) -> None:
