@@ -25,7 +25,7 @@ from bot.services.errors import ServiceError, WriteUnconfirmed
 from bot.services.remote import Access, Accesses, Endpoint, Opening
 from bot.services.roles import role_of
 from handlers import gate, jobs
-from handlers.common import Failed, Refused, Request, RoleReading, UserError, failure_text, speak_to
+from handlers.common import Failed, Refused, Request, RoleReading, UserError, failure_text, user_language
 from handlers.views import remote as views
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,6 @@ async def finish(rt: Runtime, client: AsyncWebClient, access: Access, *, actor: 
 
 async def _opener_request(rt: Runtime, client: AsyncWebClient, access: Access) -> Request:
     """Who an expiry is recorded under: the access's opener, in the channel it was opened in."""
-    await speak_to(rt, client, access.opened_by)
     return Request(rt=rt, client=client, respond=None, user_id=access.opened_by, team_id=access.team_id,
                    channel_id=access.channel_id, trigger_id=None,
                    reading=RoleReading(await role_of(rt.db, access.opened_by, rt.settings.admins)))
@@ -232,7 +231,8 @@ async def _tell_ended(rt: Runtime, client: AsyncWebClient, access: Access) -> No
             log.warning("could not edit the notice of remote access %s: %s", access.id, exc.response.get("error"))
     if access.closed_by == access.opened_by:
         return  # they closed it themselves, and were answered
-    told = views.told_text(access, zone)
+    with in_language(await user_language(rt, client, access.opened_by)):  # theirs, not the closer's
+        told = views.told_text(access, zone)
     try:
         await client.chat_postMessage(channel=access.opened_by, text=told, blocks=request.blocks(told, None))
     except SlackApiError as exc:

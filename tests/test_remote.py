@@ -344,3 +344,16 @@ def test_configuration_checks_the_remote_settings(monkeypatch: pytest.MonkeyPatc
         with pytest.raises(ConfigError, match=name):
             load_settings(_env_file=None)
         monkeypatch.delenv(name)
+
+
+async def test_japanese_for_a_japanese_opener_and_the_workspace_language_in_the_channel(bot: Harness) -> None:
+    bot.fake.set_locale(OPERATOR, "ja-JP")
+    mapping = await open_access(bot, "/sim remote sensor-02 22")
+    mine = "\n".join(private_texts(bot, OPERATOR))
+    assert "あなた専用です" in mine and mapping["endpoint"] in mine
+    [notice] = [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL]
+    assert "opened remote access" in notice.args["text"]  # BOT_LANG (en): the channel's language
+    await bot.command("/sim remote close sensor-02", user=OTHER_OPERATOR, channel=CHANNEL)
+    [told] = [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == OPERATOR]
+    assert "閉じました" in told.args["text"]
+    assert "Closed remote access" in bot.texts(OTHER_OPERATOR)[-1]  # the closer in their own language

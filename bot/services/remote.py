@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from bot.config import REMOTE_LIMIT, Settings, parse_source, parse_span
-from bot.security.roles import Role
 from bot.services.errors import InputError, WriteUnconfirmed, service
 from bot.soracom import SoracomClient
 from bot.soracom.errors import SoracomError
@@ -61,16 +60,12 @@ class Ask:
         """A range wider than /16 is allowed by admins only."""
         return any(ipaddress.IPv4Network(s).prefixlen < WIDEST_FOR_OPERATORS for s in self.sources)
 
-    @property
-    def role(self) -> Role:
-        return Role.admin if self.wide else Role.operator
-
 
 def parse_ask(args: Sequence[str], settings: Settings) -> Ask:
     """InputError saying what to type for anything it does not understand; nothing is looked up or changed."""
     if len(args) < 2:
         raise InputError("remote.usage_open")
-    target, port_text, rest = args[0], args[1], [a for a in args[2:]]
+    target, port_text, rest = args[0], args[1], list(args[2:])
     port = _port(port_text)
     duration: timedelta | None = None
     tls = False

@@ -6,7 +6,7 @@ MESSAGES = {
     "remote.bad_port": "`{value}` はポート番号ではありません。デバイスのポート (1〜65535、例: `22`) を入力してください。",
     "remote.bad_duration": "`{value}` は期間ではありません。`30m`、`2h`、`90s`、`1h30m` のように入力してください。",
     "remote.too_long": "`{value}` はこのボットで開ける時間 ({limit}) より長いです。`30m` など短い期間を入力してください。",
-    "remote.bad_source": "`{value}` はアドレス範囲ではありません ({detail})。`203.0.113.0/24` のような IPv4 CIDR か、"
+    "remote.bad_source": "`{value}` はアドレス範囲ではありません ({detail})。`203.0.113.0/24` のような CIDR か、"
                          "`203.0.113.7` のようなアドレスを入力してください。",
     "remote.from_empty": "`from` の後にアドレス範囲を 1 つ以上入力してください (例: `from 203.0.113.0/24`)。",
     "remote.unknown_word": "`{word}` は解釈できません。`/sim remote TARGET PORT [DURATION] [from CIDR…] [tls]` "

@@ -11,7 +11,7 @@ MESSAGES = {
         "`/sim imei-lock TARGET IMEI` — 1 枚の SIM をデバイスに IMEI ロック (15 桁の IMEI)\n"
         "`/sim imei-unlock TARGET…` — IMEI ロックを解除 (ワンタイムコードが必要)\n"
         "`/sim speed TARGET CLASS` — 速度クラスを変更 (例: `s1.fast`)\n"
-        "`/sim remote TARGET PORT [DURATION] [from CIDR…] [tls]` — デバイスへのリモートアクセス (SORACOM Napter、"
+        "`/sim remote TARGET PORT [DURATION] [from CIDR…] [tls]` — デバイスへのリモートアクセス (SORACOM のオンデマンドリモートアクセス、"
         "MFA コードが必要)。`/sim remote list`、`/sim remote close TARGET`\n"
         "TARGET: IMSI (15 桁)、SIM 名 (`name` タグ)、またはセレクター `tag:KEY=VALUE`、`group:NAME`、"
         "`status:STATUS` (組み合わせ可)。複数の SIM やセレクターを指定した場合は、まずプレビューを表示して確認を求めます。"
