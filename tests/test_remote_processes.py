@@ -154,7 +154,9 @@ async def test_an_access_whose_bot_was_killed_is_closed_at_expiry_by_the_restart
     await asyncio.sleep(2.5)  # more sweeps: none does it again
     await second.settle()
     assert_closed_once(fake, db, emulator)
-    assert_never_shown(secrets, fake, db, [log_of(first), log_of(second)])
+    logs = [log_of(first), log_of(second)]
+    assert "/port_mappings/[redacted]/[redacted]" in logs[1]  # the bot logs its calls: the delete's is redacted
+    assert_never_shown(secrets, fake, db, logs)
 
 
 async def test_two_bot_processes_on_one_database_close_an_expired_access_once(
@@ -171,6 +173,4 @@ async def test_two_bot_processes_on_one_database_close_an_expired_access_once(
 
 
 def log_of(bot: Bot) -> str:
-    text = Path(bot.log.name).read_text(encoding="utf-8")
-    assert "HTTP Request" in text or "Uvicorn running" in text or text  # the process did log
-    return text
+    return Path(bot.log.name).read_text(encoding="utf-8")
