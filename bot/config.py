@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     BOT_EVENTS_TOKEN: str | None = Field(default=None, repr=False)
     # More alert cards than this in a minute for one rule become one summary card.
     BOT_ALERT_STORM_PER_MINUTE: int = Field(default=10, ge=1, le=1000)
+    # A storm's summary card is edited at most once in this many seconds (Slack rate-limits chat.update).
+    BOT_ALERT_STORM_UPDATE_SECONDS: float = Field(default=2.0, ge=0.0, le=60.0)
     # The longest remote access (SORACOM Napter) a user may open, and the ranges it allows when `from` is not given.
     BOT_REMOTE_MAX: str = "1h"
     BOT_REMOTE_SOURCES: str = ""

@@ -94,7 +94,7 @@ class LocalBot:
             # Links the bot shows (the MFA enrollment page, bill exports) must open in a real browser.
             from bot.emulator import EmulatorState, create_app
 
-            self._emulator = self._emulator or EmulatorState()
+            self._emulator = self._emulator or EmulatorState(now=self._clock)
             emulator_url = await self._serve(create_app(self._emulator))
             transport = httpx.AsyncHTTPTransport()
             bot_port = free_port()

@@ -6,12 +6,13 @@ The buttons reuse the /sim paths: Slow down is `/sim speed` on one SIM, Suspend 
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -45,6 +46,7 @@ def store(rt: Runtime) -> AlertStore:
 async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which."""
     now, kept = rt.clock(), store(rt)
+    await _purge_now_and_then(rt, now)
     recorded = await kept.record(event, now)
     if not recorded.new:
         return "duplicate"
@@ -72,9 +74,32 @@ async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     return "carded"
 
 
+class Purges:
+    """When this bot next forgets old alert rows (per bot: `rt.state(Purges)`)."""
+
+    EVERY = timedelta(hours=1)
+
+    def __init__(self) -> None:
+        self.next: datetime | None = None
+
+
+async def _purge_now_and_then(rt: Runtime, now: datetime) -> None:
+    purges = rt.state(Purges)
+    if purges.next is not None and now < purges.next:
+        return
+    purges.next = now + Purges.EVERY
+    removed = await store(rt).purge(now)
+    if removed:
+        log.info("forgot %d alert rows older than %d days", removed, alerts.KEEP_EVENTS.days)
+
+
 class StormRefreshes(dict[int, bool]):
     """Storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update
     at a time (per bot: `rt.state(StormRefreshes)`)."""
+
+
+class StormUpdates(dict[int, float]):
+    """Storm id → the event loop's time of its summary's last chat.update (per bot: `rt.state(StormUpdates)`)."""
 
 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
@@ -98,21 +123,32 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
         refreshing[storm_id] = True
         return
     refreshing[storm_id] = False
+    updated, loop = rt.state(StormUpdates), asyncio.get_running_loop()
     try:
         while True:
+            # At most one edit per interval: the events folded meanwhile are counted by the next one.
+            wait = updated.get(storm_id, -math.inf) + rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
             if count != shown:
-                with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
+                updated[storm_id] = loop.time()
+                try:
                     await client.chat_update(channel=where[0], ts=where[1],
                                              text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
                                              blocks=with_marker([b.to_dict() for b in views.storm_blocks(
                                                  event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
+                except SlackApiError as exc:  # the storm's next event updates it again
+                    log.warning("could not update storm summary %s: %s", storm_id, exc.response.get("error"))
                 shown = count
             if not refreshing[storm_id]:
                 return
             refreshing[storm_id] = False
     finally:
         del refreshing[storm_id]
+        stale = loop.time() - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS
+        for done in [key for key, at in updated.items() if at < stale]:
+            del updated[done]
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: Sequence[Block]) -> str:
