@@ -195,7 +195,7 @@ async def finish(rt: Runtime, client: AsyncWebClient, access: Access, *, actor: 
     channel notice edited and the opener told. A failure leaves the claim to lapse: another sweep does it again."""
     store = accesses(rt)
     if access.state == "closing":
-        request = actor or await _opener_request(rt, client, access)
+        request = actor or await _request_of(rt, client, access, access.closed_by or access.opened_by)
         closing_action = CLOSE_ACTION if access.closed_by else EXPIRE_ACTION
         async with request.audited(closing_action, access.imsi, failures_only=True):
             await remote.close_mapping(rt.soracom, access)
@@ -212,16 +212,17 @@ async def finish(rt: Runtime, client: AsyncWebClient, access: Access, *, actor: 
     return access
 
 
-async def _opener_request(rt: Runtime, client: AsyncWebClient, access: Access) -> Request:
-    """Who an expiry is recorded under: the access's opener, in the channel it was opened in."""
-    return Request(rt=rt, client=client, respond=None, user_id=access.opened_by, team_id=access.team_id,
+async def _request_of(rt: Runtime, client: AsyncWebClient, access: Access, user_id: str) -> Request:
+    """Who a close is recorded under when no request of theirs is at hand (a sweep): the closer, or for an expiry
+    the opener; in the channel the access was opened in."""
+    return Request(rt=rt, client=client, respond=None, user_id=user_id, team_id=access.team_id,
                    channel_id=access.channel_id, trigger_id=None,
-                   reading=RoleReading(await role_of(rt.db, access.opened_by, rt.settings.admins)))
+                   reading=RoleReading(await role_of(rt.db, user_id, rt.settings.admins)))
 
 
 async def _tell_ended(rt: Runtime, client: AsyncWebClient, access: Access) -> None:
     zone = rt.settings.timezone
-    request = await _opener_request(rt, client, access)
+    request = await _request_of(rt, client, access, access.opened_by)
     if access.message_ts and access.channel_id:
         with in_language(rt.settings.BOT_LANG):
             notice = views.ended_notice_text(access, zone)

@@ -357,3 +357,53 @@ async def test_japanese_for_a_japanese_opener_and_the_workspace_language_in_the_
     [told] = [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == OPERATOR]
     assert "閉じました" in told.args["text"]
     assert "Closed remote access" in bot.texts(OTHER_OPERATOR)[-1]  # the closer in their own language
+
+
+async def test_a_job_taken_over_after_its_worker_died_adopts_the_access_soracom_made(bot: Harness) -> None:
+    from bot.services.remote import Accesses, Opening
+
+    await bot.enroll(OPERATOR)
+    await bot.command("/sim remote sensor-02 22", user=OPERATOR, channel=CHANNEL)
+    with bot.rt.db.session() as session:
+        [row] = session.exec(select(PendingAction)).all()
+    job = await bot.rt.pending.get(row.id)
+    assert job is not None
+    # What a worker killed right after SORACOM answered leaves: the job running under its lease, the access row
+    # still `opening`, the access open at SORACOM.
+    assert await bot.rt.pending.claim(job.id, "dead-worker")
+    opening = Opening.from_args(job.args["opening"])
+    await Accesses(bot.rt.db, bot.rt.clock).begin(job.id, opening, user_id=OPERATOR, team_id=job.team_id,
+                                                  channel_id=CHANNEL)
+    bot.clock.advance(1)
+    await bot.rt.soracom.create_port_mapping(SIM, 22, duration_seconds=1800, ip_ranges=[DEFAULT_SOURCES],
+                                             tls_required=False)
+    bot.clock.advance(bot.rt.pending.lease.total_seconds() + 1)
+    await Sweeper(bot.rt, bot.local.app.client).sweep()
+    await bot.local.settle()
+    assert len(creates(bot)) == 1 and len(open_at_soracom(bot)) == 1  # adopted, not opened again
+    with bot.rt.db.session() as session:
+        [access] = session.exec(select(RemoteAccess)).all()
+        assert access.state == "open" and access.mapping_key and access.message_ts
+    assert (await bot.rt.pending.get(job.id)).state == "done"  # type: ignore[union-attr]
+    [mapping] = open_at_soracom(bot)
+    assert any(mapping["endpoint"] in text for text in private_texts(bot, OPERATOR))
+
+
+async def test_a_close_whose_process_died_is_finished_by_the_next_sweep(bot: Harness) -> None:
+    from bot.services.remote import LEASE, Accesses
+
+    await open_access(bot, "/sim remote sensor-02 22")
+    store = Accesses(bot.rt.db, bot.rt.clock)
+    [access] = await store.live()
+    assert await store.claim(access, "dead-worker", closer=OTHER_OPERATOR) is not None  # then it died
+    sweeper = Sweeper(bot.rt, bot.local.app.client)
+    await sweeper.sweep()
+    assert open_at_soracom(bot)  # its lease still holds: nobody else touches it
+    bot.clock.advance(LEASE.total_seconds() + 1)
+    await sweeper.sweep()
+    await bot.local.settle()
+    assert not open_at_soracom(bot) and len(deletes(bot)) == 1
+    [edit] = bot.fake.calls_to("chat.update")
+    assert "closed at" in edit.args["text"] and "<@U_OP2>" in edit.args["text"]
+    closes = [e for e in await audit.latest(bot.rt.db, 10) if e.action == "sim.remote.close"]
+    assert [(e.result, e.user_id) for e in closes] == [("ok", OTHER_OPERATOR)]  # the closer's, finished by another
