@@ -95,9 +95,10 @@ async def run_open(request: Request, job: Pending) -> jobs.Outcome:
                 key, endpoint = await remote.open_mapping(rt.soracom, access, duration=opening.duration,
                                                           adopt=job.resumed)
             except (ServiceError, WriteUnconfirmed) as exc:
-                if not (isinstance(exc, WriteUnconfirmed) and exc.changed is None):
-                    await store.failed(access.id)
-                if isinstance(exc, ServiceError) and not exc.ambiguous:
+                refused = isinstance(exc, ServiceError) and not exc.ambiguous
+                if refused or (isinstance(exc, WriteUnconfirmed) and exc.changed is False):
+                    await store.failed(access.id)  # surely nothing open; else the sweep closes what may be
+                if refused:
                     raise Failed(t("remote.open_failed", name=opening.sim_name or opening.imsi, port=opening.port,
                                    reason=str(exc))) from None
                 raise

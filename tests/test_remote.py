@@ -407,3 +407,22 @@ async def test_a_close_whose_process_died_is_finished_by_the_next_sweep(bot: Har
     assert "closed at" in edit.args["text"] and "<@U_OP2>" in edit.args["text"]
     closes = [e for e in await audit.latest(bot.rt.db, 10) if e.action == "sim.remote.close"]
     assert [(e.result, e.user_id) for e in closes] == [("ok", OTHER_OPERATOR)]  # the closer's, finished by another
+
+
+async def test_soracom_refusing_the_open_is_said_plainly_and_recorded_failed(bot: Harness) -> None:
+    await bot.rt.soracom.suspend_subscriber(SIM)  # SORACOM opens remote access to active SIMs only
+    await open_access_expecting_none(bot, "/sim remote sensor-02 22")
+    assert "SORACOM did not open remote access" in "\n".join(bot.texts(OPERATOR))
+    entry = [e for e in await audit.latest(bot.rt.db, 5) if e.action == "sim.remote"][0]
+    assert entry.result == "failed"
+    with bot.rt.db.session() as session:
+        assert [r.state for r in session.exec(select(RemoteAccess)).all()] == ["failed"]
+    assert not [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL]
+
+
+async def open_access_expecting_none(harness: Harness, line: str) -> None:
+    totp = await harness.enroll(OPERATOR)
+    await harness.command(line, user=OPERATOR, channel=CHANNEL)
+    await harness.press("pending_confirm", user=OPERATOR)
+    await harness.submit_code(harness.code(totp), user=OPERATOR)
+    assert not open_at_soracom(harness)
