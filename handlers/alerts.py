@@ -43,8 +43,21 @@ def store(rt: Runtime) -> AlertStore:
 # Events in
 
 
+class Intake(asyncio.Semaphore):
+    """Deliveries handled at once (per bot: `rt.state(Intake)`). In a storm the others wait here, on the event
+    loop, instead of filling the database threads' queue ahead of the other users' commands."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+
+
 async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which."""
+    async with rt.state(Intake):
+        return await _deliver(rt, client, event)
+
+
+async def _deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     now, kept = rt.clock(), store(rt)
     await _purge_now_and_then(rt, now)
     recorded = await kept.record(event, now)
@@ -132,7 +145,6 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
                 await asyncio.sleep(wait)
             count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
             if count != shown:
-                updated[storm_id] = loop.time()
                 try:
                     await client.chat_update(channel=where[0], ts=where[1],
                                              text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
@@ -140,6 +152,7 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
                                                  event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
                 except SlackApiError as exc:  # the storm's next event updates it again
                     log.warning("could not update storm summary %s: %s", storm_id, exc.response.get("error"))
+                updated[storm_id] = loop.time()  # once Slack has it: the next edit reaches Slack a whole interval later
                 shown = count
             if not refreshing[storm_id]:
                 return

@@ -112,6 +112,33 @@ async def test_refresh_button_reads_soracom_again(harness: Harness) -> None:
     assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in text and "Snapshot from 0 s ago" in text
 
 
+async def test_fifteen_refresh_presses_in_ten_seconds_read_the_fleet_once(harness: Harness) -> None:
+    await open_home(harness, OPERATOR)  # a snapshot, as the team's Home shows it
+    harness.clock.advance(fleet.REFRESH_COOLDOWN.total_seconds())
+    harness.emulator.requests.clear()
+    users = [f"U_PRESS{n:02d}" for n in range(15)]
+    for user in users:
+        await harness.press("home_refresh", user=user)
+        harness.clock.advance(10 / len(users))
+    fleet_reads = [path for path in soracom_reads(harness) if path == "/v1/subscribers"]
+    assert len(fleet_reads) == 1  # the first press; the others see that snapshot
+    last = view_text(harness.fake.homes[users[-1]])
+    assert "Snapshot from 9 s ago" in last and "Refresh reads SORACOM again in 51 s" in last
+
+
+async def test_one_user_reads_the_fleet_at_most_once_in_five_minutes(harness: Harness) -> None:
+    await open_home(harness, OPERATOR)
+    harness.clock.advance(60)
+    await harness.press("home_refresh", user=OPERATOR)
+    harness.clock.advance(120)  # past the team's cooldown, within the user's own
+    harness.emulator.requests.clear()
+    await harness.press("home_refresh", user=OPERATOR)
+    assert "/v1/subscribers" not in soracom_reads(harness)
+    assert "Refresh reads SORACOM again in 180 s" in view_text(harness.fake.homes[OPERATOR])
+    await harness.press("home_refresh", user=VIEWER)  # another user, past the team's cooldown: a read
+    assert "/v1/subscribers" in soracom_reads(harness)
+
+
 async def test_home_buttons_answer_in_direct_messages(harness: Harness) -> None:
     await open_home(harness, VIEWER)
     await harness.press("home_bill", user=VIEWER)

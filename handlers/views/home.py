@@ -114,10 +114,10 @@ def buttons() -> ActionsBlock:
 
 
 def home_view(snapshot: Snapshot, audit: list[AuditEntry], *, now: datetime, tz: ZoneInfo, sandbox: bool,
-              own_audit_only: bool, alerts: tuple[list[OpenAlert], int] = ([], 0)) -> View:
+              own_audit_only: bool, alerts: tuple[list[OpenAlert], int] = ([], 0), notice: str | None = None) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(t("home.title")))),
-        note(snapshot_note(snapshot, now, tz)),
+        note(snapshot_note(snapshot, now, tz) + (f" · {notice}" if notice else "")),
         buttons(),
         DividerBlock(),
         text(t("home.fleet_title")),
