@@ -27,6 +27,7 @@ from bot.runtime import Runtime
 from bot.services.fleet import FleetRefresher
 from bot.services.schedules import start_scheduler
 from bot.web import enroll_page
+from bot.web.access_log import redact_remote_endpoints
 from bot.web.health import DatabaseProbe
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
@@ -48,6 +49,7 @@ def keep_payloads_out_of_logs() -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.INFO:
             logger.setLevel(logging.INFO)
+    redact_remote_endpoints()  # httpx logs every URL it calls, a remote access's endpoint among them
 
 
 class _TokenFromClient(logging.Filter):

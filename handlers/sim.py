@@ -19,7 +19,7 @@ from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
 from bot.services.targets import SimInfo
 from handlers import devices as device_handlers
-from handlers import gate, jobs
+from handlers import gate, jobs, remote
 from handlers.common import (
     Failed,
     Refused,
@@ -310,6 +310,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             change("imei-unlock", plain_change(Action.imei_unlock)),
             change("speed", speed),
             *device_handlers.subcommands(),
+            # Viewers list; opening needs an operator, closing the opener, an operator or an admin (checked inside).
+            Subcommand("remote", remote.command, mutating=True),
         ],
         usage_id="sim.usage",
     )

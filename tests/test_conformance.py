@@ -157,6 +157,13 @@ async def exercise(state: EmulatorState, client: SoracomClient) -> None:
         await client.update_event_handler(handler.handlerId, body)
     await client.list_event_handlers()
     await client.delete_event_handler(handler.handlerId)
+    # Napter remote access: /sim remote
+    mapping = await client.create_port_mapping("440100000000002", 22, duration_seconds=600,
+                                               ip_ranges=["203.0.113.0/24"], tls_required=False)
+    assert mapping.ipAddress and mapping.port
+    await client.list_port_mappings()
+    await client.list_port_mappings_for_subscriber("440100000000002")
+    assert await client.delete_port_mapping(mapping.ipAddress, int(mapping.port))
     # Payer, shipping, orders
     await client.register_payer_information(PayerInformation(companyName="Example KK", fullName="Hanako Sato"))
     await client.get_payer_information()

@@ -118,6 +118,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getEventHandler", "GET", "/event_handlers/{handler_id}", "EventHandler"),
     Operation("updateEventHandler", "PUT", "/event_handlers/{handler_id}", "EventHandler"),
     Operation("deleteEventHandler", "DELETE", "/event_handlers/{handler_id}", "EventHandler"),
+    # Napter On-Demand Remote Access
+    Operation("listPortMappings", "GET", "/port_mappings", "PortMapping"),
+    Operation("createPortMapping", "POST", "/port_mappings", "PortMapping"),
+    Operation("listPortMappingsForSubscriber", "GET", "/port_mappings/subscribers/{imsi}", "PortMapping"),
+    Operation("deletePortMapping", "DELETE", "/port_mappings/{ip_address}/{port}", "PortMapping"),
     # Billing
     Operation("getBillingHistory", "GET", "/bills", "Billing"),
     Operation("getLatestBilling", "GET", "/bills/latest", "Billing"),

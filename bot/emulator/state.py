@@ -36,6 +36,7 @@ class OperatorData:
     event_handlers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (handlerId, imsi) → the period (day, month) a traffic rule last fired in: once per SIM and period
     event_handler_fired: dict[tuple[str, str], str] = field(default_factory=dict)
+    port_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # "ipAddress:port" → PortMapping
 
 
 def _demo_field(name: str) -> property:

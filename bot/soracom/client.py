@@ -49,6 +49,7 @@ from bot.soracom.models import (
     Order,
     Page,
     PayerInformation,
+    PortMapping,
     ProductList,
     Quotation,
     ShippingAddress,
@@ -660,6 +661,43 @@ class SoracomClient:
 
     async def delete_event_handler(self, handler_id: str) -> None:
         await self._call("deleteEventHandler", handler_id=handler_id)
+
+    # Napter On-Demand Remote Access
+
+    async def create_port_mapping(self, imsi: str, port: int, *, duration_seconds: float, ip_ranges: list[str],
+                                  tls_required: bool) -> PortMapping:
+        body = {"destination": {"imsi": imsi, "port": port}, "duration": duration_seconds,
+                "source": {"ipRanges": list(ip_ranges)}, "tlsRequired": tls_required}
+        return _model(PortMapping, await self._call("createPortMapping", json=body))
+
+    async def list_port_mappings(self) -> list[PortMapping]:
+        """Every open remote access of the operator, all pages."""
+        found: list[PortMapping] = []
+        key: str | None = None
+        while True:
+            response = await self._call("listPortMappings", params={"last_evaluated_key": key})
+            found.extend(_models(PortMapping, response.json()))
+            following = response.headers.get("x-soracom-next-key")
+            if not following or following == key:
+                return found
+            key = following
+
+    async def list_port_mappings_for_subscriber(self, imsi: str) -> list[PortMapping]:
+        try:
+            response = await self._call("listPortMappingsForSubscriber", imsi=imsi)
+        except NotFound as exc:
+            if exc.code and exc.code.startswith("SEM"):
+                raise
+            return []  # the spec's 404: none for this IMSI
+        return _models(PortMapping, response.json())
+
+    async def delete_port_mapping(self, ip_address: str, port: int) -> bool:
+        """False when there was none (it had expired, or was deleted already)."""
+        try:
+            await self._call("deletePortMapping", ip_address=ip_address, port=str(port))
+        except NotFound:
+            return False
+        return True
 
     # Billing
 

@@ -201,6 +201,24 @@ class AirStats(SoracomModel):
 # Event Handler
 
 
+class PortMapping(SoracomModel):
+    """A Napter On-Demand Remote Access entry. Its endpoint (ipAddress, port, hostname) leads into a device: the
+    repr leaves it out, so a logged model cannot leak it."""
+
+    ipAddress: str | None = Field(default=None, repr=False)
+    port: float | None = Field(default=None, repr=False)
+    hostname: str | None = Field(default=None, repr=False)
+    endpoint: str | None = Field(default=None, repr=False)
+    imsi: str | None = None
+    destination: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None
+    duration: float | None = None
+    createdTime: int | None = None
+    expiredTime: int | None = None
+    expired: bool | None = None
+    tlsRequired: bool | None = None
+
+
 class EventHandler(SoracomModel):
     handlerId: str | None = None
     name: str | None = None

@@ -131,6 +131,11 @@ OPERATIONS: dict[str, Operation] = {op.operation_id: op for op in (
     _op("createEventHandler", "POST", "/event_handlers", "EventHandler", _O),
     _op("updateEventHandler", "PUT", "/event_handlers/{handler_id}", "EventHandler"),
     _op("deleteEventHandler", "DELETE", "/event_handlers/{handler_id}", "EventHandler"),
+    # Napter On-Demand Remote Access (`/sim remote`): each create opens another endpoint, so it is never repeated
+    _op("createPortMapping", "POST", "/port_mappings", "PortMapping", _O),
+    _op("listPortMappings", "GET", "/port_mappings", "PortMapping"),
+    _op("listPortMappingsForSubscriber", "GET", "/port_mappings/subscribers/{imsi}", "PortMapping"),
+    _op("deletePortMapping", "DELETE", "/port_mappings/{ip_address}/{port}", "PortMapping"),
     # Billing
     _op("getBillingHistory", "GET", "/bills", "Billing"),
     _op("getLatestBilling", "GET", "/bills/latest", "Billing"),

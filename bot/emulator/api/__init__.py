@@ -8,6 +8,7 @@ from bot.emulator.api import (  # noqa: F401
     groups,
     operator,
     orders,
+    port_mappings,
     sandbox,
     stats,
     subscribers,
