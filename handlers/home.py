@@ -16,11 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
-from bot.services import audit, fleet
+from bot.services import audit, devices, fleet
 from bot.services.alerts import AlertStore
 from bot.services.roles import role_of
 from handlers import bill, sim
 from handlers.common import Request, register_action, speak_to
+from handlers.views import devices as device_views
 from handlers.views import home as views
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,15 @@ async def publish(rt: Runtime, client: AsyncWebClient, user_id: str, notice: str
     now = rt.clock()
     role = await role_of(rt.db, user_id, rt.settings.admins)
     own_only = not role.allows(Role.operator)  # viewers see their own actions, operators and admins everyone's
-    snapshot, entries, alerts = await asyncio.gather(
+    snapshot, entries, alerts, quiet = await asyncio.gather(
         fleet.read_snapshot(rt.db, now),
         audit.latest(rt.db, AUDIT_ENTRIES, user_id if own_only else None),
         AlertStore(rt.db).open_alerts(now),
+        devices.went_offline(rt.db, now),
     )
     view = views.home_view(snapshot, entries, now=now, tz=rt.settings.timezone, sandbox=rt.sandbox,
-                           own_audit_only=own_only, alerts=alerts, notice=notice)
+                           own_audit_only=own_only, alerts=alerts, notice=notice,
+                           went_offline=device_views.went_quiet_blocks(quiet, rt.settings.timezone))
     await client.views_publish(user_id=user_id, view=view)
     return snapshot
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta, timezone
 
 # Every test starts at this instant, whatever the real date: a mid-month weekday, 14:20 JST. CI runs the
@@ -18,13 +19,31 @@ def pinned_now() -> datetime:
 
 
 class Clock:
-    """The bot's clock in tests: starts at the pinned instant, moves only when told."""
+    """The bot's clock in tests: starts at the pinned instant, moves only when told, or with the real time elapsed
+    once `run()` (for what a test waits out for real, such as SORACOM's rate limit)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or pinned_now()
+        self._base = start or pinned_now()
+        self._running_since: float | None = None
+
+    @property
+    def now(self) -> datetime:
+        if self._running_since is None:
+            return self._base
+        return self._base + timedelta(seconds=time.monotonic() - self._running_since)
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self._base = moment
+        if self._running_since is not None:
+            self._running_since = time.monotonic()
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        self._base += timedelta(seconds=seconds)
+
+    def run(self) -> None:
+        self.now = self.now
+        self._running_since = time.monotonic()

@@ -355,3 +355,6 @@ def populate(state: "EmulatorState") -> None:
     from bot.emulator.bills import refresh_running_month  # bills derive from the seed: imported late
 
     refresh_running_month(state, state.demo)
+    from bot.emulator.devices import seed_devices  # devices follow the SIMs and their traffic
+
+    seed_devices(state)

@@ -184,6 +184,8 @@ def parse_event(raw: bytes) -> Event:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadEvent("the body is not JSON") from None
+    except RecursionError:  # nested deeper than the parser goes: no event of a rule is
+        raise BadEvent("the body is JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise BadEvent("the body must be a JSON object")
     rule, imsi, alert = body.get("rule"), body.get("imsi"), body.get("alert", body.get("rule"))
