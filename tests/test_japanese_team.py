@@ -283,7 +283,7 @@ async def japanese_session(h: Harness) -> None:
     for line in ("/soracom help", "/soracom roles", "/soracom role U_NEW operator", "/soracom audit 5",
                  "/sim help", "/sim list", "/sim list status:active", "/sim show sensor-03", "/sim show sensor-09",
                  "/sim tag sensor-01 site=osaka", "/sim untag sensor-01 site", "/sim speed sensor-01 s1.fast",
-                 "/sim nosuch", "/sim show 12345",
+                 "/sim nosuch", "/sim show 12345", "/sim diagnose sensor-02", "/sim ping sensor-02",
                  "/group help", "/group list", "/group show CustomerManagement", "/group create 試験",
                  "/group config 試験 SoracomAir useCustomDns=true",
                  "/order help", "/order list",
