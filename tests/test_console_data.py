@@ -43,7 +43,7 @@ def test_a_restarted_console_finds_the_same_sims_enrollment_and_audit_apart_from
     assert "active since" in second  # the enrollment
     show = second[second.index("> /sim show meter-03"):second.index("> /soracom audit")]
     assert "`site=kyoto`" in show  # the emulator's SIM as the first run left it
-    assert "*sim.tag* `440100000000016`" in second[second.index("> /soracom audit"):]  # the first run's audit
+    assert "`sim.tag` `440100000000016`" in second[second.index("> /soracom audit"):]  # the first run's audit
 
 
 def test_reset_starts_the_database_and_the_emulator_afresh_together(tmp_path: Path) -> None:
@@ -115,5 +115,5 @@ def test_a_console_killed_after_a_change_finds_it_on_restart(tmp_path: Path) -> 
         process.wait(timeout=10)
         log.close()
     output = console(tmp_path, "/sim show meter-03", "/soracom audit 3")
-    assert "`site=kyoto`" in output and "*sim.tag* `440100000000016`" in output
+    assert "`site=kyoto`" in output and "`sim.tag` `440100000000016`" in output
     assert "started afresh" not in output
