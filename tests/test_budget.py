@@ -43,6 +43,15 @@ def forecast_of(state: EmulatorState) -> float:
 # The command
 
 
+async def test_a_month_without_a_daily_bill_yet_has_spent_nothing(harness: Harness) -> None:
+    """In the first hours of a month SORACOM has no daily bill of it: the forecast starts at nothing spent."""
+    await harness.command("/bill budget 50000", user=ADMIN)
+    harness.emulator.faults.fail_next("GET", r"^/v1/bills/\d{6}/daily$", status=404, times=2)
+    await harness.command("/bill budget", user=ADMIN)
+    text = reply_text(harness, ADMIN)
+    assert "The monthly budget is ¥50,000" in text and "¥0" in text and "no bill" not in text.lower()
+
+
 async def test_budget_is_for_admins_checked_stored_shown_and_audited(harness: Harness) -> None:
     rt = harness.rt
     await harness.command("/bill budget 50000", user=OPERATOR)

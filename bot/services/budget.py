@@ -142,6 +142,9 @@ def _per_day(daily: DailyBills | None) -> list[float]:
 
 @service
 async def month_forecast(client: SoracomClient, year_month: str) -> Forecast:
-    this, previous = await daily_with_previous(client, year_month)
+    try:
+        this, previous = await daily_with_previous(client, year_month)
+    except InputError:  # the first hours of a month: SORACOM has no daily bill of it yet, so nothing is spent
+        this, previous = DailyBills(year_month, await bill_currency(client), []), None
     days_in_month = calendar.monthrange(int(year_month[:4]), int(year_month[4:]))[1]
     return Forecast(year_month, this.currency, days_in_month, _per_day(this), _per_day(previous))
