@@ -222,8 +222,11 @@ class Request:
             await self._record(entry.action, entry.target, entry.result, entry.detail)
 
     async def _record(self, action: str, target: str | None, result: str, detail: str | None) -> None:
-        await audit.record(self.rt.db, self.actor, command=self.command_line, action=action, target=target,
-                           result=result, error=detail)
+        stored = await audit.record(self.rt.db, self.actor, command=self.command_line, action=action, target=target,
+                                    result=result, error=detail)
+        if not stored and result in ("ok", "unknown"):  # something may have changed at SORACOM: say it is recorded
+            with contextlib.suppress(SlackApiError):
+                await self.reply(t("record.pending", command=self.command_line))
 
 
 # Set on an exception once an audit entry recorded it, so that the entries around that one do not record it again.

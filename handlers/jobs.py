@@ -206,7 +206,11 @@ class Sweeper:
 
     async def sweep(self) -> list[str]:
         """One pass; returns the ids of the jobs taken over (started in tasks of their own)."""
-        await self.rt.db.run(outbox.flush, self.rt.db)
+        try:
+            await self.rt.db.run(outbox.flush, self.rt.db)
+        except Exception as exc:  # noqa: BLE001 - the rows stay kept for the next pass; takeovers must not wait
+            log.warning("could not write the rows kept in the outbox (%s); trying again next pass",
+                        type(exc).__name__)
         taken: list[str] = []
         while (job := await self.rt.pending.take_over(self.rt.worker_id)) is not None:
             taken.append(job.id)

@@ -61,9 +61,11 @@ async def record(
     target: str | None,
     result: str,
     error: str | None = None,
-) -> None:
+) -> bool:
+    """True once the row is in the database; False when the database refused it and it waits in the outbox (logged
+    as an ERROR): whoever acted should hear that its record is pending."""
     row = values(actor, command=command, action=action, target=target, result=result, error=error)
-    await outbox.save(db, [AuditEvent(**row)])
+    return await outbox.save(db, [row])
 
 
 @off_loop

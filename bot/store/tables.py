@@ -44,6 +44,9 @@ class AuditEvent(SQLModel, table=True):
     target: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     result: str = Field(max_length=16)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Given when the row is made: a row written again (a retry after a commit whose answer was lost, the outbox
+    # flushed twice) is the same row, and the second write does nothing.
+    record_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
 
 class MfaEnrollment(SQLModel, table=True):
