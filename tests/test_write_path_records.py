@@ -4,10 +4,12 @@ unreadable line in the outbox, a database stopped and started. Real `serve` proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,10 @@ from sqlmodel import col, select
 from bot.localslack import FakeSlack
 from bot.store import Database, outbox
 from bot.store.tables import AuditEvent
+from tests import own_postgres as own_postgres_module
 from tests.clock import Clock
 from tests.harness import Harness
+from tests.own_postgres import OwnPostgres
 from tests.processes import Bot, Emulator, output_of
 
 OPERATOR = "U_OP"
@@ -117,4 +121,41 @@ async def test_an_unreadable_last_line_is_quarantined_and_stops_nothing(
     log = await bot.stop()
     assert "ERROR bot.store.outbox: 1 unreadable line(s)" in log
     assert log.count("unreadable line(s)") == 1  # moved once: never tried again
+    db.dispose()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    missing = own_postgres_module.available()
+    if missing:
+        pytest.skip(missing)
+    cluster = OwnPostgres()
+    yield cluster
+    with contextlib.suppress(subprocess.CalledProcessError):
+        cluster.stop()
+    cluster.remove()
+
+
+async def test_a_postgresql_stopped_mid_write_keeps_the_record_tells_the_user_and_writes_it_once_when_back(
+        tmp_path: Path, own_postgres: OwnPostgres, emulator: Emulator, fake: FakeSlack) -> None:
+    imsi = emulator.control("POST", "/subscribers", {"count": 1, "status": "active"})[0]
+    bot = Bot(tmp_path, database_url=own_postgres.url, emulator=emulator, fake=fake, name="a")
+    harness = Harness(bot, Clock())  # type: ignore[arg-type]
+    emulator.control("POST", "/faults", {"delay_next": [{"method": "PUT", "path_regex": r"/subscribers/.+/tags$",
+                                                         "seconds": 2.0}]})
+    await bot.sender.command("/sim", f"tag {imsi} db=stopped", user_id=OPERATOR, channel_id="C_OPS")
+    await wait_for(lambda: emulator.control("GET", "/stats")["in_flight"] > 0, 30, "the write in flight")
+    own_postgres.stop()  # the write reaches SORACOM; its audit row meets a database that is gone
+
+    await wait_for(lambda: any(PENDING_TEXT in text for text in harness.texts()), 30, "the user told")
+    assert emulator.subscriber(imsi)["tags"]["db"] == "stopped"
+    assert "ERROR bot.store.outbox: database refused 1 audit row(s) of actions already taken" in output_of(bot.log)
+
+    own_postgres.start()
+    db = Database(own_postgres.url)
+    await wait_for(lambda: bool(tag_rows(db)), 30, "the kept row written")
+    await asyncio.sleep(3)  # several sweeper passes (every lease / 3 = 1 s): none writes it again
+    assert [(row.target, row.result) for row in tag_rows(db)] == [(imsi, "ok")]
+    assert not (tmp_path / "a" / "outbox.jsonl").exists()
+    await bot.stop()
     db.dispose()
