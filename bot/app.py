@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -23,6 +23,7 @@ import handlers
 from bot.messages import t
 from bot.postack import Dispatcher, acked_at_once
 from bot.runtime import Runtime
+from bot.security import replay
 from bot.services.fleet import FleetRefresher
 from bot.services.schedules import start_scheduler
 from bot.web import enroll_page
@@ -32,7 +33,7 @@ from bot.web.slack_events import SlackEvents
 from bot.web import events as soracom_events
 from handlers.bill_summary import BillScheduler
 from handlers.budget_watch import BudgetWatch
-from handlers.common import SlashCommands, failure_text, speak_to
+from handlers.common import SlashCommands, failure_text, listener_ended, speak_to, taken_request
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,15 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
 
     @app.action(re.compile(".*"))
     async def stale_button(ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: Any,
-                           client: AsyncWebClient) -> None:
+                           client: AsyncWebClient, request: AsyncBoltRequest) -> None:
         """Registered last: a button this version no longer handles is answered, not left spinning."""
-        await ack()
-        await speak_to(rt, client, body["user"]["id"])
-        if body.get("response_url"):
-            await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
+        try:
+            await ack()
+            await speak_to(rt, client, body["user"]["id"])
+            if body.get("response_url"):
+                await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
+        finally:
+            await listener_ended(rt, request)
 
     return app
 
@@ -93,8 +97,12 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
                              acks_at_once=dispatcher.acked_empty)
     elif relayed:
         commands = rt.state(SlashCommands)
+
+        def held_by(request: AsyncBoltRequest) -> replay.Taken | None:
+            return taken_request(request.body, rt.worker_id) if acked_at_once(request.body, commands) else None
+
         events = SlackEvents(app, rt.db, signing_secret,
-                             replays_in_db=lambda request: acked_at_once(request.body, commands))
+                             replays_in_db=lambda request: acked_at_once(request.body, commands), held_by=held_by)
     else:
         events = SlackEvents(app, rt.db, signing_secret)
     database = DatabaseProbe(rt.db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -13,7 +14,7 @@ from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.pending import Item, Pending
 from bot.security.roles import Role
-from bot.services import fleet, sims, targets
+from bot.services import fleet, intents, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
@@ -186,7 +187,8 @@ async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed:
 
     `resumed`: a job taken over after its process died; the SIM as read now says whether the change was made.
     """
-    async with request.audited(f"sim.{change.action.value}", sim.imsi):
+    async with request.audited(f"sim.{change.action.value}", sim.imsi,
+                               readback={"imsi": sim.imsi, "change": change.to_args()}):
         try:
             if not (resumed and sims.shows(sim, change)):
                 await sims.apply(request.rt.soracom, change, sim.imsi)
@@ -281,7 +283,18 @@ def describe_failure(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, UserError) else sims.failure_reason(exc)
 
 
+def read_back_change(rt: Runtime) -> intents.ReadBack:
+    """Whether SORACOM shows a change a process that died was making (its intent's `readback`)."""
+
+    async def shows(args: dict[str, Any]) -> bool:
+        return sims.shows(await targets.find_by_imsi(rt.soracom, args["imsi"]), Change.from_args(args["change"]))
+
+    return shows
+
+
 def register(app: AsyncApp, rt: Runtime) -> None:
+    for action in Action:
+        rt.state(intents.ReadBacks)[f"sim.{action.value}"] = read_back_change(rt)
     for action in sorted(sims.GATED):
         jobs.define(rt, jobs.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
     jobs.define(rt, jobs.GatedAction(BULK_ACTION, run_change, role=Role.operator))

@@ -142,6 +142,21 @@ class Bot:
             await asyncio.sleep(quiet)
         raise TimeoutError(f"bot {self.name} kept talking to Slack for {timeout} s")
 
+    def worker_pid(self) -> int:
+        """The worker process serve started (bot.postack), which runs the bot's work."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        workers = [int(child) for child in children
+                   if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+        assert len(workers) == 1, f"serve's children: {children}"
+        return workers[0]
+
+    def kill_worker(self) -> int:
+        """SIGKILL of the worker alone: serve stays up, acks Slack, and starts another worker."""
+        pid = self.worker_pid()
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no finally, as an out-of-memory kill or a deploy that does not wait."""
         self.process.send_signal(signal.SIGKILL)

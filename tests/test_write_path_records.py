@@ -159,3 +159,58 @@ async def test_a_postgresql_stopped_mid_write_keeps_the_record_tells_the_user_an
     assert not (tmp_path / "a" / "outbox.jsonl").exists()
     await bot.stop()
     db.dispose()
+
+
+COMMANDS = 100
+
+
+async def test_the_worker_killed_during_100_single_sim_commands_leaves_one_audit_row_per_write_and_tells_each_user(
+        tmp_path: Path, database_url: str, emulator: Emulator, fake: FakeSlack) -> None:
+    imsis = emulator.control("POST", "/subscribers", {"count": COMMANDS, "status": "active"})
+    db = Database(database_url)
+    bot = Bot(tmp_path, database_url=database_url, emulator=emulator, fake=fake, name="a")
+    emulator.control("POST", "/faults", {"latency": 0.2})  # writes in flight when the kill comes
+    sent = [asyncio.ensure_future(bot.sender.command("/sim", f"tag {imsi} crash=yes", user_id=OPERATOR,
+                                                     channel_id="C_OPS")) for imsi in imsis]
+    acked = [response.status_code for response in await asyncio.gather(*sent)]
+    assert acked == [200] * COMMANDS
+    await wait_for(lambda: len(emulator.requests("putSubscriberTags")) >= 30, 60, "30 writes made")
+    bot.kill_worker()
+    emulator.control("POST", "/faults", {"latency": 0})
+
+    def settled() -> bool:  # no intent open: every write ended, or was read back by the next worker
+        with db.session() as session:
+            rows = session.exec(select(AuditEvent).where(col(AuditEvent.action) == "sim.tag")).all()
+        return bool(rows) and all(row.result != "started" for row in rows)
+
+    await wait_for(settled, 120, "every intent ended")
+    await bot.settle(quiet=1.0, timeout=60)
+
+    written = Counter(r["path"].split("/")[3] for r in emulator.requests("putSubscriberTags"))
+    rows = tag_rows(db)
+    recorded = Counter(row.target for row in rows)
+    assert {imsi: recorded[imsi] for imsi in written} == {imsi: 1 for imsi in written}  # one row per SIM written
+    assert max(written.values()) == 1  # no command run twice (a redelivered copy is a replay)
+    assert set(recorded) <= set(written) | set(imsis)
+    for row in rows:  # each row says what SORACOM shows
+        shows = emulator.subscriber(row.target)["tags"].get("crash") == "yes"
+        assert (row.result == "ok") == shows or row.result == "unknown", (row.target, row.result)
+    read_back = [row for row in rows if row.error and "read back after a restart" in row.error]
+    texts = harness_texts(fake)
+    for row in read_back:  # the write the killed worker was making: its user heard how it ended
+        assert any(row.target in text or "restarted while doing" in text for text in texts)
+    told = sum("restarted while doing" in text for text in texts)
+    assert told == len(read_back)
+    executed = {imsi for imsi in imsis if emulator.subscriber(imsi)["tags"].get("crash") == "yes"}
+    not_run = set(imsis) - executed
+    # Acked, taken by the killed worker, not begun: its user is told it was not done.
+    lost = [imsi for imsi in not_run
+            if not any(f"tag {imsi} crash=yes" in text and "restarted while handling" in text for text in texts)]
+    assert lost == []  # every acked command was executed once, or its user was told
+    print(f"executed {len(executed)}, read back {len(read_back)}, not run and told {len(not_run)}")
+    await bot.stop()
+    db.dispose()
+
+
+def harness_texts(fake: FakeSlack) -> list[str]:
+    return [str(call.args.get("text", "")) for call in fake.calls]

@@ -40,6 +40,7 @@ ATTEMPTS = 3
 _file_lock = threading.Lock()  # the threads of one process; flock() orders the processes sharing the folder
 
 Row = Mapping[str, Any]
+COLUMNS = tuple(column.name for column in AuditEvent.__table__.columns if column.name != "id")  # type: ignore[attr-defined]
 
 
 def new_key() -> str:
@@ -85,11 +86,15 @@ def flush(db: Database) -> int:
 
 
 def _insert(db: Database, rows: Sequence[Row]) -> None:
-    """One transaction; a row whose key is already there (written by an earlier attempt) is skipped."""
+    """One transaction; a row whose key is already there (an intent, or the row written by an earlier attempt)
+    takes this row's outcome: written twice, it is one row."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(AuditEvent.__table__).on_conflict_do_nothing(index_elements=["record_key"])  # type: ignore[attr-defined]
+    statement = dialect.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+    statement = statement.on_conflict_do_update(index_elements=["record_key"], set_={
+        "result": statement.excluded.result, "error": statement.excluded.error, "target": statement.excluded.target,
+        "action": statement.excluded.action, "owner": statement.excluded.owner})
     with db.engine.begin() as connection:
-        connection.execute(statement, [dict(row) for row in rows])
+        connection.execute(statement, [{name: row.get(name) for name in COLUMNS} for row in rows])
 
 
 def keep(db: Database, rows: Sequence[Row]) -> None:

@@ -3,3 +3,21 @@ MESSAGES = {
                       "拒否しました。記録は保管されており、データベースが復旧しだい書き込まれます (その後 "
                       "`/soracom audit` で確認できます)。追加の操作は不要です。",
 }
+MESSAGES |= {
+    "record.resolved_done": ":information_source: `{command}` の実行中にボットが再起動しました。その後 SORACOM から"
+                            "読み直した結果、*実行済み* でした。`/soracom audit` に記録されています。",
+    "record.resolved_not_done": ":information_source: `{command}` の実行中にボットが再起動しました。その後 SORACOM "
+                                "から読み直した結果、*実行されていません* (何も変更されていません)。必要ならコマンドを"
+                                "もう一度入力してください。",
+    "record.resolved_unknown": ":warning: `{command}` の実行中にボットが再起動し、読み直しもできませんでした。"
+                               "実行されたか *不明* です。再実行の前に状態を確認してください (`/soracom audit` には"
+                               "不明として記録されています)。",
+}
+MESSAGES |= {
+    "record.request_lost": ":warning: `{command}` の処理中にボットが再起動しました。SORACOM への変更を始めていた場合は"
+                           "その結果を別のメッセージでお知らせします。それ以外は何も実行されていません。コマンドを"
+                           "もう一度入力してください。",
+    "record.press_lost": ":warning: 押されたボタンの処理中にボットが再起動しました。SORACOM への変更を始めていた場合は"
+                         "その結果を別のメッセージでお知らせします。それ以外は何も実行されていません。もう一度押すか"
+                         "コマンドを入力してください。",
+}
