@@ -16,11 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import Mrkdwn, t
 from bot.runtime import Runtime
 from bot.security import replay
-from bot.security.pending import ItemEnd, Pending
+from bot.security.pending import ItemEnd, JobState, Pending
 from bot.security.roles import Role
 from bot.services import audit, intents
 from bot.services.roles import role_of
-from bot.store import outbox
 from handlers.common import Request, RoleReading, failure_text, outcome_of, speak_to
 from handlers.views import gate as views
 
@@ -34,8 +33,8 @@ class Outcome:
     unknown: bool = False  # SORACOM may or may not have done it, and reading back could not tell
 
     @property
-    def state(self) -> str:
-        return "done" if self.ok else "unknown" if self.unknown else "failed"
+    def state(self) -> JobState:
+        return JobState.done if self.ok else JobState.unknown if self.unknown else JobState.failed
 
 
 Executor = Callable[[Request, Pending], Awaitable[Outcome]]
@@ -208,7 +207,7 @@ class Sweeper:
     async def sweep(self) -> list[str]:
         """One pass; returns the ids of the jobs taken over (started in tasks of their own)."""
         try:
-            await self.rt.db.run(outbox.flush, self.rt.db)
+            await audit.write_kept(self.rt.db)
         except Exception as exc:  # noqa: BLE001 - the rows stay kept for the next pass; takeovers must not wait
             log.warning("could not write the rows kept in the outbox (%s); trying again next pass",
                         type(exc).__name__)
@@ -292,10 +291,10 @@ def truth(job: Pending | None) -> str:
         return t("common.pending_unknown")
     summary = Mrkdwn((job.result or {}).get("summary", ""))  # the bot's own reply, its data escaped when written
     return {
-        "running": t("common.pending_running"),
-        "done": t("common.pending_done", summary=summary),
-        "failed": t("common.pending_failed", summary=summary),
-        "unknown": t("common.pending_outcome_unknown", summary=summary),
-        "cancelled": t("common.pending_cancelled"),
-    }.get(job.state, t("common.pending_expired"))
+        JobState.running: t("common.pending_running"),
+        JobState.done: t("common.pending_done", summary=summary),
+        JobState.failed: t("common.pending_failed", summary=summary),
+        JobState.unknown: t("common.pending_outcome_unknown", summary=summary),
+        JobState.cancelled: t("common.pending_cancelled"),
+    }.get(JobState(job.state), t("common.pending_expired"))
 

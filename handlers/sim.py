@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Item, Pending
+from bot.security.pending import Item, ItemState, Pending
 from bot.security.roles import Role
 from bot.services import fleet, intents, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
@@ -221,9 +221,9 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
     """
     action = f"sim.{change.action.value}"
     names = {item.item: item.name for item in items}
-    before = BulkResult(total=len(items), done=[i.item for i in items if i.state == "done"],
-                        failures=[Failure(i.item, i.reason or "") for i in items if i.state == "failed"])
-    left = [item.item for item in items if item.state == "todo"]
+    before = BulkResult(total=len(items), done=[i.item for i in items if i.state == ItemState.done],
+                        failures=[Failure(i.item, i.reason or "") for i in items if i.state == ItemState.failed])
+    left = [item.item for item in items if item.state == ItemState.todo]
 
     def overall(progress: Progress) -> Progress:
         return Progress(len(items), len(before.done) + progress.done, len(before.failures) + progress.failed)

@@ -176,3 +176,8 @@ def take_orphans(db: Database, owner: str, silent_for: timedelta, limit: int = 2
                                         row["command"], row["action"], row["target"],
                                         json.loads(row["readback_json"] or "{}")))
     return taken
+
+
+async def write_kept(db: Database) -> int:
+    """Writes the rows kept while the database refused them (bot.store.outbox); raises while it still refuses."""
+    return await db.run(outbox.flush, db)
