@@ -28,6 +28,7 @@ from bot.services.fleet import FleetRefresher
 from bot.services.schedules import start_scheduler
 from bot.web import enroll_page
 from bot.web.health import DatabaseProbe
+from bot.web.serving import serving_problem
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
 from bot.web import events as soracom_events
@@ -107,10 +108,13 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
         events = SlackEvents(app, rt.db, signing_secret)
     database = DatabaseProbe(rt.db)
 
-    async def healthz(_: Request) -> Response:
+    async def healthz(request: Request) -> Response:
         usable = await database.usable()
-        body = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
-        return JSONResponse(body, status_code=200 if usable else 503)
+        body: dict[str, object] = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
+        problem = await serving_problem(rt.db.url, getattr(request.app.state, "worker", None))
+        if problem:
+            body |= {"ok": False, "problem": problem}
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     async def enroll(request: Request) -> Response:
         token = request.path_params["token"]

@@ -102,7 +102,7 @@ class Bot:
 
     def __init__(self, tmp_path: Path, *, database_url: str, emulator: Emulator, fake: FakeSlack, name: str,
                  lease: float = 3.0, admins: str = "U_ADMIN,U_OP", file_size_limit: int | None = None,
-                 data_dir: str | None = None) -> None:
+                 data_dir: str | None = None, env: dict[str, str] | None = None) -> None:
         """`file_size_limit`: no file the bot writes may grow past it (RLIMIT_FSIZE, a full disk as the bot sees
         it); its output then goes through a pipe, which no file-size limit applies to."""
         self.port = free_port()
@@ -111,7 +111,7 @@ class Bot:
         env = _env(tmp_path, PORT=str(self.port), DATABASE_URL=database_url, BOT_DATA_DIR=data_dir or str(tmp_path / name),
                    SLACK_BOT_TOKEN="xoxb-crash-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
                    SORACOM_ENDPOINT=emulator.url, SORACOM_AUTH_KEY_ID=DEMO_AUTH_KEY_ID, SORACOM_AUTH_KEY=DEMO_AUTH_KEY,
-                   BOT_SECRET_KEY=SECRET_KEY, BOT_ADMINS=admins, BOT_JOB_LEASE_SECONDS=str(lease))
+                   BOT_SECRET_KEY=SECRET_KEY, BOT_ADMINS=admins, BOT_JOB_LEASE_SECONDS=str(lease), **(env or {}))
         self.log = _log_file(tmp_path / f"bot-{name}.log")
         self._copier: threading.Thread | None = None
         if file_size_limit is None:

@@ -22,6 +22,7 @@ from slack_bolt.request.internals import parse_body
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.net import too_late
 from bot.security import replay
 from bot.store import Database
 
@@ -161,6 +162,10 @@ class SlackEvents:
         bolt_request = parse_slack_body(request, body)
         if bolt_request is None:
             return JSONResponse({"error": "malformed request body"}, status_code=400)
+        if too_late(request.headers, time.time()):
+            # Relayed by serve's process, which gave up on it and told its user that nothing was done.
+            log.warning("a relayed request arrived after its deadline (the worker was hung); not run")
+            return JSONResponse({"error": "past its relay deadline"}, status_code=503)
         assert timestamp is not None and signature is not None
         if self.acks_at_once is not None and self.acks_at_once(bolt_request):
             sent_at = datetime.fromtimestamp(int(timestamp), timezone.utc)

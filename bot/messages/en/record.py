@@ -21,3 +21,8 @@ MESSAGES |= {
                          "change at SORACOM, another message says how that ended; otherwise nothing was done: press "
                          "it again or type the command.",
 }
+MESSAGES |= {
+    "record.worker_busy": ":hourglass: The bot is restarting; nothing was done. Try again in a minute.",
+    "record.worker_busy_command": ":hourglass: The bot is restarting; nothing was done (`{command}`). Try again "
+                                  "in a minute.",
+}
