@@ -205,12 +205,29 @@ async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed:
 
 
 async def run_change(request: Request, job: Pending) -> jobs.Outcome:
-    change = Change.from_args(job.args["change"])
-    items = await request.rt.pending.items(job.id)
+    change, items = await _change_and_items(request, job)
     if not job.args.get("bulk"):
         sim = await targets.find_by_imsi(request.rt.soracom, items[0].item)
         return await change_one(request, change, sim, resumed=job.resumed)
     return await run_many(request, job, change, items)
+
+
+async def _change_and_items(request: Request, job: Pending) -> tuple[Change, list[Item]]:
+    """What the job changes, and on which SIMs. A confirmation an older version made kept its SIMs in its
+    arguments (`sims`: [[imsi, name], …]) and has no items: they are written now, so it runs as it would have.
+    One this version cannot read is refused, nothing done: never "all 0 SIMs done"."""
+    try:
+        change = Change.from_args(job.args["change"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError(t("record.older_version", command=job.command)) from None
+    items = await request.rt.pending.items(job.id)
+    if not items:
+        older = job.args.get("sims")
+        if not isinstance(older, list) or not older or not all(
+                isinstance(sim, list | tuple) and len(sim) == 2 for sim in older):
+            raise UserError(t("record.older_version", command=job.command))
+        items = await request.rt.pending.add_items(job.id, [(str(imsi), str(name or "")) for imsi, name in older])
+    return change, items
 
 
 async def run_many(request: Request, job: Pending, change: Change, items: list[Item]) -> jobs.Outcome:

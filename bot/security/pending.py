@@ -244,6 +244,15 @@ class PendingActions:
         return [Item(row.item, row.name, ItemState(row.state), row.reason) for row in rows]
 
     @off_loop
+    def add_items(self, pending_id: str, items: Sequence[tuple[str, str]]) -> list[Item]:
+        """Items of an action an older version made without them (it kept its SIMs in its arguments)."""
+        unique = dict(items)
+        with self.db.session() as session:
+            session.add_all(JobItem(job_id=pending_id, item=item, name=name[:200]) for item, name in unique.items())
+            session.commit()
+        return [Item(item, name[:200], ItemState.todo, None) for item, name in unique.items()]
+
+    @off_loop
     def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[dict[str, Any]]) -> None:
         """Items' outcomes and their audit rows (`audit.values`) in one transaction: neither is ever written
         without the other."""

@@ -26,3 +26,7 @@ MESSAGES |= {
     "record.worker_busy_command": ":hourglass: The bot is restarting; nothing was done (`{command}`). Try again "
                                   "in a minute.",
 }
+MESSAGES |= {
+    "record.older_version": "This confirmation of `{command}` was made by an older version of the bot, which this "
+                            "one cannot run. Nothing was done: type the command again.",
+}

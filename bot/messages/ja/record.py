@@ -26,3 +26,7 @@ MESSAGES |= {
     "record.worker_busy_command": ":hourglass: ボットを再起動しています。`{command}` は実行されていません。1 分ほどしてから"
                                   "もう一度お試しください。",
 }
+MESSAGES |= {
+    "record.older_version": "この `{command}` の確認は以前のバージョンのボットが作成したもので、このバージョンでは"
+                            "実行できません。何も実行されていません。コマンドをもう一度入力してください。",
+}
