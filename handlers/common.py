@@ -27,7 +27,7 @@ from bot.security import replay
 from bot.security.roles import Role
 from bot.services import audit
 from bot.services.roles import role_of
-from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
+from bot.services.errors import InputError, NotRecorded, ServiceError, WriteUnconfirmed
 from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
 
@@ -259,7 +259,7 @@ def outcome_of(exc: BaseException) -> str:
     said no: nothing changed), `unknown` (it may have been done) or `error` (anything else)."""
     if isinstance(exc, Failed):
         return "failed"
-    if isinstance(exc, UserError | InputError):
+    if isinstance(exc, UserError | InputError | NotRecorded):
         return "refused"
     if isinstance(exc, WriteUnconfirmed):
         return "failed" if exc.changed is False else "unknown"
@@ -370,6 +370,8 @@ def expected_text(exc: BaseException, context: str = "") -> str | None:
         return str(exc)
     if isinstance(exc, InputError):
         return t(exc.message_id, **exc.values)
+    if isinstance(exc, NotRecorded):
+        return t("record.not_started", command=context)
     if isinstance(exc, WriteUnconfirmed):
         key = "common.write_unconfirmed_not_changed" if exc.changed is False else "common.write_unconfirmed_unknown"
         return t(key, detail=exc.detail, what=exc.what)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select, update
 
+from bot.services.errors import NotRecorded
 from bot.store import Database, off_loop, outbox
 from bot.store.tables import AuditEvent, WorkerBeat, as_utc, utcnow
 
 MAX_ERROR_LENGTH = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,11 @@ def open_intent(db: Database, actor: Actor, *, command: str, action: str, target
     key = intent_key(job_id, action, target) if job_id else outbox.new_key()
     row = {**values(actor, command=command, action=action, target=target, result=STARTED), "record_key": key,
            "owner": owner, "job_id": job_id, "readback_json": json.dumps(readback) if readback else None}
-    outbox._insert(db, [row])  # a job's intent again (taken over): the same row, `started` by its new owner
+    try:
+        outbox._insert(db, [row])  # a job's intent again (taken over): the same row, `started` by its new owner
+    except SQLAlchemyError as exc:
+        log.warning("database refused the intent of %s (%s); not done", action, type(exc).__name__)
+        raise NotRecorded(action) from exc
     return key
 
 

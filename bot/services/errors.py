@@ -32,6 +32,14 @@ class WriteUnconfirmed(Exception):
         self.what, self.changed, self.detail = what, changed, detail
 
 
+class NotRecorded(Exception):
+    """The database refused a write's intent row: the write was not made, since nothing would say it was."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(action)
+        self.action = action
+
+
 class ServiceError(Exception):
     """SORACOM refused a call or could not be reached: what the handlers tell the user, in the services' words.
 

@@ -73,6 +73,8 @@ def flush(db: Database) -> int:
     sweeper. Unreadable lines go to the quarantine file; a database that still refuses raises, the rows kept."""
     held = list(db.unwritten)
     path = db.outbox
+    if not held and (path is None or not path.exists()):
+        return 0  # nothing kept: no lock file either
     with _locked(path):
         rows = held + (_read(path) if path is not None and path.exists() else [])
         if rows:

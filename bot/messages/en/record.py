@@ -30,3 +30,7 @@ MESSAGES |= {
     "record.older_version": "This confirmation of `{command}` was made by an older version of the bot, which this "
                             "one cannot run. Nothing was done: type the command again.",
 }
+MESSAGES |= {
+    "record.not_started": ":warning: The bot's database refused to record `{command}` before doing it, so nothing "
+                          "was done. Try again in a minute.",
+}
