@@ -131,6 +131,8 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
         routes=[
             *([Route("/slack/events", events.handle, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
+            # The event loop answers: serve's process tells a busy worker from a hung one (bot.postack).
+            Route("/livez", lambda _: Response("ok"), methods=["GET"]),
             Route("/mfa/enroll/{token}", enroll, methods=["GET", "HEAD"]),
             soracom_events.route(rt, app.client),
         ],

@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Set as AbstractSet
+from pathlib import Path
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -93,6 +94,9 @@ class WorkerProcess:
         self.tell = tell
         self.patience = settings.BOT_RELAY_PATIENCE_SECONDS
         self.max_waiting = settings.BOT_RELAY_MAX_WAITING
+        self._probe: asyncio.Future[bool] | None = None
+        self._probed_at = 0.0
+        self._alive_at = 0.0  # when the worker last answered anything
         self.process: multiprocessing.process.BaseProcess | None = None
         self.port = 0
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
@@ -122,6 +126,7 @@ class WorkerProcess:
                     raise RuntimeError("the bot's worker process did not start; see its log above") from None
                 await asyncio.sleep(0.05)
         self.port, self._idle = port, []
+        self._alive_at = time.monotonic()
         if self._watch is None:
             self._watch = asyncio.get_running_loop().create_task(self._watch_process(), name="worker-watch")
 
@@ -169,18 +174,26 @@ class WorkerProcess:
     async def _deliver(self, request: AsyncBoltRequest, after: asyncio.Task[Any] | None, deadline: float) -> None:
         try:
             if after is not None:
-                await asyncio.wait([after], timeout=max(0.0, deadline - time.time()))
+                await asyncio.wait([after])
             while True:
                 try:
-                    await asyncio.wait_for(self.relay(request, deadline - DEADLINE_MARGIN),
-                                           max(0.0, deadline - time.time()))
-                    return
+                    answer = await asyncio.wait_for(self.relay(request, deadline - DEADLINE_MARGIN),
+                                                    max(0.0, deadline - time.time()))
+                    if answer.status != 503 or "relay deadline" not in answer.body:
+                        return
+                    raise TimeoutError  # read after its deadline, and refused: not run
                 except (OSError, asyncio.IncompleteReadError):
                     # The worker died or is starting again. Sending again is safe even if this copy reached it: the
                     # worker takes each request once (its database replay check).
                     if time.time() > deadline:
                         raise TimeoutError from None
                     await asyncio.sleep(WATCH_EVERY / 4)
+                except TimeoutError:
+                    if not self.working():
+                        raise
+                    # Busy, not down or hung: a new copy with a new deadline (the late one is refused, or, if it
+                    # was taken after all, this one is a replay and dropped).
+                    deadline = time.time() + self.patience
         except TimeoutError:
             # Down or hung past the deadline: the worker refuses this copy if it ever reads it, so nothing was done.
             log.error("the bot's worker process did not take a request within %.0f s; its user is told to try again",
@@ -200,19 +213,39 @@ class WorkerProcess:
         except Exception:  # noqa: BLE001 - Slack refused too: the log line above is all that is left
             log.exception("could not tell the user that their request was not run")
 
-    async def responsive(self) -> bool:
-        """The worker is running and answers its /healthz (a stopped or hung one does not)."""
-        if not self.running:
+    def working(self) -> bool:
+        """Running, not stopped (SIGSTOP), and it answered a relay or a probe within the patience: a busy worker
+        is working, and what waits for it keeps waiting."""
+        if not self.running or self.process is None or _stopped(self.process.pid):
             return False
+        return time.monotonic() - self._alive_at <= self.patience
+
+    async def responsive(self) -> bool:
+        """The worker is running and its event loop answers (a stopped or hung one does not, a busy one does);
+        one probe at a time, its answer shared for a second."""
+        if not self.running or self.process is None or _stopped(self.process.pid):
+            return False
+        if time.monotonic() - self._alive_at < HEALTH_PATIENCE:
+            return True  # it answered a relay just now
+        now = time.monotonic()
+        if self._probe is None or (self._probe.done() and now - self._probed_at > 1.0):
+            self._probed_at = now
+            self._probe = asyncio.ensure_future(self._answers())
+        return await asyncio.shield(self._probe)
+
+    async def _answers(self) -> bool:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), HEALTH_PATIENCE)
         except (OSError, TimeoutError):
             return False
         try:
-            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bot-worker\r\nConnection: close\r\n\r\n")
+            writer.write(b"GET /livez HTTP/1.1\r\nHost: bot-worker\r\nConnection: close\r\n\r\n")
             await writer.drain()
             status = await asyncio.wait_for(reader.readuntil(b"\r\n"), HEALTH_PATIENCE)
-            return status.split()[1:2] == [b"200"]
+            if status.split()[1:2] != [b"200"]:
+                return False
+            self._alive_at = time.monotonic()
+            return True
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return False
         finally:
@@ -236,6 +269,9 @@ class WorkerProcess:
         connection = self._idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
         try:
             status, answer_headers, content = await _exchange(connection, body, headers)
+        except asyncio.CancelledError:
+            connection[1].close()  # mid-exchange: never to be used again
+            raise
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             connection[1].close()
             if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
@@ -244,6 +280,7 @@ class WorkerProcess:
             connection = await asyncio.open_connection("127.0.0.1", self.port)
             status, answer_headers, content = await _exchange(connection, body, headers)
         self._idle.append(connection)
+        self._alive_at = time.monotonic()
         # a new dict of bolt's value type (str | Sequence[str]): a dict[str, str] is not one, dicts being invariant
         return BoltResponse(status=status, body=content.decode(), headers=dict(answer_headers))
 
@@ -263,6 +300,17 @@ async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter
         answer[name.strip().lower()] = value.strip()
     content = await reader.readexactly(int(answer.get("content-length", "0")))
     return status, {k: v for k, v in answer.items() if k not in HOP_BY_HOP and k not in ("date", "server")}, content
+
+
+def _stopped(pid: int | None) -> bool:
+    """Stopped by a signal (SIGSTOP, a debugger): Linux's process state T or t."""
+    if pid is None:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("T", "t")
 
 
 def _user_of(body: Mapping[str, Any]) -> str:
