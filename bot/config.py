@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # How long serve's process keeps an acked command for a worker that is down or hung before telling its user
     # "nothing was done; try again" (the worker then refuses the late copy), and how many it keeps at most.
     BOT_RELAY_PATIENCE_SECONDS: float = Field(default=10.0, ge=1.0, le=1800.0)
-    BOT_RELAY_MAX_WAITING: int = Field(default=500, ge=1, le=100_000)
+    BOT_RELAY_MAX_WAITING: int = Field(default=5000, ge=1, le=100_000)
     # The secret SORACOM Event Handler calls to POST /soracom/events carry; unset, that endpoint is off.
     BOT_EVENTS_TOKEN: str | None = Field(default=None, repr=False)
     # More alert cards than this in a minute for one rule become one summary card.

@@ -214,11 +214,9 @@ class WorkerProcess:
             log.exception("could not tell the user that their request was not run")
 
     def working(self) -> bool:
-        """Running, not stopped (SIGSTOP), and it answered a relay or a probe within the patience: a busy worker
-        is working, and what waits for it keeps waiting."""
-        if not self.running or self.process is None or _stopped(self.process.pid):
-            return False
-        return time.monotonic() - self._alive_at <= self.patience
+        """Running and not stopped (SIGSTOP): a busy worker (thousands of commands at once take it minutes) is
+        working, and what waits for it keeps waiting; /healthz reports one that stops answering."""
+        return self.running and self.process is not None and not _stopped(self.process.pid)
 
     async def responsive(self) -> bool:
         """The worker is running and its event loop answers (a stopped or hung one does not, a busy one does);
