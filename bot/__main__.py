@@ -6,10 +6,34 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import SORACOM_CREDENTIAL_NAMES, ConfigError, Settings, load_settings
+from bot.console_folder import DEFAULT_CONSOLE_DIR, ConsoleFolder
 
 log = logging.getLogger("bot")
+
+SERVE_HELP = """\
+Runs the bot for a Slack workspace: POST /slack/events (Slack's requests, signed), GET /healthz (database and
+Slack: ok, unreachable or token rejected), POST /soracom/events (SORACOM Event Handler alerts), on $HOST:$PORT.
+
+Set (in the environment or .env):
+  SLACK_BOT_TOKEN         the app's Bot User OAuth Token (xoxb-…); checked with auth.test at start
+  SLACK_SIGNING_SECRET    the app's signing secret (or SLACK_APP_TOKEN, xapp-…, for Socket Mode)
+  SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY (or SORACOM_EMAIL and SORACOM_PASSWORD, or a SAM user):
+                          without any, the bot serves the embedded emulator and every reply says Sandbox
+  DATABASE_URL            sqlite:///data/bot.db (default) or postgresql://…
+  BOT_PUBLIC_URL          the bot's https:// URL, for alerts and MFA enrollment links
+  BOT_ADMINS              Slack user IDs that are admins, comma-separated
+  HOST, PORT              where to listen (0.0.0.0:3000)
+See README.md for the rest (BOT_LANG, BOT_TIMEZONE, BOT_SECRET_KEY, BOT_EVENTS_TOKEN, …).
+"""
+EMULATOR_HELP = """\
+Serves the embedded SORACOM API emulator over HTTP: the API under /v1 (seeded demo data: 25 SIMs, groups, bills),
+and its control API under /_emulator (faults, clock, request log). Point a bot at it with
+SORACOM_ENDPOINT=http://HOST:PORT and the demo operator's AuthKey (DEMO_AUTH_KEY_ID and DEMO_AUTH_KEY in
+bot/emulator/seed.py). Its data lives in memory and starts from the seed each time; nothing reaches SORACOM.
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,17 +47,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default INFO; WARNING for the console)")
     commands = parser.add_subparsers(dest="mode", required=True)
 
-    commands.add_parser("serve", help="run the bot: POST /slack/events and GET /healthz on $PORT")
+    commands.add_parser("serve", help="run the bot: POST /slack/events and GET /healthz on $PORT",
+                        formatter_class=argparse.RawDescriptionHelpFormatter, description=SERVE_HELP)
 
     console = commands.add_parser("console", help="the bot, the SORACOM emulator and a local Slack in one terminal")
     console.add_argument("--user", default="U_LOCAL", help="Slack user ID that types (default U_LOCAL)")
     console.add_argument("--channel", default="C_LOCAL", help="channel ID (default C_LOCAL)")
     console.add_argument("-c", dest="command", help="run one line (e.g. \"/sim list\") and exit")
     console.add_argument("--script", help="run the lines of a file and exit")
+    console.add_argument("--data", default=str(DEFAULT_CONSOLE_DIR),
+                         help=f"the console's own data folder: its database and the emulator's state, kept across "
+                              f"restarts (default {DEFAULT_CONSOLE_DIR}; never serve's DATABASE_URL)")
 
-    emulator = commands.add_parser("emulator", help="serve the embedded SORACOM API emulator alone")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8090)
+    emulator = commands.add_parser("emulator", help="serve the embedded SORACOM API emulator alone",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, description=EMULATOR_HELP)
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8090, help="port to listen on (default 8090)")
 
     commands.add_parser("setup", help="account-level chores: login, payer info, addresses, MFA, bot user")
 
@@ -94,28 +123,57 @@ def run_db(args: argparse.Namespace, url: str) -> int:
 
 
 async def run_console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.emulator.persist import UnreadableState
+
+    admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
+    folder = ConsoleFolder(Path(args.data))
+    settings = folder.settings(settings.model_copy(update={"BOT_ADMINS": admins}))
+    lines = [args.command] if args.command else None
+    if args.script:
+        with open(args.script, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    note = ""
+    while True:  # once, or again after :reset
+        if folder.half_kept():
+            folder.wipe()
+            note = f"\n(the console's data in {folder.path} was incomplete: started afresh)"
+        try:
+            lines, reset = await _console_session(settings, args, folder, lines, note)
+        except UnreadableState as exc:
+            print(f"soracom-bot: {folder.emulator_state} is unreadable ({exc}); start afresh with "
+                  f"`:reset`, or delete the files in {folder.path}", file=sys.stderr)
+            return 1
+        if not reset:
+            return 0
+        folder.wipe()
+        note = ""
+
+
+async def _console_session(settings: Settings, args: argparse.Namespace, folder: ConsoleFolder,
+                           lines: list[str] | None, note: str) -> tuple[list[str] | None, bool]:
+    """One run of the console; returns the script lines left and whether :reset ended it."""
     from bot.local import LocalBot
     from bot.localslack.console import Console
 
-    admins = ",".join(filter(None, [settings.BOT_ADMINS, args.user]))
-    settings = settings.model_copy(update={"BOT_ADMINS": admins})
-    async with LocalBot(settings, scheduler=True, sweeper=True, serve_http=True) as local:
+    async with LocalBot(settings, scheduler=True, sweeper=True, serve_http=True,
+                        emulator_file=folder.emulator_state) as local:
         assert local.sender is not None
         banner = (
             "SORACOM Bot console — you are an admin here. Type /soracom help, /sim list …; "
             "a number presses a button; :help for more, :quit to leave."
             + ("" if not local.rt or not local.rt.sandbox else "\nSORACOM: embedded emulator (sandbox).")
+            + f"\nThe console's data (database and emulator) is kept in {folder.path}; :reset starts afresh." + note
         )
         console = Console(local.sender, local.fake, local.settle, user_id=args.user, channel_id=args.channel,
-                          banner=banner, traffic=local.add_traffic)
-        if args.command:
-            await console.run_script([args.command])
-        elif args.script:
-            with open(args.script, encoding="utf-8") as handle:
-                await console.run_script(handle.read().splitlines())
-        else:
+                          banner=banner, traffic=local.add_traffic, device=local.device,
+                          authenticator=folder.authenticator)
+        if lines is None:
             await console.run_interactive()
-    return 0
+            return None, console.reset_requested
+        if note:
+            console.say(note.strip())
+        left = await console.run_script(lines)
+        return left, console.reset_requested
 
 
 if __name__ == "__main__":

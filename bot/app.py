@@ -11,6 +11,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -27,10 +28,12 @@ from bot.security import replay
 from bot.services.fleet import FleetRefresher
 from bot.services.schedules import start_scheduler
 from bot.web import enroll_page
+from bot.web.access_log import redact_remote_endpoints
 from bot.web.health import DatabaseProbe
 from bot.web.serving import serving_problem
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
+from bot.web.slack_status import SlackStatus
 from bot.web import events as soracom_events
 from handlers.bill_summary import BillScheduler
 from handlers.budget_watch import BudgetWatch
@@ -48,16 +51,31 @@ def keep_payloads_out_of_logs() -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.INFO:
             logger.setLevel(logging.INFO)
+    redact_remote_endpoints()  # httpx logs every URL it calls, a remote access's endpoint among them
+
+
+class _TokenFromClient(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment even when given a client holding that token, and warns that
+    it goes unused: the client (with SLACK_API_URL) is meant, so that one warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
     keep_payloads_out_of_logs()
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing_secret,
-        raise_error_for_unhandled_request=False,
-        logger=logging.getLogger("slack_bolt"),
-    )
+    bolt_log = logging.getLogger("slack_bolt")
+    token_from_client = _TokenFromClient()
+    bolt_log.addFilter(token_from_client)
+    try:
+        app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            raise_error_for_unhandled_request=False,
+            logger=bolt_log,
+        )
+    finally:
+        bolt_log.removeFilter(token_from_client)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -70,6 +88,8 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
                 await client.chat_postEphemeral(channel=channel_id or user_id, user=user_id, text=message)
             except SlackApiError as exc:
                 log.error("could not tell %s about a failure: %s", user_id, exc.response.get("error"))
+            except Exception as exc:  # noqa: BLE001 - Slack unreachable: the error path itself must never raise
+                log.error("could not tell %s about a failure: Slack unreachable (%s)", user_id, type(exc).__name__)
 
     handlers.register_all(app, rt)
 
@@ -85,11 +105,24 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
         finally:
             await listener_ended(rt, request)
 
+    @app.command(re.compile(".*"))
+    async def no_such_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Any,
+                              client: AsyncWebClient, request: AsyncBoltRequest) -> None:
+        """Registered last: a command the manifest routes here but no listener takes (an older or newer manifest)."""
+        try:
+            await ack()
+            await speak_to(rt, client, command["user_id"])
+            await respond(text=t("surface.no_such_command", command=command.get("command") or ""),
+                          response_type="ephemeral")
+        finally:
+            await listener_ended(rt, request)
+
     return app
 
 
 def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True,
-              dispatcher: Dispatcher | None = None, relayed: bool = False) -> Starlette:
+              dispatcher: Dispatcher | None = None, relayed: bool = False,
+              slack: SlackStatus | None = None) -> Starlette:
     """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app. With a
     dispatcher, the bot runs in a worker process and this process only answers Slack (bot.postack); `relayed`:
     this is that worker, taking the requests the server's process verified."""
@@ -110,11 +143,13 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
 
     async def healthz(request: Request) -> Response:
         usable = await database.usable()
-        body: dict[str, object] = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
+        body: dict[str, Any] = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
+        usable = _with_slack(body, slack) and usable
         problem = await serving_problem(rt.db.url, getattr(request.app.state, "worker", None))
         if problem:
             body |= {"ok": False, "problem": problem}
-        return JSONResponse(body, status_code=200 if body["ok"] else 503)
+            usable = False
+        return JSONResponse(body, status_code=200 if usable else 503)
 
     async def enroll(request: Request) -> Response:
         token = request.path_params["token"]
@@ -137,6 +172,17 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
             soracom_events.route(rt, app.client),
         ],
     )
+
+
+def _with_slack(body: dict[str, Any], slack: SlackStatus | None) -> bool:
+    """Adds Slack's part to a /healthz body (where this process checks the token); False when it makes the bot
+    unable to work."""
+    if slack is None:
+        return True
+    part, works = slack.health()
+    body.update(part)
+    body["ok"] = bool(body["ok"]) and works
+    return works
 
 
 @dataclass(frozen=True)

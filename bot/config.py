@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
     BOT_EVENTS_TOKEN: str | None = Field(default=None, repr=False)
     # More alert cards than this in a minute for one rule become one summary card.
     BOT_ALERT_STORM_PER_MINUTE: int = Field(default=10, ge=1, le=1000)
+    # A storm's summary card is edited at most once in this many seconds (Slack rate-limits chat.update).
+    BOT_ALERT_STORM_UPDATE_SECONDS: float = Field(default=2.0, ge=0.0, le=60.0)
+    # The longest remote access (SORACOM Napter) a user may open, and the ranges it allows when `from` is not given.
+    BOT_REMOTE_MAX: str = "1h"
+    BOT_REMOTE_SOURCES: str = ""
 
     @field_validator("SORACOM_COVERAGE", mode="before")
     @classmethod
@@ -112,6 +120,20 @@ class Settings(BaseSettings):
         check_cron(value)
         return value
 
+    @field_validator("BOT_REMOTE_MAX")
+    @classmethod
+    def _remote_max(cls, value: str) -> str:
+        span = parse_span(value)
+        if span > REMOTE_LIMIT:
+            raise ValueError(f"BOT_REMOTE_MAX is at most 8h (SORACOM's limit), got {value!r}")
+        return value
+
+    @field_validator("BOT_REMOTE_SOURCES")
+    @classmethod
+    def _remote_sources(cls, value: str) -> str:
+        parse_sources(value)
+        return value
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -153,6 +175,49 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return Path(self.BOT_DATA_DIR)
+
+    @property
+    def remote_max(self) -> timedelta:
+        return parse_span(self.BOT_REMOTE_MAX)
+
+    @property
+    def remote_sources(self) -> tuple[ipaddress.IPv4Network, ...]:
+        return parse_sources(self.BOT_REMOTE_SOURCES)
+
+
+REMOTE_LIMIT = timedelta(hours=8)  # SORACOM Napter's longest remote access
+_SPAN = re.compile(r"^(?=\d)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_span(text: str) -> timedelta:
+    """`30m`, `2h`, `90s`, `1h30m`: a positive duration; ValueError naming the grammar otherwise."""
+    match = _SPAN.match(text.strip().lower())
+    if not match or not any(match.groups()):
+        raise ValueError(f"a duration is written like 30m, 2h, 90s or 1h30m, got {text!r}")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    span = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    if span <= timedelta(0):
+        raise ValueError(f"a duration must be longer than zero, got {text!r}")
+    return span
+
+
+def parse_source(text: str) -> ipaddress.IPv4Network:
+    """An IPv4 CIDR (`203.0.113.0/24`) or one address (`203.0.113.7`, i.e. /32); ValueError saying what to write."""
+    try:
+        return ipaddress.IPv4Network(text.strip(), strict=True)
+    except ipaddress.NetmaskValueError:
+        raise ValueError(f"{text!r} is not a CIDR") from None
+    except ValueError:
+        try:
+            network = ipaddress.IPv4Network(text.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IPv4 address or CIDR such as 203.0.113.0/24") from None
+        raise ValueError(f"{text!r} has host bits set: the range is {network}") from None
+
+
+def parse_sources(text: str) -> tuple[ipaddress.IPv4Network, ...]:
+    """Comma-separated CIDRs (BOT_REMOTE_SOURCES); empty gives none."""
+    return tuple(parse_source(part) for part in text.split(",") if part.strip())
 
 
 SORACOM_CREDENTIAL_NAMES = ("SORACOM_AUTH_KEY_ID", "SORACOM_AUTH_KEY", "SORACOM_EMAIL", "SORACOM_PASSWORD",

@@ -7,6 +7,7 @@ import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,6 +60,7 @@ class LocalBot:
         scheduler: bool = False,
         sweeper: bool = False,
         serve_http: bool = False,
+        emulator_file: Path | None = None,
     ) -> None:
         self.signing_secret = secrets.token_hex(16)
         self.fake = FakeSlack()
@@ -71,6 +73,8 @@ class LocalBot:
         self._with_scheduler = scheduler
         self._with_sweeper = sweeper
         self._serve_http = serve_http
+        self._emulator_file = emulator_file
+        self._saved_emulator: Any = None
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.scheduled: ScheduledWork | None = None
         self.sweeper: Sweeper | None = None
@@ -84,11 +88,17 @@ class LocalBot:
         if not settings.BOT_EVENTS_TOKEN:  # the emulator's Event Handler rules reach the bot with this one
             settings = settings.model_copy(update={"BOT_EVENTS_TOKEN": secrets.token_urlsafe(24)})
         transport, emulator_url = self._soracom_transport, EMBEDDED_EMULATOR_ENDPOINT
+        if self._emulator_file is not None and self._emulator is None:
+            from bot.emulator.persist import SavedEmulatorState
+
+            saved = SavedEmulatorState(self._emulator_file, now=self._clock)
+            saved.save()  # at once: the database made next never exists without the emulator state it speaks of
+            self._emulator = self._saved_emulator = saved
         if self._serve_http:
             # Links the bot shows (the MFA enrollment page, bill exports) must open in a real browser.
             from bot.emulator import EmulatorState, create_app
 
-            self._emulator = self._emulator or EmulatorState()
+            self._emulator = self._emulator or EmulatorState(now=self._clock)
             emulator_url = await self._serve(create_app(self._emulator))
             transport = httpx.AsyncHTTPTransport()
             bot_port = free_port()
@@ -136,6 +146,34 @@ class LocalBot:
             await self.settle()
         return f"({megabytes} MB added to {sub['imsi']}: HTTP {response.status_code})"
 
+    async def device(self, sim: str, what: str = "") -> str:
+        """The device on a SIM (IMSI or name) goes `offline` or comes back `online`; `sms`: what it received; else
+        its state. One line (or a few), for the console."""
+        from bot.emulator import devices
+
+        state = self.rt.emulator if self.rt else None
+        if state is None:
+            return "(no embedded emulator: devices are real)"
+        sub = next((s for s in state.all_subscribers() if sim in (s["imsi"], (s.get("tags") or {}).get("name"))), None)
+        if sub is None:
+            return f"(no SIM {sim!r} at the emulator)"
+        if what in ("offline", "online"):
+            device = devices.set_online(state, sub, what == "online")
+            session = f"session {device.session_id}" if device.session_id else "no session"
+            return f"(device on {sub['imsi']} is {what}: {session}, SIM {sub['status']})"
+        device = devices.device_of(state, sub)
+        if what == "sms":
+            if not device.sms:
+                return f"(no SMS reached the device on {sub['imsi']})"
+            lines = [f"  {datetime.fromtimestamp(m['time'] / 1000).isoformat(timespec='seconds')}  "
+                     f"[{'GSM 7-bit' if m['encodingType'] == 1 else 'UCS-2'}] {m['payload']}" for m in device.sms]
+            return "\n".join([f"(SMS received by the device on {sub['imsi']}:)", *lines])
+        if what:
+            return "(type :device SIM offline|online|sms)"
+        return (f"(device on {sub['imsi']}: {'online' if device.online else 'offline'}, IMEI {device.imei}, "
+                f"{'session ' + device.session_id if device.session_id else 'no session'}, "
+                f"{len(device.sms)} SMS received)")
+
     async def settle(self, timeout: float = 60.0) -> None:
         """Waits for every task the bot started after answering Slack (bolt's post-ack work, bulk jobs)."""
         loop = asyncio.get_running_loop()
@@ -161,6 +199,8 @@ class LocalBot:
             await self.sweeper.stop()
         if self.http is not None:
             await self.http.aclose()
+        if self._saved_emulator is not None:
+            self._saved_emulator.save()  # what changed without an API call (an order's shipping by time)
         if self.rt is not None:
             await self.rt.aclose()
         for server, task in self._servers:

@@ -73,7 +73,7 @@ class Runtime:
         """On no SORACOM credentials, an embedded emulator answers: in-process unless a transport is given."""
         if settings.uses_emulator:
             if soracom_transport is None:
-                emulator, soracom_transport = embedded_emulator(emulator)
+                emulator, soracom_transport = embedded_emulator(emulator, clock)
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
         upgrade_database(settings.DATABASE_URL)
         db = Database(settings.DATABASE_URL, outbox=outbox.outbox_path(settings.data_dir))
@@ -98,11 +98,13 @@ class Runtime:
         self.db.dispose()
 
 
-def embedded_emulator(state: Any = None) -> tuple[Any, httpx.AsyncBaseTransport]:
-    """The emulator's state (a new one unless given) and a transport that reaches it in this process."""
+def embedded_emulator(state: Any = None, clock: Callable[[], datetime] | None = None
+                      ) -> tuple[Any, httpx.AsyncBaseTransport]:
+    """The emulator's state (a new one on the bot's clock unless given) and a transport that reaches it in this
+    process. The embedded SORACOM keeps the bot's time, so that what it seeds and what the bot asks for agree."""
     from bot.emulator import EmulatorState, create_app  # only a bot without SORACOM credentials loads it
 
-    state = state or EmulatorState()
+    state = state or EmulatorState(now=clock)
     return state, httpx.ASGITransport(app=create_app(state))
 
 

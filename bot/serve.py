@@ -22,6 +22,7 @@ from handlers import relay
 from handlers.common import SlashCommands
 from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
+from bot.web.slack_status import SlackStatus, checking_slack
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
         if worker and secret else None
     dispatcher = Dispatcher(app, process, secret, frozenset(rt.state(SlashCommands)),
                             busy_answer=relay.busy_answer) if process and secret else None
+    # The process that answers /healthz asks Slack whether it takes the token; a relayed worker leaves that to it.
+    slack = None if relayed else SlackStatus(client)
     web = build_web(rt, app, signing_secret=secret or "", http_events=bool(secret), dispatcher=dispatcher,
-                    relayed=relayed)
+                    relayed=relayed, slack=slack)
     web.state.worker = process
 
     @contextlib.asynccontextmanager
@@ -85,7 +88,7 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
             await process.stop()
             await rt.aclose()
 
-    web.router.lifespan_context = lifespan
+    web.router.lifespan_context = checking_slack(slack, lifespan)
     return web
 
 

@@ -6,12 +6,13 @@ The buttons reuse the /sim paths: Slow down is `/sim speed` on one SIM, Suspend 
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -21,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
-from bot.services import alert_rules, alerts, sims, targets
+from bot.services import alert_rules, alerts, sims, speed_classes, targets
 from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group
 from handlers import sim as sim_handlers
@@ -31,7 +32,6 @@ from handlers.views.common import message_text, with_marker
 
 log = logging.getLogger(__name__)
 
-SLOW_DOWN = sims.Change(sims.Action.speed, {"speed_class": alerts.SLOW_SPEED_CLASS})
 SUSPEND = sims.Change(sims.Action.suspend)
 
 
@@ -42,9 +42,23 @@ def store(rt: Runtime) -> AlertStore:
 # Events in
 
 
+class Intake(asyncio.Semaphore):
+    """Deliveries handled at once (per bot: `rt.state(Intake)`). In a storm the others wait here, on the event
+    loop, instead of filling the database threads' queue ahead of the other users' commands."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+
+
 async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which."""
+    async with rt.state(Intake):
+        return await _deliver(rt, client, event)
+
+
+async def _deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     now, kept = rt.clock(), store(rt)
+    await _purge_now_and_then(rt, now)
     recorded = await kept.record(event, now)
     if not recorded.new:
         return "duplicate"
@@ -72,9 +86,32 @@ async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
     return "carded"
 
 
+class Purges:
+    """When this bot next forgets old alert rows (per bot: `rt.state(Purges)`)."""
+
+    EVERY = timedelta(hours=1)
+
+    def __init__(self) -> None:
+        self.next: datetime | None = None
+
+
+async def _purge_now_and_then(rt: Runtime, now: datetime) -> None:
+    purges = rt.state(Purges)
+    if purges.next is not None and now < purges.next:
+        return
+    purges.next = now + Purges.EVERY
+    removed = await store(rt).purge(now)
+    if removed:
+        log.info("forgot %d alert rows older than %d days", removed, alerts.KEEP_EVENTS.days)
+
+
 class StormRefreshes(dict[int, bool]):
     """Storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update
     at a time (per bot: `rt.state(StormRefreshes)`)."""
+
+
+class StormUpdates(dict[int, float]):
+    """Storm id → the event loop's time of its summary's last chat.update (per bot: `rt.state(StormUpdates)`)."""
 
 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
@@ -98,21 +135,32 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
         refreshing[storm_id] = True
         return
     refreshing[storm_id] = False
+    updated, loop = rt.state(StormUpdates), asyncio.get_running_loop()
     try:
         while True:
+            # At most one edit per interval: the events folded meanwhile are counted by the next one.
+            wait = updated.get(storm_id, -math.inf) + rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
             if count != shown:
-                with contextlib.suppress(SlackApiError):  # the next event of the storm updates it again
+                try:
                     await client.chat_update(channel=where[0], ts=where[1],
                                              text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
                                              blocks=with_marker([b.to_dict() for b in views.storm_blocks(
                                                  event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
+                except SlackApiError as exc:  # the storm's next event updates it again
+                    log.warning("could not update storm summary %s: %s", storm_id, exc.response.get("error"))
+                updated[storm_id] = loop.time()  # once Slack has it: the next edit reaches Slack a whole interval later
                 shown = count
             if not refreshing[storm_id]:
                 return
             refreshing[storm_id] = False
     finally:
         del refreshing[storm_id]
+        stale = loop.time() - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS
+        for done in [key for key, at in updated.items() if at < stale]:
+            del updated[done]
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: Sequence[Block]) -> str:
@@ -155,12 +203,24 @@ async def _note_on_card(request: Request, event_id: int, card: views.Card, line:
         await request.update(ts, views.card_text(card), views.card_blocks(card, event_id))
 
 
+def _slow_down_to(speed: str) -> sims.Change:
+    return sims.Change(sims.Action.speed, {"speed_class": speed})
+
+
+def _one_class(found: Sequence[targets.SimInfo]) -> str:
+    plans = sorted({sim.plan or "" for sim in found})
+    return t("speed.one_class", plan=", ".join(plans), sims=", ".join(sim.name or sim.imsi for sim in found))
+
+
 async def slow_down(request: Request) -> None:
+    """To the slowest class the SIM's own plan offers (s1.minimum, u1.slow on plan-DU; none on plan-KM1)."""
     request, event_id, card = await _pressed(request, "slow-down", Role.operator)
     sim = await targets.find_by_imsi(request.rt.soracom, card.imsi)
-    await sim_handlers.change_one(request, SLOW_DOWN, sim)
-    await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id,
-                                                   speed=alerts.SLOW_SPEED_CLASS))
+    speed = speed_classes.slowest(sim.plan)
+    if speed is None:
+        raise UserError(_one_class([sim]))
+    await sim_handlers.change_one(request, _slow_down_to(speed), sim)
+    await _note_on_card(request, event_id, card, t("alerts.did_slow", user=request.user_id, speed=speed))
 
 
 async def suspend(request: Request) -> None:
@@ -192,7 +252,14 @@ async def slow_down_all(request: Request) -> None:
     request = replace(request, command="/alerts", text=f"slow-down-all storm {storm_id}", required=Role.operator)
     await request.recheck("alerts.slow-down-all", f"{len(imsis)} SIMs")
     async with request.audited("alerts.slow-down-all", f"{len(imsis)} SIMs", failures_only=True):
-        await sim_handlers.change_sims(request, SLOW_DOWN, imsis)
+        by_speed: dict[str | None, list[targets.SimInfo]] = {}
+        for sim in await targets.resolve(request.rt.soracom, targets.parse_targets(imsis)):
+            by_speed.setdefault(speed_classes.slowest(sim.plan), []).append(sim)
+        unchangeable = by_speed.pop(None, [])
+        if unchangeable:
+            await request.reply(_one_class(unchangeable))
+        for speed, group in sorted(by_speed.items(), key=lambda item: str(item[0])):  # one preview per class
+            await sim_handlers.change_sims(request, _slow_down_to(str(speed)), [sim.imsi for sim in group])
 
 
 # /alerts
@@ -211,10 +278,10 @@ async def setup(request: Request) -> None:
     token = request.rt.settings.BOT_EVENTS_TOKEN
     if not token:
         raise UserError(t("alerts.no_token"))
+    url = alert_rules.events_url(request.rt.settings.BOT_PUBLIC_URL, sandbox=request.rt.sandbox)
     spec = await _spec(request)
     async with request.audited("alerts.setup", spec.key):
-        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token,
-                                                        events_url=f"{request.rt.settings.public_url}/soracom/events")
+        handler_id, created = await alert_rules.install(request.rt.soracom, spec, token=token, events_url=url)
     done = "alerts.setup_created" if created else "alerts.setup_updated"
     channel = await store(request.rt).channel()
     await request.reply(t(done, rule=spec.rule.name, id=handler_id or "?", what=_what(spec),

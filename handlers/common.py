@@ -27,7 +27,7 @@ from bot.security import replay
 from bot.security.roles import Role
 from bot.services import audit
 from bot.services.roles import role_of
-from bot.services.errors import InputError, NotRecorded, ServiceError, WriteUnconfirmed
+from bot.services.errors import InputError, NotRecorded, ServiceError, WriteUnconfirmed, database_unavailable
 from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
 
@@ -122,6 +122,7 @@ class Request:
     value: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
     required: Role = Role.viewer  # the role the action being run needs: read again before each SORACOM write
+    public_args: int | None = None  # only these first arguments reach the audit and the log (the rest is secret)
     job_id: str | None = None  # the job this request runs: its intents keep their key when it is taken over
 
     @property
@@ -136,6 +137,8 @@ class Request:
     def command_line(self) -> str:
         if self.command in REDACTED_COMMANDS:  # their arguments are one-time codes
             return f"{self.command} {self.text.split(' ', 1)[0]}".strip()
+        if self.public_args is not None:  # e.g. an SMS's text: it may carry a device command or a secret
+            return " ".join([self.command, *self.text.split()[:1 + self.public_args], "…"])
         return f"{self.command} {self.text}".strip()
 
     def blocks(self, text: str, blocks: Blocks | None) -> list[dict[str, Any]]:
@@ -282,7 +285,9 @@ def taken_request(body: dict[str, Any], owner: str) -> replay.Taken | None:
     the worker dies before the listener ends."""
     if body.get("command"):
         command, text = str(body["command"]), str(body.get("text") or "")
-        line = f"{command} {text.split(' ', 1)[0]}" if command in REDACTED_COMMANDS else f"{command} {text}"
+        # The subcommand and its target only: what follows may be secret (an /mfa code, an SMS's text).
+        words = text.split()[:1 if command in REDACTED_COMMANDS else 2]
+        line = " ".join([command, *words])
         return replay.Taken(owner, str(body.get("user_id") or ""), body.get("channel_id"), line.strip()[:500])
     user = body.get("user") or {}
     if isinstance(user, dict) and user.get("id"):
@@ -345,6 +350,7 @@ class Subcommand:
     run: Handler
     role: Role = Role.viewer
     mutating: bool = False
+    public_args: int | None = None  # arguments past these are never audited nor logged
 
 
 def failure_text(exc: BaseException, context: str = "") -> str:
@@ -356,6 +362,8 @@ def failure_text(exc: BaseException, context: str = "") -> str:
         return t("common.internal_error", ref=ref)
     if database_busy(exc):
         log.warning("database locked past its busy timeout in %s", context)
+    elif database_unavailable(exc):
+        log.error("the database is unavailable in %s: %s", context, type(exc).__name__)
     elif isinstance(exc, ServiceError):
         log.warning("SORACOM error in %s: %s", context, exc)
     elif isinstance(exc, SlackApiError):
@@ -377,6 +385,8 @@ def expected_text(exc: BaseException, context: str = "") -> str | None:
         return t(key, detail=exc.detail, what=exc.what)
     if database_busy(exc):
         return t("common.database_busy", command=context)
+    if database_unavailable(exc):
+        return t("surface.database_unavailable")
     if isinstance(exc, ServiceError):
         if exc.unavailable:
             return t("common.soracom_unavailable", message=exc.message)
@@ -443,12 +453,12 @@ def register_command(
             body=body,
         )
         try:
-            args = split_args(request.text)
+            args = _arguments(table, request.text)
             sub, args = _choose(table, default, args)
             if sub is None:
                 await _usage(request, usage_id, unknown=args[0] if args and args[0] != "help" else None)
                 return
-            request = replace(request, args=args)
+            request = replace(request, args=args, public_args=sub.public_args)
             await _run(request, sub)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the user
             await report_failure(request, exc)
@@ -461,13 +471,26 @@ async def _run(request: Request, sub: Subcommand) -> None:
     recorded by the handler, where the action is done (a preview waiting for Confirm records nothing)."""
     scope: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
     if sub.mutating:
-        scope = request.audited(f"{request.command.lstrip('/')}.{sub.name}", " ".join(request.args) or None,
+        shown = request.args if sub.public_args is None else request.args[:sub.public_args]
+        scope = request.audited(f"{request.command.lstrip('/')}.{sub.name}", " ".join(shown) or None,
                                 failures_only=True)
     async with scope:
         if not request.role.allows(sub.role):
             raise UserError(t("common.refused_role", role=request.role.name, command=request.command, sub=sub.name,
                               required=sub.role.name, user=request.user_id))
         await sub.run(request)
+
+
+def _arguments(table: dict[str, Subcommand], text: str) -> list[str]:
+    """The words of a command; a subcommand with secret arguments keeps its last one as typed (an SMS's text:
+    quotes and apostrophes are its own, not shell quoting)."""
+    words = text.split(None, 1)
+    sub = table.get(words[0].lower()) if words else None
+    if sub is not None and sub.public_args is not None:
+        if len(text) > MAX_COMMAND_TEXT:
+            raise UserError(t("common.command_too_long", length=len(text), limit=MAX_COMMAND_TEXT))
+        return text.split(None, 1 + sub.public_args)
+    return split_args(text)
 
 
 def _choose(

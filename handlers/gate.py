@@ -53,7 +53,7 @@ async def ask(request: Request, action_name: str, args: dict[str, Any], summary:
     )
     blocks = views.preview_blocks(pending.id, summary, requires_code=action.requires_code,
                                   confirm_label=action.confirm_label and t(action.confirm_label),
-                                  danger=action.danger)
+                                  danger=action.danger, dismiss_label=action.dismiss_label and t(action.dismiss_label))
     await request.reply(summary_text, blocks)
 
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.roles import Role
-from bot.services import audit, fleet
+from bot.services import audit, devices, fleet
 from bot.services.alerts import AlertStore
 from bot.services.roles import role_of
 from handlers import bill, sim
 from handlers.common import Request, register_action
+from handlers.views import devices as device_views
 from handlers.views import home as views
 
 log = logging.getLogger(__name__)
@@ -31,18 +35,24 @@ class Background(set[asyncio.Task[Any]]):
     """Refreshes started by an open, kept until done (per bot: `rt.state(Background)`)."""
 
 
-async def publish(rt: Runtime, client: AsyncWebClient, user_id: str) -> fleet.Snapshot:
+class RefreshPresses(dict[str, datetime]):
+    """User → when their last Refresh read SORACOM (per bot: `rt.state(RefreshPresses)`)."""
+
+
+async def publish(rt: Runtime, client: AsyncWebClient, user_id: str, notice: str | None = None) -> fleet.Snapshot:
     """The user's Home from the database alone: no SORACOM call."""
     now = rt.clock()
     role = await role_of(rt.db, user_id, rt.settings.admins)
     own_only = not role.allows(Role.operator)  # viewers see their own actions, operators and admins everyone's
-    snapshot, entries, alerts = await asyncio.gather(
+    snapshot, entries, alerts, quiet = await asyncio.gather(
         fleet.read_snapshot(rt.db, now),
         audit.latest(rt.db, AUDIT_ENTRIES, user_id if own_only else None),
         AlertStore(rt.db).open_alerts(now),
+        devices.went_offline(rt.db, now),
     )
     view = views.home_view(snapshot, entries, now=now, tz=rt.settings.timezone, sandbox=rt.sandbox,
-                           own_audit_only=own_only, alerts=alerts)
+                           own_audit_only=own_only, alerts=alerts, notice=notice,
+                           went_offline=device_views.went_quiet_blocks(quiet, rt.settings.timezone))
     await client.views_publish(user_id=user_id, view=view)
     return snapshot
 
@@ -86,7 +96,16 @@ async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> 
 
 
 async def refresh(request: Request) -> None:
-    await refresh_and_publish(request.rt, request.client, request.user_id)
+    rt, now = request.rt, request.rt.clock()
+    presses = rt.state(RefreshPresses)
+    snapshot = await fleet.read_snapshot(rt.db, now)
+    wait = fleet.refresh_wait(snapshot, presses.get(request.user_id), now)
+    if wait > timedelta(0):  # the snapshot as it is, and when Refresh reads SORACOM again
+        await publish(rt, request.client, request.user_id,
+                      notice=t("home.refresh_cooldown", seconds=math.ceil(wait.total_seconds())))
+        return
+    presses[request.user_id] = now
+    await refresh_and_publish(rt, request.client, request.user_id)
 
 
 async def _in_direct_messages(request: Request) -> Request:

@@ -47,6 +47,7 @@ class GatedAction:
     role: Role
     requires_code: bool = False
     confirm_label: str | None = None  # the message id of its Confirm button: told in each user's language
+    dismiss_label: str | None = None  # of its Cancel button, where "Cancel" would read as the action itself
     danger: bool = False
 
 
@@ -182,8 +183,17 @@ class ItemLog:
                 written.set_result(None)
 
 
+SweepPass = Callable[[Runtime, AsyncWebClient], Awaitable[None]]
+
+
+class SweepPasses(list[SweepPass]):
+    """Other periodic work of a bot that every process does in each sweep (`rt.state(SweepPasses)`), deciding
+    among processes through the database: the close of expired remote access."""
+
+
 class Sweeper:
-    """Takes over jobs whose worker died (lease lapsed) and writes audit rows the outbox kept; one per process."""
+    """Takes over jobs whose worker died (lease lapsed), writes audit rows the outbox kept and runs the bot's other
+    sweep passes; one per process."""
 
     def __init__(self, rt: Runtime, client: AsyncWebClient, *, every: float | None = None) -> None:
         self.rt, self.client = rt, client
@@ -224,6 +234,11 @@ class Sweeper:
             task = asyncio.get_running_loop().create_task(self.resume(job), name=f"job:{job.id}")
             self._jobs.add(task)
             task.add_done_callback(self._jobs.discard)
+        for extra in self.rt.state(SweepPasses):
+            try:
+                await extra(self.rt, self.client)
+            except Exception:  # noqa: BLE001 - one pass failing must not stop the others, nor the next sweep
+                log.warning("sweep pass %s failed", getattr(extra, "__name__", extra), exc_info=True)
         return taken
 
     async def end_orphaned_intents(self) -> None:

@@ -261,7 +261,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     jobs.define(rt, jobs.GatedAction(ORDER_ACTION, run_order, role=Role.operator, requires_code=True,
                                  confirm_label="order.confirm_label"))
     jobs.define(rt, jobs.GatedAction(CANCEL_ACTION, run_cancel, role=Role.operator, requires_code=True,
-                                 confirm_label="order.cancel_label", danger=True))
+                                 confirm_label="order.cancel_label", danger=True,
+                                 dismiss_label="order.keep_label"))
     register_command(
         app,
         rt,

@@ -19,7 +19,8 @@ from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
 from bot.services.targets import SimInfo
-from handlers import gate, jobs
+from handlers import devices as device_handlers
+from handlers import gate, jobs, remote
 from handlers.common import (
     Failed,
     Refused,
@@ -274,7 +275,7 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                                 describe=describe_failure, on_item=record, on_progress=report)
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,
                         result.peak_concurrency, result.rate_limited)
-    summary = views.report_text(change, result, request.user_id)
+    summary = views.report_summary(change, result, request.user_id, names)
     try:
         if ts is not None:
             await request.update(ts, summary, views.report_blocks(change, result, request.user_id, names))
@@ -318,6 +319,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     register_action(app, rt, views.NEXT_ACTION, turn_page)
     register_action(app, rt, views.PREVIOUS_ACTION, turn_page)
     register_action(app, rt, views.REFRESH_ACTION, refresh_list)
+    device_handlers.register(app, rt)
 
     def change(name: str, run: Callable[[Request], Awaitable[None]]) -> Subcommand:
         return Subcommand(name, run, role=Role.operator, mutating=True)
@@ -337,6 +339,9 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             change("imei-lock", imei_lock),
             change("imei-unlock", plain_change(Action.imei_unlock)),
             change("speed", speed),
+            *device_handlers.subcommands(),
+            # Viewers list; opening needs an operator, closing the opener, an operator or an admin (checked inside).
+            Subcommand("remote", remote.command, mutating=True),
         ],
         usage_id="sim.usage",
     )

@@ -78,6 +78,7 @@ def settings(tmp_path: Path) -> Settings:
         BOT_DATA_DIR=str(tmp_path / "data"),
         BOT_ADMINS=ADMIN,
         BOT_PUBLIC_URL="https://bot.example.test",
+        BOT_ALERT_STORM_UPDATE_SECONDS=0,  # tests wait for each delivery's work; tests/test_alerts.py checks the pace
     )
 
 

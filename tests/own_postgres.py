@@ -1,5 +1,5 @@
-"""A PostgreSQL of the test's own, on a free port under its tmp folder, that the test may stop and start: the
-shared one (TEST_DATABASE_URL) serves every other test and is never stopped."""
+"""A PostgreSQL of the test's own, in a temporary folder on a free port, that the test may stop and start again: a
+database outage without touching the shared server (TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -9,45 +9,54 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from bot.local import free_port
 
-
-def _as_postgres() -> list[str]:
-    # initdb and postgres refuse to run as root; a container's tests often are root.
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+PG_BIN = Path(os.environ.get("TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def available() -> str | None:
-    """Why a cluster of our own cannot be made here, or None."""
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        return "PostgreSQL's initdb and pg_ctl are not installed"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root without runuser to run PostgreSQL as its own user"
-    return None
+def _as_postgres(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, its commands run as the `postgres` user."""
+    if os.geteuid() != 0:
+        return argv
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        pytest.skip("running as root without runuser: cannot start a PostgreSQL of the test's own")
+    return [runuser, "-u", "postgres", "--", *argv]
 
 
 class OwnPostgres:
     def __init__(self) -> None:
-        # Not under pytest's tmp folder: that one is its user's alone, and PostgreSQL runs as its own.
-        self.home = Path(tempfile.mkdtemp(prefix="bot-own-pg-"))
+        if not (PG_BIN / "initdb").is_file():
+            pytest.skip(f"no PostgreSQL server binaries in {PG_BIN} (TEST_PG_BIN) to start one of the test's own")
+        # Not under pytest's tmp_path: that is private to the test's user, and the server's user must reach it.
+        self.folder = Path(tempfile.mkdtemp(prefix="own-postgres-"))
         if os.geteuid() == 0:
-            shutil.chown(self.home, "postgres")
+            shutil.chown(self.folder, "postgres")
         self.port = free_port()
-        self.url = f"postgresql://bot@127.0.0.1:{self.port}/bot"
-        self._run("initdb", "-D", str(self.home / "data"), "-A", "trust", "-U", "bot", "--no-sync")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._run(PG_BIN / "initdb", "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres",
+                  "--no-sync", "-E", "UTF8")
         self.start()
-        subprocess.run(["psql", f"postgresql://bot@127.0.0.1:{self.port}/postgres", "-qc", "CREATE DATABASE bot"],
-                       check=True, capture_output=True)
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.home / "data"), "-l", str(self.home / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self._run(PG_BIN / "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w",
+                  "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.home / "data"), "-m", "fast", "-w", "stop")
+        """As a crashed or restarting server: connections refused from now on."""
+        self._run(PG_BIN / "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
 
     def remove(self) -> None:
-        shutil.rmtree(self.home, ignore_errors=True)
+        if self.running():
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _run(self, *command: str) -> None:
-        subprocess.run([*_as_postgres(), *command], check=True, capture_output=True, cwd=self.home)
+    def running(self) -> bool:
+        return (self.folder / "data" / "postmaster.pid").exists()
+
+    def _run(self, *argv: object) -> None:
+        result = subprocess.run(_as_postgres([str(a) for a in argv]), capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise AssertionError(f"{argv[0]} failed: {result.stdout[-1500:]}{result.stderr[-1500:]}")

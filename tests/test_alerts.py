@@ -110,9 +110,19 @@ async def test_a_duplicate_delivery_posts_nothing_new(harness) -> None:  # type:
     first = await send(harness, event(SENSOR_02, time=1_700_000_000_000))
     again = await send(harness, event(SENSOR_02, time=1_700_000_000_000))
     assert (first.json()["result"], again.json()["result"]) == ("carded", "duplicate")
+    # Whoever holds the token cannot make the same SIM's crossing new by varying the time or the alert's suffix.
+    for varied in (event(SENSOR_02, time=1_700_086_400_000), {**event(SENSOR_02), "alert": "daily-traffic@x1"},
+                   event(SENSOR_02)):
+        assert (await send(harness, varied)).json()["result"] == "duplicate"
     assert len(cards(harness)) == 1
-    await send(harness, event(SENSOR_02, time=1_700_086_400_000))  # another day: another event
+    harness.clock.advance(24 * 3600)  # another day: another event
+    assert (await send(harness, event(SENSOR_02, time=1_700_000_000_000))).json()["result"] == "carded"
     assert len(cards(harness)) == 2
+    status = event(SENSOR_02, rule="status-change", oldStatus="active", newStatus="inactive")
+    assert (await send(harness, status)).json()["result"] == "carded"  # another rule of the same SIM
+    assert (await send(harness, {**status, "time": 9})).json()["result"] == "duplicate"
+    reverse = {**status, "oldStatus": "inactive", "newStatus": "active"}
+    assert (await send(harness, reverse)).json()["result"] == "carded"  # another change
 
 
 async def test_two_hundred_events_in_a_minute_make_one_summary_card_with_a_bulk_slow_down(harness) -> None:  # type: ignore[no-untyped-def]
@@ -166,7 +176,7 @@ async def test_muted_sims_and_rules_post_nothing(harness) -> None:  # type: igno
     assert (await send(harness, event(SENSOR_03))).json()["result"] == "muted"
     await harness.command("/alerts unmute daily-traffic", user=OPERATOR)
     await harness.command("/alerts unmute sensor-02", user=OPERATOR)
-    harness.clock.advance(61)
+    harness.clock.advance(24 * 3600)  # SORACOM fires a daily rule again the next day
     assert (await send(harness, event(SENSOR_03, time=1))).json()["result"] == "carded"
     harness.clock.advance(3 * 3600)
     assert cards(harness) and (await send(harness, event(SENSOR_02, time=2))).json()["result"] == "carded"
@@ -176,7 +186,8 @@ async def test_mute_from_the_card_lasts_a_day(harness) -> None:  # type: ignore[
     await ready(harness)
     await send(harness, event(SENSOR_02, time=1))
     await harness.press(views.MUTE_ACTION, user=OPERATOR)
-    assert (await send(harness, event(SENSOR_02, time=2))).json()["result"] == "muted"
+    status = event(SENSOR_02, rule="status-change", oldStatus="active", newStatus="inactive")
+    assert (await send(harness, status)).json()["result"] == "muted"  # the SIM is muted, whatever its rule
     harness.clock.advance(24 * 3600 + 1)
     assert (await send(harness, event(SENSOR_02, time=3))).json()["result"] == "carded"
 
@@ -305,3 +316,36 @@ async def test_a_hostile_sim_name_on_a_card_is_inert(harness) -> None:  # type: 
     [card] = cards(harness)
     shown = card["text"] + json.dumps(_blocks(card))
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+
+
+async def test_a_storms_summary_is_edited_at_most_once_per_interval(harness) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    interval = 0.3
+    harness.rt.settings = harness.rt.settings.model_copy(update={"BOT_ALERT_STORM_UPDATE_SECONDS": interval})
+    await ready(harness)
+    sims = harness.emulator.add_subscribers(80, status="active", speedClass="s1.standard")
+    for batch in (sims[:40], sims[40:]):  # two waves, so that edits are asked for while one is waited on
+        await asyncio.gather(*(harness.local.http.post(
+            "/soracom/events", headers={TOKEN_HEADER: token(harness)}, json=event(s["imsi"])) for s in batch))
+    await harness.local.settle()
+    updates = harness.fake.calls_to("chat.update")
+    assert updates and f"{len(sims)} SIMs crossed" in updates[-1].args["text"]  # the last edit tells the truth
+    gaps = [later.time - earlier.time for earlier, later in zip(updates, updates[1:])]
+    assert all(gap >= interval * 0.95 for gap in gaps), gaps
+
+
+async def test_a_delivery_forgets_alert_rows_older_than_90_days(harness) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bot.services.alerts import AlertStore, Event
+    from bot.store.tables import AlertEvent
+
+    await ready(harness)
+    store = AlertStore(harness.rt.db)
+    await store.record(Event("daily-traffic", "daily-traffic", SENSOR_03), harness.clock.now - timedelta(days=91))
+    assert (await send(harness, event(SENSOR_02))).json()["result"] == "carded"
+    with harness.rt.db.session() as session:
+        assert [row.imsi for row in session.exec(select(AlertEvent))] == [SENSOR_02]

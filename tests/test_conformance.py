@@ -121,6 +121,21 @@ async def exercise(state: EmulatorState, client: SoracomClient) -> None:
     await client.set_expiry_time(imsi, state.now_ms() + 86_400_000, "doNothing")
     now = int(state.now().timestamp())
     await client.get_air_stats("440100000000002", now - 7 * 86400, now, "day")
+    # The device behind a SIM (sensor-03: online)
+    online = "440100000000003"
+    events = await client.list_session_events(online, limit=2)
+    assert events.items and events.next_key
+    sim_id = state.subscribers[online]["iccid"]
+    await client.list_sim_status_history(sim_id, sort="desc", limit=5)
+    located = await client.batch_get_cell_locations(
+        [{"mcc": "440", "mnc": "10", "tac": "5840", "ecid": "44668480", "identifier": "gotanda"}])
+    assert located and located[0].identifier == "gotanda"
+    diagnostic = await client.send_diagnostic_request(sim_id)
+    assert diagnostic.diagnosticId
+    await client.get_diagnostic(diagnostic.diagnosticId)
+    assert (await client.subscriber_downlink_ping_to_user_equipment(online, 2, 1)).success
+    await client.send_sms(online, "conformance", 1)
+    await client.delete_subscriber_session(online)
     await client.terminate_subscriber(imsi)
     # Groups
     group = await client.create_group({"name": "conformance"})
@@ -142,6 +157,13 @@ async def exercise(state: EmulatorState, client: SoracomClient) -> None:
         await client.update_event_handler(handler.handlerId, body)
     await client.list_event_handlers()
     await client.delete_event_handler(handler.handlerId)
+    # Napter remote access: /sim remote
+    mapping = await client.create_port_mapping("440100000000002", 22, duration_seconds=600,
+                                               ip_ranges=["203.0.113.0/24"], tls_required=False)
+    assert mapping.ipAddress and mapping.port
+    await client.list_port_mappings()
+    await client.list_port_mappings_for_subscriber("440100000000002")
+    assert await client.delete_port_mapping(mapping.ipAddress, int(mapping.port))
     # Payer, shipping, orders
     await client.register_payer_information(PayerInformation(companyName="Example KK", fullName="Hanako Sato"))
     await client.get_payer_information()

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -70,7 +71,7 @@ async def test_home_shows_the_emulators_fleet_and_refreshes_when_there_is_no_sna
         assert f"{status}: {count}" in text
     assert f"{online} of {by_status['active']} active" in text
     assert "Snapshot from 0 s ago" in text
-    month = harness.clock.now.strftime("%Y-%m")
+    month = harness.clock.now.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m")  # BOT_TIMEZONE's month
     assert f"{month} so far" in text and "Forecast at month end" in text and "¥" in text
     assert f"*Sessions seen in the last hour*\\n{seen}" in text
     top = [(imsi, float(mb.replace(",", ""))) for imsi, mb in re.findall(r"\d\. [^`]*`(\d{15})` — ([\d,.]+) MB", text)]
@@ -109,6 +110,33 @@ async def test_refresh_button_reads_soracom_again(harness: Harness) -> None:
     assert "/v1/subscribers" in soracom_reads(harness)
     text = view_text(harness.fake.homes[OPERATOR])
     assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in text and "Snapshot from 0 s ago" in text
+
+
+async def test_fifteen_refresh_presses_in_ten_seconds_read_the_fleet_once(harness: Harness) -> None:
+    await open_home(harness, OPERATOR)  # a snapshot, as the team's Home shows it
+    harness.clock.advance(fleet.REFRESH_COOLDOWN.total_seconds())
+    harness.emulator.requests.clear()
+    users = [f"U_PRESS{n:02d}" for n in range(15)]
+    for user in users:
+        await harness.press("home_refresh", user=user)
+        harness.clock.advance(10 / len(users))
+    fleet_reads = [path for path in soracom_reads(harness) if path == "/v1/subscribers"]
+    assert len(fleet_reads) == 1  # the first press; the others see that snapshot
+    last = view_text(harness.fake.homes[users[-1]])
+    assert "Snapshot from 9 s ago" in last and "Refresh reads SORACOM again in 51 s" in last
+
+
+async def test_one_user_reads_the_fleet_at_most_once_in_five_minutes(harness: Harness) -> None:
+    await open_home(harness, OPERATOR)
+    harness.clock.advance(60)
+    await harness.press("home_refresh", user=OPERATOR)
+    harness.clock.advance(120)  # past the team's cooldown, within the user's own
+    harness.emulator.requests.clear()
+    await harness.press("home_refresh", user=OPERATOR)
+    assert "/v1/subscribers" not in soracom_reads(harness)
+    assert "Refresh reads SORACOM again in 180 s" in view_text(harness.fake.homes[OPERATOR])
+    await harness.press("home_refresh", user=VIEWER)  # another user, past the team's cooldown: a read
+    assert "/v1/subscribers" in soracom_reads(harness)
 
 
 async def test_home_buttons_answer_in_direct_messages(harness: Harness) -> None:
@@ -228,7 +256,10 @@ async def test_home_lists_the_alerts_of_the_last_day(harness: Harness) -> None:
         event = Event(alert="slackbot:daily-traffic", rule="daily-traffic", imsi=imsi, limit_mib=100)
         recorded = await store.record(event, now - timedelta(hours=age_hours))
         await store.set_state(recorded.id, state, channel_id="C_ALERTS", message_ts="1.0")
-    text = view_text(await open_home(harness, ADMIN))
+    view = await open_home(harness, ADMIN)
+    # The alerts' own block: the same IMSIs may stand elsewhere on Home (the month's top traffic).
+    text = next(json.dumps(block, ensure_ascii=False) for block in view["blocks"]
+                if "Alerts in the last 24 hours" in json.dumps(block))
     assert "Alerts in the last 24 hours: 2" in text
     assert "440100000000001" in text and "440100000000002" in text and "<#C_ALERTS>" in text
     assert "440100000000003" not in text and "440100000000004" not in text  # a day old; muted

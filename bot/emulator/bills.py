@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.emulator.seed import stable_int
+from bot.emulator.seed import billing_day, stable_int
 from bot.emulator.state import EmulatorState, OperatorData
 
 # (category, billItemName, weight): names as the sandbox's applicableBillItemName values.
@@ -72,7 +72,7 @@ def _rows(data: OperatorData, year_month: str, amount: int) -> list[DetailRow]:
 
 
 def _running_rows(data: OperatorData, year_month: str, now: datetime) -> list[DetailRow]:
-    today = now.strftime("%Y%m%d")
+    today = billing_day(now)
     return [row for row in _rows(data, year_month, data.month_estimates[year_month]) if row.date <= today]
 
 

@@ -94,6 +94,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("updateSpeedClass", "POST", "/subscribers/{imsi}/update_speed_class", "Subscriber"),
     Operation("setExpiryTime", "POST", "/subscribers/{imsi}/set_expiry_time", "Subscriber"),
     Operation("getAirStats", "GET", "/stats/air/subscribers/{imsi}", "Stats"),
+    # The device behind a SIM
+    Operation("listSessionEvents", "GET", "/subscribers/{imsi}/events/sessions", "Subscriber"),
+    Operation("deleteSubscriberSession", "POST", "/subscribers/{imsi}/delete_session", "Subscriber"),
+    Operation("subscriberDownlinkPingToUserEquipment", "POST", "/subscribers/{imsi}/downlink/ping", "Subscriber"),
+    Operation("sendSms", "POST", "/subscribers/{imsi}/send_sms", "Subscriber"),
+    Operation("listSimStatusHistory", "GET", "/sims/{sim_id}/statuses/history", "Sim"),
+    Operation("batchGetCellLocations", "POST", "/cell_locations", "CellLocation"),
+    Operation("sendDiagnosticRequest", "POST", "/diagnostics", "Diagnostic"),
+    Operation("getDiagnostic", "GET", "/diagnostics/{diagnostic_id}", "Diagnostic"),
     # Groups
     Operation("listGroups", "GET", "/groups", "Group"),
     Operation("createGroup", "POST", "/groups", "Group"),
@@ -109,6 +118,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getEventHandler", "GET", "/event_handlers/{handler_id}", "EventHandler"),
     Operation("updateEventHandler", "PUT", "/event_handlers/{handler_id}", "EventHandler"),
     Operation("deleteEventHandler", "DELETE", "/event_handlers/{handler_id}", "EventHandler"),
+    # Napter On-Demand Remote Access
+    Operation("listPortMappings", "GET", "/port_mappings", "PortMapping"),
+    Operation("createPortMapping", "POST", "/port_mappings", "PortMapping"),
+    Operation("listPortMappingsForSubscriber", "GET", "/port_mappings/subscribers/{imsi}", "PortMapping"),
+    Operation("deletePortMapping", "DELETE", "/port_mappings/{ip_address}/{port}", "PortMapping"),
     # Billing
     Operation("getBillingHistory", "GET", "/bills", "Billing"),
     Operation("getLatestBilling", "GET", "/bills/latest", "Billing"),

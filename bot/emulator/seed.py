@@ -9,6 +9,7 @@ import copy
 import zlib
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from bot.emulator.state import EmulatorState
@@ -247,8 +248,16 @@ def seed_groups(state: "EmulatorState") -> None:
     }
 
 
+# SORACOM's Japan coverage closes its days and months in Japan time: 00:30 JST on the 1st is already the new month.
+BILLING_ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def billing_day(moment: datetime) -> str:
+    return moment.astimezone(BILLING_ZONE).strftime("%Y%m%d")
+
+
 def month_key(moment: datetime) -> str:
-    return moment.strftime("%Y%m")
+    return billing_day(moment)[:6]
 
 
 def previous_month(year_month: str) -> str:
@@ -346,3 +355,6 @@ def populate(state: "EmulatorState") -> None:
     from bot.emulator.bills import refresh_running_month  # bills derive from the seed: imported late
 
     refresh_running_month(state, state.demo)
+    from bot.emulator.devices import seed_devices  # devices follow the SIMs and their traffic
+
+    seed_devices(state)

@@ -36,6 +36,7 @@ class OperatorData:
     event_handlers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (handlerId, imsi) → the period (day, month) a traffic rule last fired in: once per SIM and period
     event_handler_fired: dict[tuple[str, str], str] = field(default_factory=dict)
+    port_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # "ipAddress:port" → PortMapping
 
 
 def _demo_field(name: str) -> property:
@@ -147,6 +148,9 @@ class EmulatorState:
         self.password_reset_tokens: dict[str, str] = {}  # email → token
         self.password_reset_expiry: dict[str, datetime] = {}  # token → expiry
         self.signup_tokens: dict[str, str] = {}  # email → token
+        self.devices: dict[str, Any] = {}  # imsi → devices.Device: the device behind each SIM
+        self.diagnostics: dict[str, dict[str, Any]] = {}  # diagnosticId → SORACOM's diagnosis of a SIM
+        self.diagnosis_polls = 1  # getDiagnostic answers `diagnosing` this many times before `done`
         self.faults.clear()
         self.requests.clear()
         self.web_requests.clear()

@@ -8,6 +8,8 @@ import json
 import re
 import sys
 import threading
+from datetime import datetime
+from pathlib import Path
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -15,6 +17,7 @@ from typing import Any, TextIO
 import httpx
 import pyotp
 
+from bot.atomic_file import write_atomically
 from bot.localslack.fake_api import FakeSlack, SlackCall
 from bot.localslack.render import ActionRef, collect_actions, plain, render_message, render_view
 from bot.localslack.sender import InputField, SlackSender, element_value, find_element, input_fields
@@ -29,7 +32,11 @@ HELP = """\
     :user U123         act as another Slack user          :channel C123   type in another channel
     :close             close the top modal                :show           show the channel's messages again
     :code              what your authenticator app would show now, for the key /mfa enroll gave you here
+                       (also at a question, e.g. the code prompt; in scripts "input :code" answers with it)
+    :reset             start afresh: the console's database and the emulator's SIMs, orders and rules together
     :traffic SIM MB    a device on SIM (IMSI or name) uses MB now (emulator): alert rules it crosses fire
+    :device SIM offline|online   the device on SIM goes quiet or comes back (its session ends or opens)
+    :device SIM [sms]  the device's state, or the SMS it received
     :home              open the bot's Home tab (the fleet dashboard); its buttons are numbered like any
     :help              this text                          :quit           leave (EOF too)
     # comment          ignored, as are blank lines
@@ -62,15 +69,22 @@ class Console:
     def __init__(self, sender: SlackSender, fake: FakeSlack, settle: Callable[[], Awaitable[None]], *,
                  user_id: str = "U_LOCAL", channel_id: str = "C_LOCAL", out: TextIO = sys.stdout,
                  input_func: Callable[[str], str] = input, banner: str | None = None,
-                 traffic: Callable[[str, int], Awaitable[str]] | None = None) -> None:
+                 traffic: Callable[[str, int], Awaitable[str]] | None = None,
+                 device: Callable[[str, str], Awaitable[str]] | None = None,
+                 authenticator: Path | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.sender, self.fake, self.settle = sender, fake, settle
         self.user_id, self.channel_id = user_id, channel_id
         self.out, self.input_func, self.banner = out, input_func, banner
         self.traffic = traffic
+        self.device = device
         self._pressables: dict[int, _Pressable] = {}
         self._next_number = 1
         self._seen_calls = len(fake.calls)
         self._script: list[str] | None = None
+        # The phone the console plays keeps its keys across restarts, as the console's database keeps enrollments.
+        self.authenticator = authenticator
+        self.reset_requested = False
+        self.now = now  # the bot's clock, which its code checks use; the wall clock when None
 
     # ---- entry points ----------------------------------------------------------------------------------------
     async def run_interactive(self) -> None:
@@ -88,7 +102,8 @@ class Console:
             except Exception as exc:  # noqa: BLE001 - one failed line must not end a person's session
                 self._say(f"! {type(exc).__name__}: {exc}")
 
-    async def run_script(self, lines: Iterable[str]) -> None:
+    async def run_script(self, lines: Iterable[str]) -> list[str]:
+        """Runs the lines; returns those left when one ended the console (:quit, :reset)."""
         self._script = list(lines)
         try:
             while self._script:
@@ -96,7 +111,8 @@ class Console:
                 if line.strip() and not line.lstrip().startswith("#"):
                     self._say(f"> {line}")
                 if not await self.run_line(line):
-                    return
+                    return self._script
+            return []
         finally:
             self._script = None
 
@@ -113,6 +129,10 @@ class Console:
             await self._press(line if line.isdigit() else rest)
         elif word in (":quit", ":q", ":exit"):
             return False
+        elif word == ":reset":
+            self.reset_requested = True
+            self._say("(starting afresh: a new database and the emulator's seed data)")
+            return False
         elif word == ":help":
             self._say(HELP)
         elif word == ":user" and rest:
@@ -127,6 +147,8 @@ class Console:
             self._say(self._authenticator_code())
         elif word == ":traffic":
             await self._traffic(rest)
+        elif word == ":device":
+            await self._device(rest)
         elif word == ":home":
             self._show_reply(await self.sender.event({"type": "app_home_opened", "user": self.user_id, "tab": "home"}))
             await self._after_request()
@@ -147,15 +169,50 @@ class Console:
         self._say(await self.traffic(parts[0], int(parts[1])))
         await self._after_request()
 
+    async def _device(self, rest: str) -> None:
+        parts = rest.split()
+        if not 1 <= len(parts) <= 2 or self.device is None:
+            self._say("(type :device SIM offline|online|sms, e.g. :device sensor-02 offline; the embedded emulator "
+                      "only)")
+            return
+        self._say(await self.device(parts[0], parts[1] if len(parts) == 2 else ""))
+        await self._after_request()
+
     def _authenticator_code(self) -> str:
         """Plays the user's phone: the current code of the newest otpauth URI the bot showed this user."""
+        code = self._current_code()
+        return f"(your authenticator shows {code})" if code else "(no authenticator here yet: run /mfa enroll first)"
+
+    def _current_code(self) -> str | None:
         label = f"SORACOM%20Bot:{self.user_id}?"
-        for call in reversed(self.fake.calls):
-            for uri in OTPAUTH_URI.findall(json.dumps(call.args)):
-                authenticator = pyotp.parse_uri(uri) if label in uri else None
-                if isinstance(authenticator, pyotp.TOTP):
-                    return f"(your authenticator shows {authenticator.now()})"
-        return "(no authenticator here yet: run /mfa enroll first)"
+        uris = [uri for call in self.fake.calls for uri in OTPAUTH_URI.findall(json.dumps(call.args)) if label in uri]
+        uri = uris[-1] if uris else self._kept_keys().get(self.user_id)
+        authenticator = pyotp.parse_uri(uri) if uri else None
+        if not isinstance(authenticator, pyotp.TOTP):
+            return None
+        return authenticator.at(self.now()) if self.now else authenticator.now()
+
+    def _kept_keys(self) -> dict[str, str]:
+        if self.authenticator is None or not self.authenticator.exists():
+            return {}
+        try:
+            keys = json.loads(self.authenticator.read_text(encoding="utf-8"))
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
+
+    def _keep_keys(self, call: SlackCall) -> None:
+        """Remembers the newest key each user was shown, as an authenticator app would once it is added there."""
+        if self.authenticator is None:
+            return
+        shown = {}
+        for uri in OTPAUTH_URI.findall(json.dumps(call.args)):
+            user = re.match(r"otpauth://totp/SORACOM%20Bot:([^?]+)\?", uri)
+            if user:
+                shown[user.group(1)] = uri
+        kept = self._kept_keys()
+        if shown and any(kept.get(user) != uri for user, uri in shown.items()):
+            write_atomically(self.authenticator, json.dumps({**kept, **shown}).encode())
 
     # ---- actions ---------------------------------------------------------------------------------------------
     async def _command(self, command: str, text: str) -> None:
@@ -247,6 +304,7 @@ class Console:
         fresh.sort(key=lambda call: call.method != "command_response")
         modal = None
         for call in fresh:
+            self._keep_keys(call)
             modal = self._show_call(call) or modal
         return modal if modal in self.fake.views else None
 
@@ -357,13 +415,16 @@ class Console:
     async def _ask(self, prompt: str) -> str:
         """The next answer: typed, or the script's next `input` line. Raises _Cancelled or _NoAnswer."""
         if self._script is None:
-            try:
-                answer = (await self._read(prompt)).strip()
-            except EOFError:
-                raise _Cancelled from None
-            if answer in CANCEL_WORDS:
-                raise _Cancelled
-            return answer
+            while True:
+                try:
+                    answer = (await self._read(prompt)).strip()
+                except EOFError:
+                    raise _Cancelled from None
+                if answer in CANCEL_WORDS:
+                    raise _Cancelled
+                if answer != ":code":
+                    return answer
+                self._say(self._authenticator_code())  # a glance at the phone, then the question again
         word, _, rest = (self._script[0].strip() if self._script else "").partition(" ")
         if word not in ("input", "cancel", *CANCEL_WORDS):
             raise _NoAnswer
@@ -371,8 +432,11 @@ class Console:
         if word != "input":
             self._say(f"{prompt}(cancel)")
             raise _Cancelled
-        self._say(f"{prompt}{rest.strip()}")
-        return rest.strip()
+        answer = rest.strip()
+        if answer == ":code":  # a script cannot read the phone: the code it shows now is the answer
+            answer = self._current_code() or ""
+        self._say(f"{prompt}{answer}")
+        return answer
 
     async def _read(self, prompt: str) -> str:
         """A typed line, read in a thread of its own: meanwhile the loop serves pages, buttons and the scheduler."""
@@ -398,6 +462,9 @@ class Console:
         # A daemon thread: a console left at its prompt must not keep the process alive after Ctrl-C.
         threading.Thread(target=read, name="console-input", daemon=True).start()
         return await line
+
+    def say(self, text: str) -> None:
+        self._say(text)
 
     def _say(self, text: str) -> None:
         self.out.write(text + "\n")

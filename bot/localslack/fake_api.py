@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -77,6 +77,7 @@ class _ResponseUrl:
     message_ts: str | None
     ephemeral: bool
     uses: int = 0
+    posted_ts: str | None = None  # the ephemeral this URL posted: a later replace_original replaces it, as Slack does
 
 
 class FakeSlack:
@@ -629,9 +630,13 @@ class FakeSlack:
         _check_message_content(args, require_content=True)
         if _truthy(args.get("replace_original")) and target.message_ts:
             return self._replace_original(target, args)
+        if _truthy(args.get("replace_original")) and target.posted_ts:
+            return self._replace_original(replace(target, message_ts=target.posted_ts, ephemeral=True), args)
         if args.get("response_type") == "in_channel":
             return self._post_message({**args, "channel": target.channel})[1]
-        return self._post_ephemeral({**args, "channel": target.channel, "user": target.user})[1]
+        effect = self._post_ephemeral({**args, "channel": target.channel, "user": target.user})[1]
+        target.posted_ts = effect["ts"]
+        return effect
 
     def _delete_original(self, target: _ResponseUrl) -> dict[str, Any]:
         if target.ephemeral:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.services.alerts import RULES, AlertSpec, alert_key_of, handler_request, is_ours
-from bot.services.errors import service
+from bot.services.errors import InputError, service
 from bot.services.groups import group_name
 from bot.services.sims import sim_name
 from bot.soracom import SoracomClient, SoracomError
@@ -88,3 +88,13 @@ async def _traffic(client: SoracomClient, imsi: str, now: datetime, period: str)
     stats = await client.get_air_stats(imsi, int(start.timestamp()), int(now.timestamp()), period)
     return sum((s.uploadByteSizeTotal or 0) + (s.downloadByteSizeTotal or 0)
                for row in stats for s in (row.dataTrafficStatsMap or {}).values())
+
+
+def events_url(public_url: str | None, *, sandbox: bool) -> str:
+    """Where SORACOM's Event Handler sends its web requests: the bot's public https:// URL. SORACOM cannot reach
+    a default localhost, nor should an alert travel in clear; the embedded emulator (sandbox) delivers locally."""
+    if not public_url:
+        raise InputError("alerts.needs_public_url")
+    if not (sandbox or public_url.startswith("https://")):
+        raise InputError("alerts.public_url_not_https", url=public_url)
+    return f"{public_url.rstrip('/')}/soracom/events"

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -159,15 +159,19 @@ class Event:
     time: int | None = None  # ms; when absent the rule's period (or the minute it arrived) stands for it
 
     def dedup_key(self, received: datetime) -> str:
-        """Handler, SIM and event time: the same event delivered twice has the same key."""
-        when = str(self.time) if self.time is not None else _period_of(RULES[self.rule], received)
-        return hashlib.sha256(f"{self.alert}|{self.imsi}|{when}".encode()).hexdigest()
+        """Rule, SIM and period (a status change: the change too): the same event delivered twice has the same key.
+        The body's `time` and the alert's group suffix take no part: whoever holds the token could vary them to
+        make every delivery new."""
+        rule = RULES[self.rule]
+        change = f"|{self.old_status}>{self.new_status}" if rule.name == "status-change" else ""
+        return hashlib.sha256(f"{rule.name}|{self.imsi}|{_period_of(rule, received)}{change}".encode()).hexdigest()
 
 
 def _period_of(rule: RuleKind, moment: datetime) -> str:
-    # SORACOM evaluates daily and monthly traffic in UTC; a traffic rule fires once per SIM and period.
+    # SORACOM evaluates daily and monthly traffic in UTC; a traffic rule fires once per SIM and period, the others
+    # once per SIM and minute.
     fmt = {"day": "%Y%m%d", "month": "%Y%m"}.get(rule.period or "", "%Y%m%d%H%M")
-    return moment.strftime(fmt)
+    return moment.astimezone(timezone.utc).strftime(fmt)
 
 
 class BadEvent(ValueError):
@@ -179,6 +183,8 @@ def parse_event(raw: bytes) -> Event:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadEvent("the body is not JSON") from None
+    except RecursionError:  # nested deeper than the parser goes: no event of a rule is
+        raise BadEvent("the body is JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise BadEvent("the body must be a JSON object")
     rule, imsi, alert = body.get("rule"), body.get("imsi"), body.get("alert", body.get("rule"))
@@ -239,6 +245,7 @@ class OpenAlert:
 
 
 OPEN_ALERTS_SINCE = timedelta(hours=24)
+KEEP_EVENTS = timedelta(days=90)
 # A delivery still unfinished this long after it arrived was being handled by a process that died.
 UNFINISHED_AFTER = timedelta(minutes=1)
 
@@ -383,6 +390,16 @@ class AlertStore:
             count = session.exec(select(func.count(func.distinct(AlertEvent.imsi))).where(
                 AlertEvent.storm_id == storm.id)).one()
             return Storm(storm.id or 0, alert, new, count, storm.channel_id, storm.message_ts)
+
+    @off_loop
+    def purge(self, now: datetime) -> int:
+        """Forgets deliveries and storms older than KEEP_EVENTS; returns how many rows went."""
+        cutoff = now - KEEP_EVENTS
+        with self.db.session() as session:
+            events = session.exec(delete(AlertEvent).where(col(AlertEvent.received_at) < cutoff))
+            storms = session.exec(delete(AlertStorm).where(col(AlertStorm.last_at) < cutoff))
+            session.commit()
+            return (events.rowcount or 0) + (storms.rowcount or 0)
 
     @off_loop
     def set_storm_message(self, storm_id: int, channel_id: str, message_ts: str) -> None:

@@ -9,6 +9,9 @@ from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from bot.soracom.errors import SoracomError, SoracomUnavailable
+from bot.store.outage import database_unavailable
+
+__all__ = ["InputError", "NotRecorded", "ServiceError", "WriteUnconfirmed", "database_unavailable", "service"]
 
 
 class InputError(Exception):

@@ -81,6 +81,23 @@ class Snapshot:
         return age is not None and age < within
 
 
+# A Refresh reads the whole fleet from SORACOM (one call per 100 SIMs): not again while the snapshot is this young,
+# whoever asks, nor twice by one user within the longer span.
+REFRESH_COOLDOWN = timedelta(seconds=60)
+USER_REFRESH_COOLDOWN = timedelta(minutes=5)
+
+
+def refresh_wait(snapshot: Snapshot, last_by_user: datetime | None, now: datetime) -> timedelta:
+    """How long until a Refresh may read SORACOM again (zero: now). A running refresh is joined, not waited out."""
+    waits = [timedelta(0)]
+    age = snapshot.age(now)
+    if age is not None and not snapshot.refreshing:
+        waits.append(REFRESH_COOLDOWN - age)
+    if last_by_user is not None:
+        waits.append(USER_REFRESH_COOLDOWN - (now - last_by_user))
+    return max(waits)
+
+
 def _row_of(sub: Subscriber, generation: str) -> dict[str, Any]:
     session = sub.sessionStatus
     seen = session.lastUpdatedAt if session and session.lastUpdatedAt else None

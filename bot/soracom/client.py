@@ -35,7 +35,10 @@ from bot.soracom.models import (
     Bill,
     BillExport,
     BillItemSummary,
+    CellLocation,
     DailyBill,
+    Diagnostic,
+    DownlinkPing,
     EventHandler,
     ExportedFile,
     Group,
@@ -46,11 +49,15 @@ from bot.soracom.models import (
     Order,
     Page,
     PayerInformation,
+    PortMapping,
     ProductList,
     Quotation,
     ShippingAddress,
     Sim,
+    SessionEvent,
     SimBillSummary,
+    SimStatusHistory,
+    SmsForwardingReport,
     Subscriber,
 )
 from bot.soracom.operations import OPERATIONS, Operation, Retry
@@ -536,6 +543,51 @@ class SoracomClient:
         response = await self._call("getAirStats", params={"from": from_, "to": to, "period": period}, imsi=imsi)
         return _models(AirStats, response.json())
 
+    # The device behind a SIM
+
+    async def list_session_events(self, imsi: str, *, from_: int | None = None, to: int | None = None,
+                                  limit: int | None = None, last_evaluated_key: str | None = None
+                                  ) -> Page[SessionEvent]:
+        """Session Created / Modified / Deleted events of the last 32 days (times in milliseconds), newest first."""
+        response = await self._call("listSessionEvents", params={
+            "from": from_, "to": to, "limit": limit, "last_evaluated_key": last_evaluated_key}, imsi=imsi)
+        return Page(_models(SessionEvent, response.json()), response.headers.get(NEXT_KEY_HEADER) or None)
+
+    async def list_sim_status_history(self, sim_id: str, *, from_: int | None = None, to: int | None = None,
+                                      sort: str | None = None, limit: int | None = None,
+                                      last_evaluated_key: str | None = None) -> Page[SimStatusHistory]:
+        if limit is not None:
+            _check_limit(limit)
+        response = await self._call("listSimStatusHistory", params={
+            "from": from_, "to": to, "sort": sort, "limit": limit, "last_evaluated_key": last_evaluated_key},
+            sim_id=sim_id)
+        return Page(_models(SimStatusHistory, response.json()), response.headers.get(NEXT_KEY_HEADER) or None)
+
+    async def batch_get_cell_locations(self, cells: list[Mapping[str, str]]) -> list[CellLocation]:
+        """Where cells are (OpenCelliD): each cell as the API's CellIdentifier, strings; unknown cells are left out."""
+        response = await self._call("batchGetCellLocations", json=[dict(cell) for cell in cells])
+        return _models(CellLocation, response.json())
+
+    async def send_diagnostic_request(self, sim_id: str, from_: int | None = None,
+                                      to: int | None = None) -> Diagnostic:
+        body = _body({"service": "Air", "resourceType": "sim", "resourceId": sim_id, "from": from_, "to": to})
+        return _model(Diagnostic, await self._call("sendDiagnosticRequest", json=body))
+
+    async def get_diagnostic(self, diagnostic_id: str) -> Diagnostic:
+        return _model(Diagnostic, await self._call("getDiagnostic", diagnostic_id=diagnostic_id))
+
+    async def subscriber_downlink_ping_to_user_equipment(self, imsi: str, number_of_ping_requests: int = 1,
+                                                         timeout_seconds: int = 1) -> DownlinkPing:
+        body = {"numberOfPingRequests": number_of_ping_requests, "timeoutSeconds": timeout_seconds}
+        return _model(DownlinkPing, await self._call("subscriberDownlinkPingToUserEquipment", json=body, imsi=imsi))
+
+    async def delete_subscriber_session(self, imsi: str) -> Subscriber:
+        return _model(Subscriber, await self._call("deleteSubscriberSession", imsi=imsi))
+
+    async def send_sms(self, imsi: str, payload: str, encoding_type: int) -> SmsForwardingReport:
+        body = {"encodingType": encoding_type, "payload": payload}
+        return _model(SmsForwardingReport, await self._call("sendSms", json=body, imsi=imsi))
+
     # Groups
 
     async def create_group(self, tags: Mapping[str, str] | None = None,
@@ -609,6 +661,43 @@ class SoracomClient:
 
     async def delete_event_handler(self, handler_id: str) -> None:
         await self._call("deleteEventHandler", handler_id=handler_id)
+
+    # Napter On-Demand Remote Access
+
+    async def create_port_mapping(self, imsi: str, port: int, *, duration_seconds: float, ip_ranges: list[str],
+                                  tls_required: bool) -> PortMapping:
+        body = {"destination": {"imsi": imsi, "port": port}, "duration": duration_seconds,
+                "source": {"ipRanges": list(ip_ranges)}, "tlsRequired": tls_required}
+        return _model(PortMapping, await self._call("createPortMapping", json=body))
+
+    async def list_port_mappings(self) -> list[PortMapping]:
+        """Every open remote access of the operator, all pages."""
+        found: list[PortMapping] = []
+        key: str | None = None
+        while True:
+            response = await self._call("listPortMappings", params={"last_evaluated_key": key})
+            found.extend(_models(PortMapping, response.json()))
+            following = response.headers.get("x-soracom-next-key")
+            if not following or following == key:
+                return found
+            key = following
+
+    async def list_port_mappings_for_subscriber(self, imsi: str) -> list[PortMapping]:
+        try:
+            response = await self._call("listPortMappingsForSubscriber", imsi=imsi)
+        except NotFound as exc:
+            if exc.code and exc.code.startswith("SEM"):
+                raise
+            return []  # the spec's 404: none for this IMSI
+        return _models(PortMapping, response.json())
+
+    async def delete_port_mapping(self, ip_address: str, port: int) -> bool:
+        """False when there was none (it had expired, or was deleted already)."""
+        try:
+            await self._call("deletePortMapping", ip_address=ip_address, port=str(port))
+        except NotFound:
+            return False
+        return True
 
     # Billing
 

@@ -201,6 +201,24 @@ class AirStats(SoracomModel):
 # Event Handler
 
 
+class PortMapping(SoracomModel):
+    """A Napter On-Demand Remote Access entry. Its endpoint (ipAddress, port, hostname) leads into a device: the
+    repr leaves it out, so a logged model cannot leak it."""
+
+    ipAddress: str | None = Field(default=None, repr=False)
+    port: float | None = Field(default=None, repr=False)
+    hostname: str | None = Field(default=None, repr=False)
+    endpoint: str | None = Field(default=None, repr=False)
+    imsi: str | None = None
+    destination: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None
+    duration: float | None = None
+    createdTime: int | None = None
+    expiredTime: int | None = None
+    expired: bool | None = None
+    tlsRequired: bool | None = None
+
+
 class EventHandler(SoracomModel):
     handlerId: str | None = None
     name: str | None = None
@@ -354,3 +372,68 @@ class BillExport(SoracomModel):
 class ExportedFile(SoracomModel):
     status: str | None = None
     url: str | None = None
+
+
+# The device behind a SIM
+
+
+class Cell(SoracomModel):
+    mcc: int | None = None
+    mnc: int | None = None
+    tac: int | None = None
+    eci: int | None = None
+    lac: int | None = None
+    ci: int | None = None
+    radioType: str | None = None
+
+
+class SessionEvent(SoracomModel):
+    time: int | None = None
+    event: str | None = None  # Created, Modified, Deleted
+    imsi: str | None = None
+    imei: str | None = None
+    sessionId: str | None = None
+    cell: Cell | None = None
+    ueIpAddress: str | None = None
+    subscription: str | None = None
+
+
+class SimStatusHistory(SoracomModel):
+    applyDateTimeEpochSec: int | None = None
+    status: str | None = None
+    speedClass: str | None = None
+    groupId: str | None = None
+    imsi: str | None = None
+    simId: str | None = None
+    subscription: str | None = None
+
+
+class CellLocation(SoracomModel):
+    identifier: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    range: int | None = None
+
+
+class Insight(SoracomModel):
+    insightId: str | None = None
+    message: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    anomalyDetectedTimes: list[str] | None = None
+
+
+class Diagnostic(SoracomModel):
+    diagnosticId: str | None = None
+    status: str | None = None  # diagnosing, done, failed
+    insights: list[Insight] | None = None
+
+
+class DownlinkPing(SoracomModel):
+    success: bool | None = None
+    rtt: str | None = None
+    stat: str | None = None
+
+
+class SmsForwardingReport(SoracomModel):
+    messageId: str | None = None

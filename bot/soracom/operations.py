@@ -107,6 +107,16 @@ OPERATIONS: dict[str, Operation] = {op.operation_id: op for op in (
     _op("updateSpeedClass", "POST", f"{_SUB}/update_speed_class", "Subscriber"),
     _op("setExpiryTime", "POST", f"{_SUB}/set_expiry_time", "Subscriber"),
     _op("getAirStats", "GET", "/stats/air/subscribers/{imsi}", "Stats"),
+    # The device behind a SIM (`/sim diagnose`, `ping`, `reconnect`, `sms`). Ending a session twice would end the
+    # device's new one too, and an SMS twice reaches it twice: neither is repeated after an ambiguous failure.
+    _op("listSessionEvents", "GET", f"{_SUB}/events/sessions", "Subscriber"),
+    _op("listSimStatusHistory", "GET", "/sims/{sim_id}/statuses/history", "Sim"),
+    _op("batchGetCellLocations", "POST", "/cell_locations", "CellLocation"),
+    _op("sendDiagnosticRequest", "POST", "/diagnostics", "Diagnostic", _O),
+    _op("getDiagnostic", "GET", "/diagnostics/{diagnostic_id}", "Diagnostic"),
+    _op("subscriberDownlinkPingToUserEquipment", "POST", f"{_SUB}/downlink/ping", "Subscriber", _O),
+    _op("deleteSubscriberSession", "POST", f"{_SUB}/delete_session", "Subscriber", _O),
+    _op("sendSms", "POST", f"{_SUB}/send_sms", "Subscriber", _O),
     # Groups
     _op("createGroup", "POST", "/groups", "Group", _O),
     _op("listGroups", "GET", "/groups", "Group"),
@@ -121,6 +131,11 @@ OPERATIONS: dict[str, Operation] = {op.operation_id: op for op in (
     _op("createEventHandler", "POST", "/event_handlers", "EventHandler", _O),
     _op("updateEventHandler", "PUT", "/event_handlers/{handler_id}", "EventHandler"),
     _op("deleteEventHandler", "DELETE", "/event_handlers/{handler_id}", "EventHandler"),
+    # Napter On-Demand Remote Access (`/sim remote`): each create opens another endpoint, so it is never repeated
+    _op("createPortMapping", "POST", "/port_mappings", "PortMapping", _O),
+    _op("listPortMappings", "GET", "/port_mappings", "PortMapping"),
+    _op("listPortMappingsForSubscriber", "GET", "/port_mappings/subscribers/{imsi}", "PortMapping"),
+    _op("deletePortMapping", "DELETE", "/port_mappings/{ip_address}/{port}", "PortMapping"),
     # Billing
     _op("getBillingHistory", "GET", "/bills", "Billing"),
     _op("getLatestBilling", "GET", "/bills/latest", "Billing"),

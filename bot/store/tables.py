@@ -282,3 +282,36 @@ class FleetSim(SQLModel, table=True):
     traffic_month: str | None = Field(default=None, max_length=6)
     traffic_bytes: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     traffic_read_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class RemoteAccess(SQLModel, table=True):
+    """A Napter remote access the bot opened, from before the SORACOM call until it is closed and its opener told.
+
+    `state`: opening (the call may or may not have been made), open, closing (claimed under a lease), closed or
+    expired (done at SORACOM; `told_at` None until the channel notice is edited and the opener told), failed. The
+    endpoint itself is never stored: `mapping_key` is a keyed hash of it, enough to find it again at SORACOM.
+    """
+
+    __tablename__ = "remote_access"
+    id: str = Field(primary_key=True, max_length=32)
+    job_id: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    imsi: str = Field(max_length=32, index=True)
+    sim_name: str = Field(default="", max_length=200)
+    device_port: int
+    sources: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated CIDRs
+    tls: bool = False
+    opened_by: str = Field(max_length=32, index=True)
+    team_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    state: str = Field(default="opening", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    opened_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    mapping_key: str | None = Field(default=None, max_length=64)
+    message_ts: str | None = Field(default=None, max_length=32)  # the channel notice
+    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    closed_by: str | None = Field(default=None, max_length=32)  # None with state expired: the clock closed it
+    told_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    attempts: int = 0

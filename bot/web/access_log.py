@@ -1,4 +1,5 @@
-"""uvicorn's access log prints each request's path: the one-time enrollment token must not reach the logs."""
+"""Paths that carry secrets must not reach the logs: uvicorn's access log prints each request's path (the one-time
+enrollment token), httpx logs each URL it calls (a Napter endpoint in deletePortMapping's path)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,30 @@ class RedactEnrollTokens(logging.Filter):
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
             record.args = (*args[:2], redact_path(args[2]), *args[3:])
         return True
+
+
+PORT_MAPPING_PATH = re.compile(r"/port_mappings/(?!subscribers/)[^/\s\"?]+/[^/\s\"?]+")
+PORT_MAPPING_REDACTED = "/port_mappings/[redacted]/[redacted]"
+
+
+class RedactRemoteEndpoints(logging.Filter):
+    """A remote access endpoint (address and port) in a logged URL is replaced, whatever the record's arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "/port_mappings/" not in record.getMessage():
+            return True
+        if isinstance(record.args, tuple):  # uvicorn's access formatter reads the arguments by position
+            record.args = tuple(PORT_MAPPING_PATH.sub(PORT_MAPPING_REDACTED, str(a)) if "/port_mappings/" in str(a)
+                                else a for a in record.args)
+        record.msg = PORT_MAPPING_PATH.sub(PORT_MAPPING_REDACTED, str(record.msg))
+        return True
+
+
+def redact_remote_endpoints(*names: str) -> None:
+    for name in names or ("httpx", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactRemoteEndpoints) for f in logger.filters):
+            logger.addFilter(RedactRemoteEndpoints())
 
 
 def redact_access_log() -> None:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from bot.runtime import Runtime
 from bot.services.alerts import MAX_EVENT_BYTES, TOKEN_HEADER, BadEvent, parse_event
+from bot.store.outage import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,14 @@ def route(rt: Runtime, client: AsyncWebClient) -> Route:
             return JSONResponse({"error": str(exc)}, status_code=400)
         from handlers.alerts import deliver  # the handlers import the bolt app's world; this module stays light
 
-        result = await deliver(rt, client, event)
+        try:
+            result = await deliver(rt, client, event)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.error("SORACOM event not taken: the database is unavailable (%s)", type(exc).__name__)
+            # 503: SORACOM's Event Handler sends again, and the card comes once the database is back.
+            return JSONResponse({"error": "the bot's database is unavailable; nothing was done"}, status_code=503)
         # 502 when Slack refused the card: the sender may deliver again, and that retry posts it.
         failed = result == "failed"
         return JSONResponse({"ok": not failed, "result": result}, status_code=502 if failed else 200)

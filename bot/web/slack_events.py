@@ -64,11 +64,21 @@ NESTED_STRINGS = ("id", "type", "user", "channel", "team", "team_id", "callback_
 INTERACTIONS = ("block_actions", "view_submission", "view_closed", "block_suggestion", "shortcut", "message_action")
 
 
+VIEW_PAYLOADS = ("view_submission", "view_closed")
+
+
+def modal_shaped(view: Any) -> bool:
+    """bolt reads a submitted view's `type` and `callback_id` unguarded (a KeyError, a 500, without them)."""
+    return isinstance(view, dict) and isinstance(view.get("type"), str) and isinstance(view.get("callback_id"), str)
+
+
 def well_shaped(body: dict[str, Any]) -> bool:
     """Slack's shapes where the code reaches in: `"user": "x"` or `"event": 5` would fail deep inside bolt."""
     if "command" in body and not body.get("user_id"):
         return False
     if body.get("type") in INTERACTIONS and not (isinstance(body.get("user"), dict) and body["user"].get("id")):
+        return False
+    if body.get("type") in VIEW_PAYLOADS and not modal_shaped(body.get("view")):
         return False
     for name, expected in FIELD_TYPES.items():
         value = body.get(name)
@@ -182,20 +192,26 @@ class SlackEvents:
     async def _once(self, request: Request, bolt_request: AsyncBoltRequest, timestamp: int,
                     signature: str) -> Response:
         """Dispatches a request the first time it is seen (by signature, and an event by its id)."""
-        if not await self._first_time(timestamp, signature, self.held_by(bolt_request)):
+        first = await self._first_time(timestamp, signature, self.held_by(bolt_request))
+        if first is False:
             return self._replayed(request)
+        if first is None and bolt_request.body.get("type") in VIEW_PAYLOADS:
+            # A modal's answer is the ack itself: with the database refusing, nothing it asks can be done or
+            # recorded. 503, and the modal stays open to submit again.
+            return JSONResponse({"error": "the bot's database is unavailable; nothing was done"}, status_code=503)
         event = event_key(bolt_request.body)
         expires = datetime.fromtimestamp(self.clock(), timezone.utc) + replay.EVENT_MEMORY
-        if event and not await self._remember(event, expires):
+        if event and await self._remember(event, expires) is False:
             return self._replayed(request)
         response = await self.dispatch(bolt_request)
         if event and response.status >= 500:
             await replay.forget(self.db, event)  # failed before any work: Slack's retry may do it
         return to_starlette_response(response)
 
-    async def _remember(self, key: str, expires_at: datetime, taken: replay.Taken | None = None) -> bool:
+    async def _remember(self, key: str, expires_at: datetime, taken: replay.Taken | None = None) -> bool | None:
         """First time this key is seen? The database answers across processes; while it does not answer quickly
-        (a locked SQLite, a restarting PostgreSQL) this process's own memory does, so the ack is never held."""
+        (a locked SQLite, a restarting PostgreSQL) this process's own memory does, so the ack is never held.
+        None: the first time by this process's memory, with the database refusing."""
         if not self._recent.add(key, expires_at):
             return False
         remembered = asyncio.ensure_future(replay.remember(self.db, key, expires_at, taken))
@@ -207,7 +223,7 @@ class SlackEvents:
             return True
         except Exception:  # noqa: BLE001 - the database refused: this process's memory decides
             log.warning("replay check: the database refused; this process's memory decided", exc_info=True)
-            return True
+            return None
 
     @staticmethod
     def _replayed(request: Request) -> Response:
@@ -216,7 +232,7 @@ class SlackEvents:
         log.info("replayed Slack request ignored (retry %s)", request.headers.get("x-slack-retry-num", "none"))
         return Response(status_code=200)
 
-    async def _first_time(self, timestamp: int, signature: str, taken: replay.Taken | None = None) -> bool:
+    async def _first_time(self, timestamp: int, signature: str, taken: replay.Taken | None = None) -> bool | None:
         await self._purge_now_and_then()
         sent_at = datetime.fromtimestamp(timestamp, timezone.utc)
         return await self._remember(replay.signature_key(timestamp, signature), replay.signature_expiry(sent_at),

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.messages import t
 from handlers.views.common import fields, note, plain, text
+from handlers.views.devices import diagnose_button
 from handlers.views.sim import sim_label
 
 SLOW_ACTION = "alerts_slow_down"
@@ -67,6 +68,7 @@ def card_blocks(card: Card, event_id: int) -> list[Block]:
         ButtonElement(text=plain(t("alerts.button_suspend")), action_id=SUSPEND_ACTION, value=value, style="danger"),
         ButtonElement(text=plain(t("alerts.button_show")), action_id=SHOW_ACTION, value=value),
         ButtonElement(text=plain(t("alerts.button_mute")), action_id=MUTE_ACTION, value=value),
+        diagnose_button(card.imsi),
     ])]
     blocks += [note(line) for line in card.history[-MAX_HISTORY:]]
     return blocks

@@ -70,13 +70,13 @@ def note(markdown: str) -> ContextBlock:
 
 
 def confirm_buttons(pending_id: str, *, confirm_label: str | None = None, danger: bool = False,
-                    block_id: str = "pending_buttons") -> ActionsBlock:
+                    block_id: str = "pending_buttons", dismiss_label: str | None = None) -> ActionsBlock:
     return ActionsBlock(
         block_id=block_id,
         elements=[
             ButtonElement(text=confirm_label or t("common.confirm"), action_id="pending_confirm", value=pending_id,
                           style="danger" if danger else "primary"),
-            ButtonElement(text=t("common.cancel"), action_id="pending_cancel", value=pending_id),
+            ButtonElement(text=dismiss_label or t("common.cancel"), action_id="pending_cancel", value=pending_id),
         ],
     )
 

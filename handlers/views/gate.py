@@ -21,9 +21,10 @@ CODE_ACTION_ID = "code"
 
 
 def preview_blocks(pending_id: str, summary: list[Block], *, requires_code: bool, confirm_label: str | None,
-                   danger: bool) -> list[Block]:
+                   danger: bool, dismiss_label: str | None = None) -> list[Block]:
     notes = [t("gate.expires")] + ([t("gate.needs_code")] if requires_code else [])
-    return [*summary, confirm_buttons(pending_id, confirm_label=confirm_label, danger=danger), note("  ".join(notes))]
+    buttons = confirm_buttons(pending_id, confirm_label=confirm_label, danger=danger, dismiss_label=dismiss_label)
+    return [*summary, buttons, note("  ".join(notes))]
 
 
 def code_modal(pending_id: str, summary_markdown: str) -> View:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -114,10 +115,11 @@ def buttons() -> ActionsBlock:
 
 
 def home_view(snapshot: Snapshot, audit: list[AuditEntry], *, now: datetime, tz: ZoneInfo, sandbox: bool,
-              own_audit_only: bool, alerts: tuple[list[OpenAlert], int] = ([], 0)) -> View:
+              own_audit_only: bool, alerts: tuple[list[OpenAlert], int] = ([], 0), notice: str | None = None,
+              went_offline: Sequence[Block] = ()) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(t("home.title")))),
-        note(snapshot_note(snapshot, now, tz)),
+        note(snapshot_note(snapshot, now, tz) + (f" · {notice}" if notice else "")),
         buttons(),
         DividerBlock(),
         text(t("home.fleet_title")),
@@ -130,6 +132,8 @@ def home_view(snapshot: Snapshot, audit: list[AuditEntry], *, now: datetime, tz:
         blocks.append(note(t("home.traffic_note", read=snapshot.traffic_read, total=snapshot.sim_count)))
     open_alerts, alert_count = alerts
     blocks += [DividerBlock(), text(f"{t('home.alerts_title', count=alert_count)}\n{_alert_lines(open_alerts, tz)}")]
+    if went_offline:
+        blocks += [DividerBlock(), *went_offline]
     title = t("home.audit_title_own") if own_audit_only else t("home.audit_title")
     blocks += [DividerBlock(), text(f"{title}\n{_audit_lines(audit, tz)}")]
     if sandbox:

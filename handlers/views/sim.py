@@ -264,14 +264,30 @@ def report_text(change: Change, result: BulkResult, user: str) -> str:
 def report_blocks(change: Change, result: BulkResult, user: str, names: dict[str, str]) -> list[Block]:
     """The final report: every failed SIM, grouped by reason; sections are filled up to Slack's limits."""
     blocks: list[Block] = [text(report_text(change, result, user))]
-    by_reason: dict[str, list[str]] = {}
-    for failure in result.failures:
-        by_reason.setdefault(failure.reason, []).append(escape(sim_label(failure.item, names.get(failure.item))))
-    chunks = [chunk for reason, sims in by_reason.items() for chunk in _reason_chunks(reason, sims)]
+    chunks = _failure_chunks(result, names)
     blocks += [text(chunk) for chunk in chunks[:REPORT_BLOCKS]]
     if len(chunks) > REPORT_BLOCKS:
         blocks.append(note(t("sim.report_truncated")))
     return blocks
+
+
+def report_summary(change: Change, result: BulkResult, user: str, names: dict[str, str]) -> str:
+    """The report as one text (the owner's private result, the notification of the channel's report): the failed
+    SIMs by reason, as many as one readable message holds."""
+    lines = [report_text(change, result, user)]
+    for chunk in _failure_chunks(result, names):
+        if sum(map(len, lines)) + len(chunk) > MAX_SECTION_TEXT:
+            lines.append(t("sim.report_truncated"))
+            break
+        lines.append(chunk)
+    return "\n".join(lines)
+
+
+def _failure_chunks(result: BulkResult, names: dict[str, str]) -> list[str]:
+    by_reason: dict[str, list[str]] = {}
+    for failure in result.failures:
+        by_reason.setdefault(failure.reason, []).append(escape(sim_label(failure.item, names.get(failure.item))))
+    return [chunk for reason, sims in by_reason.items() for chunk in _reason_chunks(reason, sims)]
 
 
 def _reason_chunks(reason: str, sims: list[str]) -> list[str]:

@@ -3,10 +3,12 @@
 from bot.emulator.api import (  # noqa: F401
     accounts,
     billing,
+    devices,
     event_handlers,
     groups,
     operator,
     orders,
+    port_mappings,
     sandbox,
     stats,
     subscribers,

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from bot.emulator import devices
 from bot.emulator.api.event_handlers import status_changed
 from bot.emulator.errors import ApiError, bad_request, group_not_found, not_found, subscriber_not_found
 from bot.emulator.paging import paginate
@@ -47,9 +48,7 @@ def touch(state: EmulatorState, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def end_session(state: EmulatorState, sub: dict[str, Any]) -> None:
-    session = sub.get("sessionStatus")
-    if session and session.get("online"):
-        session.update({"online": False, "lastUpdatedAt": state.now_ms(), "ueIpAddress": None, "dnsServers": None})
+    devices.detach(state, sub)
 
 
 def pipe_values(call: Call, name: str, allowed: frozenset[str]) -> set[str] | None:
@@ -111,6 +110,8 @@ def change_status(call: Call, operation_id: str) -> Response:
     old, sub["status"] = sub["status"], target
     if target != "active":
         end_session(call.state, sub)
+    devices.record_status(call.state, sub, str(call.identity))
+    devices.attach(call.state, sub)
     status_changed(call.state, call.data, sub, old, target)
     return reply(touch(call.state, sub))
 
@@ -145,6 +146,7 @@ def terminate(call: Call) -> Response:
                           "Call enable_termination first.", "SEM0041")
     sub["status"] = "terminated"
     end_session(call.state, sub)
+    devices.record_status(call.state, sub, str(call.identity))
     return reply(touch(call.state, sub))
 
 
@@ -171,6 +173,7 @@ def set_group(call: Call) -> Response:
     if group_id not in call.data.groups:
         raise group_not_found(str(group_id))
     sub["groupId"] = group_id
+    devices.record_status(call.state, sub, str(call.identity))
     return reply(touch(call.state, sub))
 
 
@@ -180,6 +183,7 @@ def unset_group(call: Call) -> Response:
     if not sub["groupId"]:
         raise not_found(f"The subscriber {sub['imsi']} does not belong to a group.", "SEM0007")
     sub["groupId"] = None
+    devices.record_status(call.state, sub, str(call.identity))
     return reply(touch(call.state, sub))
 
 
@@ -242,6 +246,7 @@ def update_speed_class(call: Call) -> Response:
     if speed not in speed_classes_for(sub["subscription"]):
         raise bad_request(f"Speed class {speed} is not available for {sub['subscription']}.", "SEM0021")
     sub["speedClass"] = sub["type"] = speed
+    devices.record_status(call.state, sub, str(call.identity))
     return reply(touch(call.state, sub))
 
 

@@ -29,6 +29,12 @@ MESSAGES = {
                            "(at most 90 days).",
     "alerts.no_token": "Alerts are off: set `BOT_EVENTS_TOKEN` (a long random secret) in the bot's environment and "
                        "restart it, then run `/alerts setup` again. Nothing was created.",
+    "alerts.needs_public_url": "Alerts need the bot's public address: set `BOT_PUBLIC_URL` to its https:// URL "
+                               "(e.g. `https://bot.example.com`, the one in manifest.yml) and restart the bot, then "
+                               "run `/alerts setup` again. SORACOM sends each alert there. Nothing was created.",
+    "alerts.public_url_not_https": "`BOT_PUBLIC_URL` is `{url}`: SORACOM sends alerts only to an https:// URL. Set "
+                                   "it to the bot's https:// address and restart the bot, then run `/alerts setup` "
+                                   "again. Nothing was created.",
     "alerts.channel_set": ":white_check_mark: Alert cards go to <#{channel}> from now on.",
     "alerts.channel_ref": "Cards go to <#{channel}>.",
     "alerts.no_channel": "No alert channel yet: type `/alerts channel #ops`, or events are dropped.",

@@ -34,5 +34,6 @@ MESSAGES = {
     "home.audit_title_own": "*Your latest actions*",
     "home.audit_none": "Nothing audited yet.",
     "home.audit_line": "{at} <@{user}> {action}{target} — {result}",
+    "home.refresh_cooldown": "read recently: Refresh reads SORACOM again in {seconds} s",
     "home.refresh_busy": "Another refresh of the fleet is running; this page updates when it is done.",
 }

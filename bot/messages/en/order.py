@@ -85,6 +85,7 @@ MESSAGES = {
     "order.cancel_usage": "Give the order ID, e.g. `/order cancel 20190919091648_92e9a82e` (`/order list` shows them).",
     "order.cancel_preview": "Cancel order `{order_id}`: {items}, total {total} (status: {status})?",
     "order.cancel_label": "Cancel order",
+    "order.keep_label": "Keep the order",
     "order.cancel_refused": "Order `{order_id}` cannot be cancelled: it is {status}. Nothing was changed.",
     "order.cancel_refused_api": "SORACOM refused to cancel order `{order_id}` ({reason}). It has probably shipped already. Nothing was changed.",
     "order.cancelled": ":x: <@{user}> cancelled order `{order_id}` ({items}, total {total}). Status: {status}.",

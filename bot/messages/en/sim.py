@@ -13,6 +13,13 @@ MESSAGES = {
         "`/sim imei-lock TARGET IMEI` — lock one SIM to a device (IMEI of 15 digits)\n"
         "`/sim imei-unlock TARGET…` — remove the IMEI lock (asks for an MFA code)\n"
         "`/sim speed TARGET CLASS` — speed class, e.g. `s1.fast`\n"
+        "`/sim diagnose TARGET` — why a device is quiet: sessions, places, status history, 24 h of traffic, "
+        "SORACOM's diagnosis and what to do next\n"
+        "`/sim ping TARGET` — downlink ping (RTT, loss)\n"
+        "`/sim reconnect TARGET` — end the data session so the device attaches again\n"
+        "`/sim sms TARGET TEXT` — SMS to the device (160 GSM characters, or 70 with others)\n"
+        "`/sim remote TARGET PORT [DURATION] [from CIDR…] [tls]` — remote access to the device (SORACOM Napter; "
+        "asks for an MFA code); `/sim remote list`; `/sim remote close TARGET`\n"
         "TARGET: an IMSI (15 digits), a SIM name (its `name` tag), or selectors `tag:KEY=VALUE`, `group:NAME`, "
         "`status:STATUS` (combinable). Several SIMs or a selector first show a preview to confirm."
     ),

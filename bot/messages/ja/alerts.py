@@ -26,6 +26,13 @@ MESSAGES = {
     "alerts.bad_duration": "`{value}` は期間ではありません。`30m`、`12h`、`7d` のように入力してください (最大 90 日)。",
     "alerts.no_token": "アラートは無効です。ボットの環境変数に `BOT_EVENTS_TOKEN` (長いランダムな秘密値) を設定して"
                        "再起動し、もう一度 `/alerts setup` を実行してください。何も作成していません。",
+    "alerts.needs_public_url": "アラートにはボットの公開アドレスが必要です。`BOT_PUBLIC_URL` に https:// の URL "
+                               "(例: `https://bot.example.com`、manifest.yml と同じもの) を設定してボットを再起動し、"
+                               "もう一度 `/alerts setup` を実行してください。SORACOM は各アラートをそこへ送ります。"
+                               "何も作成していません。",
+    "alerts.public_url_not_https": "`BOT_PUBLIC_URL` は `{url}` です。SORACOM がアラートを送れるのは https:// の URL "
+                                   "だけです。ボットの https:// のアドレスを設定して再起動し、もう一度 `/alerts setup` "
+                                   "を実行してください。何も作成していません。",
     "alerts.channel_set": ":white_check_mark: 今後アラートカードは <#{channel}> に投稿します。",
     "alerts.channel_ref": "カードは <#{channel}> に投稿します。",
     "alerts.no_channel": "アラートチャンネルが未設定です。`/alerts channel #ops` と入力してください (未設定のイベントは破棄されます)。",

@@ -32,5 +32,6 @@ MESSAGES = {
     "home.audit_title_own": "*あなたの最近の操作*",
     "home.audit_none": "監査ログはまだありません。",
     "home.audit_line": "{at} <@{user}> {action}{target} — {result}",
+    "home.refresh_cooldown": "最近読み込んだばかりです。{seconds} 秒後に再読み込みできます",
     "home.refresh_busy": "フリートの更新が別に実行中です。完了するとこのページが更新されます。",
 }

@@ -78,6 +78,7 @@ MESSAGES = {
     "order.cancel_usage": "発注 ID を指定してください (例: `/order cancel 20190919091648_92e9a82e`)。発注 ID は `/order list` で確認できます。",
     "order.cancel_preview": "発注 `{order_id}` をキャンセルしますか? 内容: {items}、合計 {total} (ステータス: {status})",
     "order.cancel_label": "発注をキャンセル",
+    "order.keep_label": "発注はそのまま",
     "order.cancel_refused": "発注 `{order_id}` はキャンセルできません (ステータス: {status})。何も変更していません。",
     "order.cancel_refused_api": "SORACOM が発注 `{order_id}` のキャンセルを拒否しました ({reason})。すでに発送済みの可能性があります。何も変更していません。",
     "order.cancelled": ":x: <@{user}> が発注 `{order_id}` ({items}、合計 {total}) をキャンセルしました。ステータス: {status}",

@@ -11,6 +11,13 @@ MESSAGES = {
         "`/sim imei-lock TARGET IMEI` — 1 枚の SIM をデバイスに IMEI ロック (15 桁の IMEI)\n"
         "`/sim imei-unlock TARGET…` — IMEI ロックを解除 (ワンタイムコードが必要)\n"
         "`/sim speed TARGET CLASS` — 速度クラスを変更 (例: `s1.fast`)\n"
+        "`/sim diagnose TARGET` — デバイスが静かな理由: セッション、場所、ステータス履歴、24 時間の通信量、"
+        "SORACOM の診断と次の一手\n"
+        "`/sim ping TARGET` — ダウンリンクの疎通確認 (往復時間、損失)\n"
+        "`/sim reconnect TARGET` — データセッションを切ってデバイスに再接続させる\n"
+        "`/sim sms TARGET TEXT` — デバイスに SMS (GSM 文字で 160 文字、それ以外を含むと 70 文字まで)\n"
+        "`/sim remote TARGET PORT [DURATION] [from CIDR…] [tls]` — デバイスへのリモートアクセス (SORACOM のオンデマンドリモートアクセス、"
+        "MFA コードが必要)。`/sim remote list`、`/sim remote close TARGET`\n"
         "TARGET: IMSI (15 桁)、SIM 名 (`name` タグ)、またはセレクター `tag:KEY=VALUE`、`group:NAME`、"
         "`status:STATUS` (組み合わせ可)。複数の SIM やセレクターを指定した場合は、まずプレビューを表示して確認を求めます。"
     ),

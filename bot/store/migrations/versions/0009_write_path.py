@@ -1,7 +1,7 @@
 """audit rows carry a key of their own (written twice, they are one row) and are intents while open; worker beats
 
 Revision ID: 0009_write_path
-Revises: 0008
+Revises: 0009 (remote access)
 Create Date: 2026-12-07 14:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '0009_write_path'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
