@@ -186,7 +186,9 @@ class WorkerProcess:
                     # The worker died or is starting again. Sending again is safe even if this copy reached it: the
                     # worker takes each request once (its database replay check).
                     if time.time() > deadline:
-                        raise TimeoutError from None
+                        if not self.working():
+                            raise TimeoutError from None
+                        deadline = time.time() + self.patience
                     await asyncio.sleep(WATCH_EVERY / 4)
                 except TimeoutError:
                     if not self.working():
