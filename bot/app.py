@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,18 +24,20 @@ import handlers
 from bot.messages import t
 from bot.postack import Dispatcher, acked_at_once
 from bot.runtime import Runtime
+from bot.security import replay
 from bot.services.fleet import FleetRefresher
 from bot.services.schedules import start_scheduler
 from bot.web import enroll_page
 from bot.web.access_log import redact_remote_endpoints
 from bot.web.health import DatabaseProbe
+from bot.web.serving import serving_problem
 from bot.web.limits import BodyLimit
 from bot.web.slack_events import SlackEvents
 from bot.web.slack_status import SlackStatus
 from bot.web import events as soracom_events
 from handlers.bill_summary import BillScheduler
 from handlers.budget_watch import BudgetWatch
-from handlers.common import SlashCommands, failure_text, speak_to
+from handlers.common import SlashCommands, failure_text, listener_ended, speak_to, taken_request
 
 log = logging.getLogger(__name__)
 
@@ -93,21 +95,27 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
 
     @app.action(re.compile(".*"))
     async def stale_button(ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: Any,
-                           client: AsyncWebClient) -> None:
+                           client: AsyncWebClient, request: AsyncBoltRequest) -> None:
         """Registered last: a button this version no longer handles is answered, not left spinning."""
-        await ack()
-        await speak_to(rt, client, body["user"]["id"])
-        if body.get("response_url"):
-            await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
+        try:
+            await ack()
+            await speak_to(rt, client, body["user"]["id"])
+            if body.get("response_url"):
+                await respond(text=t("common.stale_button"), response_type="ephemeral", replace_original=False)
+        finally:
+            await listener_ended(rt, request)
 
     @app.command(re.compile(".*"))
     async def no_such_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Any,
-                              client: AsyncWebClient) -> None:
+                              client: AsyncWebClient, request: AsyncBoltRequest) -> None:
         """Registered last: a command the manifest routes here but no listener takes (an older or newer manifest)."""
-        await ack()
-        await speak_to(rt, client, command["user_id"])
-        await respond(text=t("surface.no_such_command", command=command.get("command") or ""),
-                      response_type="ephemeral")
+        try:
+            await ack()
+            await speak_to(rt, client, command["user_id"])
+            await respond(text=t("surface.no_such_command", command=command.get("command") or ""),
+                          response_type="ephemeral")
+        finally:
+            await listener_ended(rt, request)
 
     return app
 
@@ -123,16 +131,24 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
                              acks_at_once=dispatcher.acked_empty)
     elif relayed:
         commands = rt.state(SlashCommands)
+
+        def held_by(request: AsyncBoltRequest) -> replay.Taken | None:
+            return taken_request(request.body, rt.worker_id) if acked_at_once(request.body, commands) else None
+
         events = SlackEvents(app, rt.db, signing_secret,
-                             replays_in_db=lambda request: acked_at_once(request.body, commands))
+                             replays_in_db=lambda request: acked_at_once(request.body, commands), held_by=held_by)
     else:
         events = SlackEvents(app, rt.db, signing_secret)
     database = DatabaseProbe(rt.db)
 
-    async def healthz(_: Request) -> Response:
+    async def healthz(request: Request) -> Response:
         usable = await database.usable()
-        body = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
+        body: dict[str, Any] = {"ok": usable, "sandbox": rt.sandbox, "database": "ok" if usable else "unusable"}
         usable = _with_slack(body, slack) and usable
+        problem = await serving_problem(rt.db.url, getattr(request.app.state, "worker", None))
+        if problem:
+            body |= {"ok": False, "problem": problem}
+            usable = False
         return JSONResponse(body, status_code=200 if usable else 503)
 
     async def enroll(request: Request) -> Response:
@@ -150,6 +166,8 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
         routes=[
             *([Route("/slack/events", events.handle, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
+            # The event loop answers: serve's process tells a busy worker from a hung one (bot.postack).
+            Route("/livez", lambda _: Response("ok"), methods=["GET"]),
             Route("/mfa/enroll/{token}", enroll, methods=["GET", "HEAD"]),
             soracom_events.route(rt, app.client),
         ],

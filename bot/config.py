@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # How long a confirmed action's worker may be silent before another takes it over (its process died). At least
     # the SORACOM client's request timeout (30 s), so that whatever the dead worker had in flight has ended.
     BOT_JOB_LEASE_SECONDS: float = Field(default=30.0, ge=1.0, le=600.0)
+    # How long serve's process keeps an acked command for a worker that is down or hung before telling its user
+    # "nothing was done; try again" (the worker then refuses the late copy), and how many it keeps at most.
+    BOT_RELAY_PATIENCE_SECONDS: float = Field(default=10.0, ge=1.0, le=1800.0)
+    BOT_RELAY_MAX_WAITING: int = Field(default=5000, ge=1, le=100_000)
     # The secret SORACOM Event Handler calls to POST /soracom/events carry; unset, that endpoint is off.
     BOT_EVENTS_TOKEN: str | None = Field(default=None, repr=False)
     # More alert cards than this in a minute for one rule become one summary card.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import ScheduledWork, build_app, build_web, start_scheduled_work
 from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
+from bot.net import free_port
 from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
 from bot.store.tables import utcnow
 from bot.services.alerts import parse_limit
@@ -47,12 +47,6 @@ class _ConsoleServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:  # Ctrl-C belongs to the console, not to this server
         yield
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LocalBot:

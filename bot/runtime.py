@@ -5,6 +5,7 @@ The runtime factory: the one module that turns settings into a SORACOM client an
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -26,6 +27,8 @@ from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredent
 from bot.store import Database, outbox
 from bot.store.migrations import upgrade as upgrade_database
 from bot.store.tables import utcnow
+
+log = logging.getLogger(__name__)
 
 # RFC 6761 keeps *.localhost off the internet: links the embedded emulator builds can never reach a real host.
 EMBEDDED_EMULATOR_ENDPOINT = "http://soracom-emulator.localhost"
@@ -74,7 +77,10 @@ class Runtime:
             settings = settings.model_copy(update={"SORACOM_ENDPOINT": emulator_url})
         upgrade_database(settings.DATABASE_URL)
         db = Database(settings.DATABASE_URL, outbox=outbox.outbox_path(settings.data_dir))
-        outbox.flush(db)
+        try:
+            outbox.flush(db)
+        except Exception:  # noqa: BLE001 - the rows stay kept; the job sweeper writes them once the database works
+            log.warning("the outbox could not be written at start; the job sweeper tries again", exc_info=True)
         box = SecretBox(load_or_create_key(settings.BOT_SECRET_KEY, settings.data_dir))
         return cls(
             settings=settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import sys
@@ -17,6 +18,7 @@ from bot.app import build_app, build_web, start_scheduled_work
 from bot.config import Settings
 from bot.postack import Dispatcher, WorkerProcess
 from bot.runtime import Runtime
+from handlers import relay
 from handlers.common import SlashCommands
 from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
@@ -56,8 +58,10 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
     client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
     app = build_app(rt, signing_secret=settings.SLACK_SIGNING_SECRET or "", client=client)
     secret = settings.SLACK_SIGNING_SECRET
-    process = WorkerProcess(settings) if worker and secret else None
-    dispatcher = Dispatcher(app, process, secret, frozenset(rt.state(SlashCommands))) if process and secret else None
+    process = WorkerProcess(settings, build_worker, tell=functools.partial(relay.tell_not_run, rt, client)) \
+        if worker and secret else None
+    dispatcher = Dispatcher(app, process, secret, frozenset(rt.state(SlashCommands)),
+                            busy_answer=relay.busy_answer) if process and secret else None
     # The process that answers /healthz asks Slack whether it takes the token; a relayed worker leaves that to it.
     slack = None if relayed else SlackStatus(client)
     web = build_web(rt, app, signing_secret=secret or "", http_events=bool(secret), dispatcher=dispatcher,
@@ -86,6 +90,11 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
 
     web.router.lifespan_context = checking_slack(slack, lifespan)
     return web
+
+
+def build_worker(settings: Settings) -> Starlette:
+    """The worker process's server (bot.postack runs it): the bot itself, taking what serve's process relays."""
+    return build_server(settings, worker=False, relayed=True)
 
 
 def _freeze_start_up() -> None:

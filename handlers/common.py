@@ -23,12 +23,12 @@ from sqlalchemy.exc import OperationalError
 from bot.messages import language_of_locale, t, unescape
 from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.runtime import Runtime
+from bot.security import replay
 from bot.security.roles import Role
-from bot.store.outage import database_unavailable
 from bot.services import audit
 from bot.services.language import speak, writing_in
 from bot.services.roles import role_of
-from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
+from bot.services.errors import InputError, NotRecorded, ServiceError, WriteUnconfirmed, database_unavailable
 from handlers.views.common import message_text, with_marker
 from handlers.views.common import text as section
 
@@ -125,6 +125,7 @@ class Request:
     body: dict[str, Any] = field(default_factory=dict)
     required: Role = Role.viewer  # the role the action being run needs: read again before each SORACOM write
     public_args: int | None = None  # only these first arguments reach the audit and the log (the rest is secret)
+    job_id: str | None = None  # the job this request runs: its intents keep their key when it is taken over
 
     @property
     def role(self) -> Role:
@@ -215,28 +216,50 @@ class Request:
         raise refusal
 
     @contextlib.asynccontextmanager
-    async def audited(self, action: str, target: str | None, *,
-                      failures_only: bool = False) -> AsyncIterator[ActionAudit]:
-        """The one way an action is audited: its row is written when the block ends, `ok` (or what the block set
-        with `entry.end`), or how the exception that ends it classifies (`outcome_of`, `audit_detail`).
+    async def audited(self, action: str, target: str | None, *, failures_only: bool = False,
+                      readback: dict[str, Any] | None = None) -> AsyncIterator[ActionAudit]:
+        """The one way an action is audited, and the one way a SORACOM write is made: its row is committed as an
+        intent (`started`) before the block runs, and ends when the block ends, `ok` (or what the block set with
+        `entry.end`), or how the exception that ends it classifies (`outcome_of`, `audit_detail`). A process that
+        dies inside the block leaves the intent open: another reads the change back (`readback`, the arguments
+        the action's read-back takes: bot.services.intents) and says how it ended, to the user and in the row.
 
-        A failure is recorded once, by the innermost entry it leaves. `failures_only`: a normal end records nothing
-        (the command router's entry: the handler records what it did where it does it; a preview records nothing).
+        A failure is recorded once, by the innermost entry it leaves. `failures_only`: no intent, and a normal end
+        records nothing (the command router's entry: the handler records what it did where it does it; a preview
+        records nothing).
         """
         entry = ActionAudit(action, target, result=None if failures_only else "ok")
+        key = None
+        if not failures_only:
+            key = await audit.open_intent(self.rt.db, self.actor, command=self.command_line, action=action,
+                                          target=target, owner=self.rt.worker_id, job_id=self.job_id,
+                                          readback=readback)
         try:
             yield entry
         except Exception as exc:
             if not getattr(exc, _ON_RECORD, False):
                 setattr(exc, _ON_RECORD, True)
-                await self._record(entry.action, entry.target, outcome_of(exc), audit_detail(exc, self.command_line))
+                await self._record(entry.action, entry.target, outcome_of(exc), audit_detail(exc, self.command_line),
+                                   key)
+            elif key is not None:
+                await audit.drop_intent(self.rt.db, key)
             raise
         if entry.result is not None:
-            await self._record(entry.action, entry.target, entry.result, entry.detail)
+            await self._record(entry.action, entry.target, entry.result, entry.detail, key)
+        elif key is not None:
+            await audit.drop_intent(self.rt.db, key)
 
-    async def _record(self, action: str, target: str | None, result: str, detail: str | None) -> None:
-        await audit.record(self.rt.db, self.actor, command=self.command_line, action=action, target=target,
-                           result=result, error=detail)
+    async def _record(self, action: str, target: str | None, result: str, detail: str | None,
+                      key: str | None = None) -> None:
+        if key is None:
+            stored = await audit.record(self.rt.db, self.actor, command=self.command_line, action=action,
+                                        target=target, result=result, error=detail)
+        else:
+            stored = await audit.close_intent(self.rt.db, self.actor, key, command=self.command_line, action=action,
+                                              target=target, result=result, error=detail)
+        if not stored and result in ("ok", "unknown"):  # something may have changed at SORACOM: say it is recorded
+            with contextlib.suppress(SlackApiError):
+                await self.reply(t("record.pending", command=self.command_line))
 
 
 # Set on an exception once an audit entry recorded it, so that the entries around that one do not record it again.
@@ -248,7 +271,7 @@ def outcome_of(exc: BaseException) -> str:
     said no: nothing changed), `unknown` (it may have been done) or `error` (anything else)."""
     if isinstance(exc, Failed):
         return "failed"
-    if isinstance(exc, UserError | InputError):
+    if isinstance(exc, UserError | InputError | NotRecorded):
         return "refused"
     if isinstance(exc, WriteUnconfirmed):
         return "failed" if exc.changed is False else "unknown"
@@ -264,6 +287,33 @@ def audit_detail(exc: BaseException, context: str = "") -> str:
 
 
 Handler = Callable[[Request], Awaitable[None]]
+
+
+def taken_request(body: dict[str, Any], owner: str) -> replay.Taken | None:
+    """What a worker remembers of an acked command or press it takes (never an /mfa code), to tell its user if
+    the worker dies before the listener ends."""
+    if body.get("command"):
+        command, text = str(body["command"]), str(body.get("text") or "")
+        # The subcommand and its target only: what follows may be secret (an /mfa code, an SMS's text).
+        words = text.split()[:1 if command in REDACTED_COMMANDS else 2]
+        line = " ".join([command, *words])
+        return replay.Taken(owner, str(body.get("user_id") or ""), body.get("channel_id"), line.strip()[:500])
+    user = body.get("user") or {}
+    if isinstance(user, dict) and user.get("id"):
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        return replay.Taken(owner, str(user["id"]), channel, "")
+    return None
+
+
+async def listener_ended(rt: Runtime, request: Any) -> None:
+    """The request a worker took is handled (a failure was told): nobody needs telling if the worker dies now."""
+    key = replay.key_of(request.headers) if request is not None else None
+    if key is None:
+        return
+    try:
+        await replay.done(rt.db, key)
+    except Exception:  # noqa: BLE001 - at worst its user hears after a crash that it may not have run
+        log.warning("could not mark a handled request", exc_info=True)
 
 
 async def user_language(rt: Runtime, client: AsyncWebClient, user_id: str) -> str:
@@ -337,6 +387,8 @@ def expected_text(exc: BaseException, context: str = "") -> str | None:
         return str(exc)
     if isinstance(exc, InputError):
         return t(exc.message_id, **exc.values)
+    if isinstance(exc, NotRecorded):
+        return t("record.not_started", command=context)
     if isinstance(exc, WriteUnconfirmed):
         key = "common.write_unconfirmed_not_changed" if exc.changed is False else "common.write_unconfirmed_unknown"
         return t(key, detail=exc.detail, what=exc.what)
@@ -383,7 +435,14 @@ def register_command(
     rt.state(SlashCommands).add(command)
 
     async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                         respond: AsyncRespond) -> None:
+                         respond: AsyncRespond, request: Any) -> None:
+        try:
+            await handle_command(ack, body, client, respond)
+        finally:
+            await listener_ended(rt, request)
+
+    async def handle_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
+                             respond: AsyncRespond) -> None:
         await ack()
         lang, role = await asyncio.gather(user_language(rt, client, body["user_id"]),
                                           role_of(rt.db, body["user_id"], rt.settings.admins))
@@ -491,15 +550,19 @@ def register_action(
     """A button or select; refused privately, with nothing done, below `role`."""
 
     async def on_action(ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
-                        respond: AsyncRespond) -> None:
-        await ack()
-        request = await interaction_request(rt, body, client, respond)
+                        respond: AsyncRespond, request: Any) -> None:
+        slack_request = request
         try:
-            if not request.role.allows(role):
-                raise UserError(t("common.refused_button", role=request.role.name, required=role.name,
-                                  user=request.user_id))
-            await run(request)
-        except Exception as exc:  # noqa: BLE001
-            await report_failure(request, exc)
+            await ack()
+            pressed = await interaction_request(rt, body, client, respond)
+            try:
+                if not pressed.role.allows(role):
+                    raise UserError(t("common.refused_button", role=pressed.role.name, required=role.name,
+                                      user=pressed.user_id))
+                await run(pressed)
+            except Exception as exc:  # noqa: BLE001
+                await report_failure(pressed, exc)
+        finally:
+            await listener_ended(rt, slack_request)
 
     app.action(action_id)(on_action)

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.mfa import Check, CheckResult
-from bot.security.pending import Pending
+from bot.security.pending import JobState, Pending
 from handlers import jobs
 from handlers.common import Request, UserError, interaction_request, register_action
 from handlers.jobs import GatedAction, actions, truth
@@ -80,7 +80,7 @@ async def _usable(request: Request) -> tuple[Pending, GatedAction]:
         raise UserError(t("common.pending_unknown"))
     if pending.user_id != request.user_id:
         raise UserError(t("common.pending_not_yours", owner=pending.user_id))
-    if pending.state != "pending":
+    if pending.state != JobState.pending:
         raise UserError(truth(pending))
     if pending.expired(request.rt.clock()):
         raise UserError(t("common.pending_expired"))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.pending import Pending
 from bot.security.roles import Role
-from bot.services import groups
+from bot.services import groups, intents
 from bot.services.errors import InputError
 from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, register_command
@@ -46,7 +48,7 @@ async def show_group(request: Request) -> None:
 
 async def create_group(request: Request) -> None:
     name = one_argument(request, "group.create_usage")
-    async with request.audited(CREATE_ACTION, name) as entry:
+    async with request.audited(CREATE_ACTION, name, readback={"name": name}) as entry:
         created = await groups.create_group(request.rt.soracom, name)
         entry.target = f"{created.name} {created.group_id}"
     await request.announce(request.for_channel(t, "group.created", user=request.user_id,
@@ -148,6 +150,10 @@ async def configure(request: Request) -> None:
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
+    async def created(args: dict[str, Any]) -> bool:
+        return await groups.group_named_exists(rt.soracom, args["name"])
+
+    rt.state(intents.ReadBacks)[CREATE_ACTION] = created
     jobs.define(rt, jobs.GatedAction(DELETE_ACTION, run_delete, role=Role.operator, requires_code=True,
                                  confirm_label="group.delete_confirm", danger=True))
     register_command(

@@ -15,11 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Mrkdwn, t
 from bot.runtime import Runtime
-from bot.security.pending import ItemEnd, Pending
+from bot.security import replay
+from bot.security.pending import ItemEnd, JobState, Pending
 from bot.security.roles import Role
-from bot.services import audit
+from bot.services import audit, intents
 from bot.services.roles import role_of
-from bot.store import outbox
 from handlers.common import Request, RoleReading, failure_text, outcome_of, speak_to
 from handlers.views import gate as views
 
@@ -33,8 +33,8 @@ class Outcome:
     unknown: bool = False  # SORACOM may or may not have done it, and reading back could not tell
 
     @property
-    def state(self) -> str:
-        return "done" if self.ok else "unknown" if self.unknown else "failed"
+    def state(self) -> JobState:
+        return JobState.done if self.ok else JobState.unknown if self.unknown else JobState.failed
 
 
 Executor = Callable[[Request, Pending], Awaitable[Outcome]]
@@ -100,7 +100,7 @@ async def _keep_lease(rt: Runtime, job_id: str, work: asyncio.Task[object], lost
 
 async def _execute(request: Request, job: Pending, action: GatedAction) -> Outcome:
     run_request = replace(request, channel_id=job.channel_id or request.channel_id, command=job.command, text="",
-                          respond=None, required=action.role)
+                          respond=None, required=action.role, job_id=job.id)
     try:
         # Executors record how their action ended; this records a failure none of them did (a database error).
         async with run_request.audited(job.action, job.summary, failures_only=True):
@@ -216,7 +216,18 @@ class Sweeper:
 
     async def sweep(self) -> list[str]:
         """One pass; returns the ids of the jobs taken over (started in tasks of their own)."""
-        await self.rt.db.run(outbox.flush, self.rt.db)
+        try:
+            await audit.write_kept(self.rt.db)
+        except Exception as exc:  # noqa: BLE001 - the rows stay kept for the next pass; takeovers must not wait
+            log.warning("could not write the rows kept in the outbox (%s); trying again next pass",
+                        type(exc).__name__)
+        try:
+            await audit.beat(self.rt.db, self.rt.worker_id)
+            await self.end_orphaned_intents()
+            await self.tell_unfinished()
+        except Exception as exc:  # noqa: BLE001 - the next pass tries again; taking jobs over must not wait
+            log.warning("could not read back the writes of a stopped process (%s); trying again next pass",
+                        type(exc).__name__)
         taken: list[str] = []
         while (job := await self.rt.pending.take_over(self.rt.worker_id)) is not None:
             taken.append(job.id)
@@ -229,6 +240,36 @@ class Sweeper:
             except Exception:  # noqa: BLE001 - one pass failing must not stop the others, nor the next sweep
                 log.warning("sweep pass %s failed", getattr(extra, "__name__", extra), exc_info=True)
         return taken
+
+    async def end_orphaned_intents(self) -> None:
+        """Writes a process that died was making: read back, recorded, and the person who asked told."""
+        ended = await intents.resolve(self.rt.db, self.rt.state(intents.ReadBacks), self.rt.worker_id,
+                                      self.rt.pending.lease)
+        for intent, verdict in ended:
+            await speak_to(self.rt, self.client, intent.user_id)
+            text = t(f"record.resolved_{verdict.name}", command=intent.command)
+            try:
+                await self.client.chat_postEphemeral(channel=intent.channel_id or intent.user_id, user=intent.user_id,
+                                                     text=text)
+            except SlackApiError as exc:
+                log.warning("could not tell %s how %s ended: %s", intent.user_id, intent.action,
+                            exc.response.get("error"))
+
+    async def tell_unfinished(self) -> None:
+        """Commands and presses acked, taken by a worker that died before its listener ended: each user is told
+        (a change begun at SORACOM has its own read-back message, sent before this one)."""
+        for taken in await replay.take_unfinished(self.rt.db, self.rt.worker_id, self.rt.pending.lease):
+            if not taken.user_id:
+                continue
+            await speak_to(self.rt, self.client, taken.user_id)
+            text = (t("record.request_lost", command=taken.command) if taken.command
+                    else t("record.press_lost"))
+            log.info("told %s that a request taken by a stopped worker may not have run", taken.user_id)
+            try:
+                await self.client.chat_postEphemeral(channel=taken.channel_id or taken.user_id, user=taken.user_id,
+                                                     text=text)
+            except SlackApiError as exc:
+                log.warning("could not tell %s of a lost request: %s", taken.user_id, exc.response.get("error"))
 
     async def resume(self, job: Pending) -> Outcome:
         log.info("taking over job %s (%s, attempt %d)", job.id, job.action, job.attempts)
@@ -265,10 +306,10 @@ def truth(job: Pending | None) -> str:
         return t("common.pending_unknown")
     summary = Mrkdwn((job.result or {}).get("summary", ""))  # the bot's own reply, its data escaped when written
     return {
-        "running": t("common.pending_running"),
-        "done": t("common.pending_done", summary=summary),
-        "failed": t("common.pending_failed", summary=summary),
-        "unknown": t("common.pending_outcome_unknown", summary=summary),
-        "cancelled": t("common.pending_cancelled"),
-    }.get(job.state, t("common.pending_expired"))
+        JobState.running: t("common.pending_running"),
+        JobState.done: t("common.pending_done", summary=summary),
+        JobState.failed: t("common.pending_failed", summary=summary),
+        JobState.unknown: t("common.pending_outcome_unknown", summary=summary),
+        JobState.cancelled: t("common.pending_cancelled"),
+    }.get(JobState(job.state), t("common.pending_expired"))
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Item, Pending
+from bot.security.pending import Item, ItemState, Pending
 from bot.security.roles import Role
-from bot.services import fleet, sims, targets
+from bot.services import fleet, intents, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
 from bot.services.errors import InputError, ServiceError, WriteUnconfirmed
 from bot.services.sims import Action, Change
@@ -187,7 +188,8 @@ async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed:
 
     `resumed`: a job taken over after its process died; the SIM as read now says whether the change was made.
     """
-    async with request.audited(f"sim.{change.action.value}", sim.imsi):
+    async with request.audited(f"sim.{change.action.value}", sim.imsi,
+                               readback={"imsi": sim.imsi, "change": change.to_args()}):
         try:
             if not (resumed and sims.shows(sim, change)):
                 await sims.apply(request.rt.soracom, change, sim.imsi)
@@ -204,12 +206,29 @@ async def change_one(request: Request, change: Change, sim: SimInfo, *, resumed:
 
 
 async def run_change(request: Request, job: Pending) -> jobs.Outcome:
-    change = Change.from_args(job.args["change"])
-    items = await request.rt.pending.items(job.id)
+    change, items = await _change_and_items(request, job)
     if not job.args.get("bulk"):
         sim = await targets.find_by_imsi(request.rt.soracom, items[0].item)
         return await change_one(request, change, sim, resumed=job.resumed)
     return await run_many(request, job, change, items)
+
+
+async def _change_and_items(request: Request, job: Pending) -> tuple[Change, list[Item]]:
+    """What the job changes, and on which SIMs. A confirmation an older version made kept its SIMs in its
+    arguments (`sims`: [[imsi, name], …]) and has no items: they are written now, so it runs as it would have.
+    One this version cannot read is refused, nothing done: never "all 0 SIMs done"."""
+    try:
+        change = Change.from_args(job.args["change"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError(t("record.older_version", command=job.command)) from None
+    items = await request.rt.pending.items(job.id)
+    if not items:
+        older = job.args.get("sims")
+        if not isinstance(older, list) or not older or not all(
+                isinstance(sim, list | tuple) and len(sim) == 2 for sim in older):
+            raise UserError(t("record.older_version", command=job.command))
+        items = await request.rt.pending.add_items(job.id, [(str(imsi), str(name or "")) for imsi, name in older])
+    return change, items
 
 
 async def run_many(request: Request, job: Pending, change: Change, items: list[Item]) -> jobs.Outcome:
@@ -220,9 +239,9 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
     """
     action = f"sim.{change.action.value}"
     names = {item.item: item.name for item in items}
-    before = BulkResult(total=len(items), done=[i.item for i in items if i.state == "done"],
-                        failures=[Failure(i.item, i.reason or "") for i in items if i.state == "failed"])
-    left = [item.item for item in items if item.state == "todo"]
+    before = BulkResult(total=len(items), done=[i.item for i in items if i.state == ItemState.done],
+                        failures=[Failure(i.item, i.reason or "") for i in items if i.state == ItemState.failed])
+    left = [item.item for item in items if item.state == ItemState.todo]
 
     def overall(progress: Progress) -> Progress:
         return Progress(len(items), len(before.done) + progress.done, len(before.failures) + progress.failed)
@@ -284,7 +303,18 @@ def describe_failure(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, UserError) else sims.failure_reason(exc)
 
 
+def read_back_change(rt: Runtime) -> intents.ReadBack:
+    """Whether SORACOM shows a change a process that died was making (its intent's `readback`)."""
+
+    async def shows(args: dict[str, Any]) -> bool:
+        return sims.shows(await targets.find_by_imsi(rt.soracom, args["imsi"]), Change.from_args(args["change"]))
+
+    return shows
+
+
 def register(app: AsyncApp, rt: Runtime) -> None:
+    for action in Action:
+        rt.state(intents.ReadBacks)[f"sim.{action.value}"] = read_back_change(rt)
     for action in sorted(sims.GATED):
         jobs.define(rt, jobs.GatedAction(f"sim.{action.value}", run_change, role=Role.operator, requires_code=True))
     jobs.define(rt, jobs.GatedAction(BULK_ACTION, run_change, role=Role.operator))

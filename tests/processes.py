@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +33,20 @@ def _log_file(path: Path) -> IO[str]:
 def _output(log: IO[str]) -> str:
     log.seek(0)
     return log.read()
+
+
+def _copy(source: IO[str] | None, log: IO[str]) -> None:
+    assert source is not None
+    for line in source:
+        log.write(line)
+        log.flush()
+
+
+def output_of(log: IO[str]) -> str:
+    """What a running process wrote so far."""
+    log.flush()
+    with open(log.name, encoding="utf-8") as copy:
+        return copy.read()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[str], log: IO[str], what: str) -> None:
@@ -85,17 +101,32 @@ class Bot:
     """One `python -m bot serve` on the shared database, talking to the emulator process and the stand-in."""
 
     def __init__(self, tmp_path: Path, *, database_url: str, emulator: Emulator, fake: FakeSlack, name: str,
-                 lease: float = 3.0, admins: str = "U_ADMIN,U_OP") -> None:
+                 lease: float = 3.0, admins: str = "U_ADMIN,U_OP", file_size_limit: int | None = None,
+                 data_dir: str | None = None, env: dict[str, str] | None = None) -> None:
+        """`file_size_limit`: no file the bot writes may grow past it (RLIMIT_FSIZE, a full disk as the bot sees
+        it); its output then goes through a pipe, which no file-size limit applies to."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = name
-        env = _env(tmp_path, PORT=str(self.port), DATABASE_URL=database_url, BOT_DATA_DIR=str(tmp_path / name),
+        env = _env(tmp_path, PORT=str(self.port), DATABASE_URL=database_url, BOT_DATA_DIR=data_dir or str(tmp_path / name),
                    SLACK_BOT_TOKEN="xoxb-crash-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
                    SORACOM_ENDPOINT=emulator.url, SORACOM_AUTH_KEY_ID=DEMO_AUTH_KEY_ID, SORACOM_AUTH_KEY=DEMO_AUTH_KEY,
-                   BOT_SECRET_KEY=SECRET_KEY, BOT_ADMINS=admins, BOT_JOB_LEASE_SECONDS=str(lease))
+                   BOT_SECRET_KEY=SECRET_KEY, BOT_ADMINS=admins, BOT_JOB_LEASE_SECONDS=str(lease), **(env or {}))
         self.log = _log_file(tmp_path / f"bot-{name}.log")
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self._copier: threading.Thread | None = None
+        if file_size_limit is None:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+                                            stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        else:
+            def limited() -> None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+            env["PYTHONDONTWRITEBYTECODE"] = "1"  # a .pyc cut at the limit would break every later import
+            self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                            preexec_fn=limited)
+            self._copier = threading.Thread(target=_copy, args=(self.process.stdout, self.log), daemon=True)
+            self._copier.start()
         _wait_until_up(f"{self.url}/healthz", self.process, self.log, f"bot {name}")
         self.fake = fake
         self.sender = SlackSender(SIGNING_SECRET, httpx.AsyncClient(base_url=self.url, timeout=30), fake=fake)
@@ -111,6 +142,21 @@ class Bot:
             await asyncio.sleep(quiet)
         raise TimeoutError(f"bot {self.name} kept talking to Slack for {timeout} s")
 
+    def worker_pid(self) -> int:
+        """The worker process serve started (bot.postack), which runs the bot's work."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        workers = [int(child) for child in children
+                   if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+        assert len(workers) == 1, f"serve's children: {children}"
+        return workers[0]
+
+    def kill_worker(self) -> int:
+        """SIGKILL of the worker alone: serve stays up, acks Slack, and starts another worker."""
+        pid = self.worker_pid()
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no finally, as an out-of-memory kill or a deploy that does not wait."""
         self.process.send_signal(signal.SIGKILL)
@@ -121,6 +167,8 @@ class Bot:
         if self.process.poll() is None:
             self.process.terminate()
         self.process.wait(timeout=30)
+        if self._copier is not None:
+            self._copier.join(10)
         output = _output(self.log)
         self.log.close()
         return output

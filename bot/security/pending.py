@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from enum import StrEnum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +24,24 @@ from bot.store.tables import AuditEvent, JobItem, PendingAction, as_utc, utcnow
 LIFETIME = timedelta(minutes=5)
 LEASE = timedelta(seconds=30)
 
-# How a job ends: done, failed (verified: not done) or unknown (said so, with what to check).
-FINAL_STATES = frozenset({"done", "failed", "unknown", "cancelled"})
+class JobState(StrEnum):
+    """A job's life: pending (waiting for Confirm), running (under a lease), then one of the final states."""
+
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"  # verified: not done
+    unknown = "unknown"  # said so, with what to check
+    cancelled = "cancelled"
+
+
+class ItemState(StrEnum):
+    todo = "todo"
+    done = "done"
+    failed = "failed"
+
+
+FINAL_STATES = frozenset({JobState.done, JobState.failed, JobState.unknown, JobState.cancelled})
 
 
 @dataclass(frozen=True)
@@ -38,7 +55,7 @@ class Pending:
     command: str
     summary: str
     requires_code: bool
-    state: str
+    state: JobState
     created_at: datetime
     expires_at: datetime
     result: dict[str, Any] | None
@@ -62,14 +79,14 @@ class ItemEnd:
 
     @property
     def state(self) -> str:
-        return "failed" if self.reason else "done"
+        return ItemState.failed if self.reason else ItemState.done
 
 
 @dataclass(frozen=True)
 class Item:
     item: str
     name: str
-    state: str
+    state: ItemState
     reason: str | None
 
 
@@ -132,10 +149,11 @@ class PendingActions:
                 update(PendingAction)
                 .where(
                     col(PendingAction.id) == pending_id,
-                    col(PendingAction.state) == "pending",
+                    col(PendingAction.state) == JobState.pending,
                     col(PendingAction.expires_at) > now,
                 )
-                .values(state="running", lease_owner=owner, lease_until=now + self.lease, attempts=1, view_id=view_id)
+                .values(state=JobState.running, lease_owner=owner, lease_until=now + self.lease, attempts=1,
+                        view_id=view_id)
             )
             session.commit()
         return result.rowcount == 1
@@ -147,7 +165,7 @@ class PendingActions:
         with self.db.session() as session:
             orphans = session.exec(
                 select(PendingAction)
-                .where(col(PendingAction.state) == "running", col(PendingAction.lease_until) < now)
+                .where(col(PendingAction.state) == JobState.running, col(PendingAction.lease_until) < now)
                 .order_by(col(PendingAction.lease_until))
                 .limit(5)
             ).all()
@@ -155,7 +173,7 @@ class PendingActions:
                 # Conditional on the lease seen: of two workers taking over at once, one wins.
                 won = session.exec(
                     update(PendingAction)
-                    .where(col(PendingAction.id) == row.id, col(PendingAction.state) == "running",
+                    .where(col(PendingAction.id) == row.id, col(PendingAction.state) == JobState.running,
                            col(PendingAction.lease_owner) == row.lease_owner,
                            col(PendingAction.attempts) == row.attempts)
                     .values(lease_owner=owner, lease_until=now + self.lease, attempts=row.attempts + 1)
@@ -172,7 +190,7 @@ class PendingActions:
         with self.db.session() as session:
             result = session.exec(
                 update(PendingAction)
-                .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == "running",
+                .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == JobState.running,
                        col(PendingAction.lease_owner) == owner)
                 .values(lease_until=self.clock() + self.lease)
             )
@@ -180,13 +198,13 @@ class PendingActions:
         return result.rowcount == 1
 
     @off_loop
-    def finish(self, pending_id: str, state: str, result: dict[str, Any] | None = None, *,
+    def finish(self, pending_id: str, state: JobState, result: dict[str, Any] | None = None, *,
                owner: str | None = None, event: AuditEvent | None = None) -> bool:
         """Ends the job (with its audit row, in one transaction); with `owner`, only while that owner holds it."""
         assert state in FINAL_STATES
         conditions = [col(PendingAction.id) == pending_id]
         if owner is not None:
-            conditions += [col(PendingAction.lease_owner) == owner, col(PendingAction.state) == "running"]
+            conditions += [col(PendingAction.lease_owner) == owner, col(PendingAction.state) == JobState.running]
         with self.db.session() as session:
             ended = session.exec(
                 update(PendingAction)
@@ -204,8 +222,8 @@ class PendingActions:
         with self.db.session() as session:
             result = session.exec(
                 update(PendingAction)
-                .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == "pending")
-                .values(state="cancelled", finished_at=self.clock())
+                .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == JobState.pending)
+                .values(state=JobState.cancelled, finished_at=self.clock())
             )
             session.commit()
         return result.rowcount == 1
@@ -223,7 +241,16 @@ class PendingActions:
     def items(self, pending_id: str) -> list[Item]:
         with self.db.session() as session:
             rows = session.exec(select(JobItem).where(col(JobItem.job_id) == pending_id)).all()
-        return [Item(row.item, row.name, row.state, row.reason) for row in rows]
+        return [Item(row.item, row.name, ItemState(row.state), row.reason) for row in rows]
+
+    @off_loop
+    def add_items(self, pending_id: str, items: Sequence[tuple[str, str]]) -> list[Item]:
+        """Items of an action an older version made without them (it kept its SIMs in its arguments)."""
+        unique = dict(items)
+        with self.db.session() as session:
+            session.add_all(JobItem(job_id=pending_id, item=item, name=name[:200]) for item, name in unique.items())
+            session.commit()
+        return [Item(item, name[:200], ItemState.todo, None) for item, name in unique.items()]
 
     @off_loop
     def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[dict[str, Any]]) -> None:
@@ -259,7 +286,7 @@ def _view(row: PendingAction) -> Pending:
         command=row.command,
         summary=row.summary,
         requires_code=row.requires_code,
-        state=row.state,
+        state=JobState(row.state),
         created_at=as_utc(row.created_at),  # type: ignore[arg-type]
         expires_at=as_utc(row.expires_at),  # type: ignore[arg-type]
         result=json.loads(row.result_json) if row.result_json else None,

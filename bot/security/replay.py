@@ -4,14 +4,15 @@ The database calls run in the database's threads (`off_loop`), off the event loo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from bot.store import Database, off_loop
-from bot.store.tables import SeenRequest
+from bot.store.tables import SeenRequest, WorkerBeat, utcnow
 
 # bolt (slack_sdk's SignatureVerifier) accepts a timestamp up to 5 minutes either side of now; a copy of a request
 # can verify until its timestamp + 5 minutes. One more minute covers clock differences between bot processes.
@@ -33,11 +34,25 @@ def signature_expiry(timestamp: datetime) -> datetime:
     return timestamp + SIGNATURE_WINDOW + SIGNATURE_MARGIN
 
 
+@dataclass(frozen=True)
+class Taken:
+    """An acked request a worker took: whose, where, and what it asked (never an /mfa code: `describe`)."""
+
+    owner: str
+    user_id: str
+    channel_id: str | None
+    command: str
+    key: str = ""
+
+
 @off_loop
-def remember(db: Database, key: str, expires_at: datetime) -> bool:
-    """True the first time a key is seen (in any process sharing the database), False for every later time."""
+def remember(db: Database, key: str, expires_at: datetime, taken: Taken | None = None) -> bool:
+    """True the first time a key is seen (in any process sharing the database), False for every later time.
+    `taken`: the request is held by that worker until `done`."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
+    held = {} if taken is None else {"owner": taken.owner, "user_id": taken.user_id[:32],
+                                     "channel_id": (taken.channel_id or "")[:32] or None, "command": taken.command}
+    statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at, **held).on_conflict_do_nothing()
                  .returning(col(SeenRequest.key)))  # psycopg 3 gives rowcount -1 here: the returned row is the answer
     with db.engine.begin() as connection:
         return connection.execute(statement).first() is not None
@@ -55,3 +70,45 @@ def forget(db: Database, key: str) -> None:
     """For work that failed before it started: the next copy (Slack's retry) may do it."""
     with db.engine.begin() as connection:
         connection.execute(delete(SeenRequest).where(col(SeenRequest.key) == key))
+
+
+@off_loop
+def done(db: Database, key: str) -> None:
+    """The listener of a request a worker took has ended (however it ended: a failure is told by the listener)."""
+    with db.engine.begin() as connection:
+        connection.execute(update(SeenRequest).where(col(SeenRequest.key) == key, col(SeenRequest.owner).is_not(None))
+                           .values(owner=None))
+
+
+@off_loop
+def take_unfinished(db: Database, owner: str, silent_for: timedelta, limit: int = 50) -> list[Taken]:
+    """Requests taken by workers silent for `silent_for` (dead) whose listener never ended, now `owner`'s and
+    ended: of two sweepers, one takes each."""
+    cutoff = utcnow() - silent_for
+    alive = select(col(WorkerBeat.worker_id)).where(col(WorkerBeat.seen_at) >= cutoff)
+    taken: list[Taken] = []
+    with db.engine.begin() as connection:
+        rows = connection.execute(select(SeenRequest).where(col(SeenRequest.owner).is_not(None),
+                                                            col(SeenRequest.owner) != owner,
+                                                            col(SeenRequest.owner).not_in(alive))
+                                  .limit(limit)).mappings().all()
+        for row in rows:
+            won = connection.execute(update(SeenRequest).where(col(SeenRequest.key) == row["key"],
+                                                               col(SeenRequest.owner) == row["owner"])
+                                     .values(owner=None))
+            if won.rowcount == 1:
+                taken.append(Taken(row["owner"], row["user_id"] or "", row["channel_id"], row["command"] or "",
+                                   row["key"]))
+    return taken
+
+
+def key_of(headers: dict[str, list[str]] | dict[str, str]) -> str | None:
+    """The key of a signed request as bolt hands it to a listener (its headers), or None."""
+    def first(name: str) -> str:
+        value = headers.get(name) or ""
+        return value[0] if isinstance(value, list) and value else value if isinstance(value, str) else ""
+
+    timestamp, signature = first("x-slack-request-timestamp"), first("x-slack-signature")
+    if not timestamp.isdigit() or not signature:
+        return None
+    return signature_key(int(timestamp), signature)

@@ -9,6 +9,9 @@ from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from bot.soracom.errors import SoracomError, SoracomUnavailable
+from bot.store.outage import database_unavailable
+
+__all__ = ["InputError", "NotRecorded", "ServiceError", "WriteUnconfirmed", "database_unavailable", "service"]
 
 
 class InputError(Exception):
@@ -30,6 +33,14 @@ class WriteUnconfirmed(Exception):
     def __init__(self, what: str, changed: bool | None, detail: str) -> None:
         super().__init__(f"{what}: {detail}")
         self.what, self.changed, self.detail = what, changed, detail
+
+
+class NotRecorded(Exception):
+    """The database refused a write's intent row: the write was not made, since nothing would say it was."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(action)
+        self.action = action
 
 
 class ServiceError(Exception):

@@ -126,6 +126,12 @@ async def _find(client: SoracomClient, name_or_id: str) -> Group:
 
 
 @service
+@service
+async def group_named_exists(client: SoracomClient, name: str) -> bool:
+    """The read-back of a `/group create` a process that died was making."""
+    return bool(await groups_named(client, name))
+
+
 async def groups_named(client: SoracomClient, name: str) -> list[Group]:
     """Groups whose name tag is exactly `name`; SORACOM filters them, so this is one call, not a full listing."""
     found = client.iter_groups(tag_name="name", tag_value=name, tag_value_match_mode="exact")

@@ -78,6 +78,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.outbox = outbox  # where rows the database refused wait (bot.store.outbox)
+        self.unwritten: list[Any] = []  # such rows when even that file cannot be written (a full disk)
         self._threads = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="db")
 
     async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:

@@ -44,6 +44,23 @@ class AuditEvent(SQLModel, table=True):
     target: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     result: str = Field(max_length=16)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Given when the row is made: a row written again (a retry after a commit whose answer was lost, the outbox
+    # flushed twice) is the same row, and the second write does nothing.
+    record_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    # An intent: written `started` before a SORACOM write, by `owner` (a worker_id), ended by the same row. Set
+    # while it is open, so the sweeper finds the open ones by index; a process that dies leaves it to be read back.
+    owner: str | None = Field(default=None, max_length=64, index=True)
+    job_id: str | None = Field(default=None, max_length=32)  # a job's intents are the job's takeover's to end
+    readback_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class WorkerBeat(SQLModel, table=True):
+    """Each process that writes intents says it is alive here, every few seconds: an open intent of a process
+    silent for longer than a lease was left by a process that died."""
+
+    __tablename__ = "worker_beat"
+    worker_id: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = Field(sa_column=_when())
 
 
 class MfaEnrollment(SQLModel, table=True):
@@ -159,6 +176,12 @@ class SeenRequest(SQLModel, table=True):
     __tablename__ = "seen_request"
     key: str = Field(primary_key=True, max_length=128)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    # A command or press a worker took after serve's process had acked it: `owner` (its worker_id) until the
+    # listener ends. One left by a worker that died was acked and may never have run: its user is told.
+    owner: str | None = Field(default=None, max_length=64, index=True)
+    user_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    command: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AlertSetting(SQLModel, table=True):

@@ -22,6 +22,7 @@ from slack_bolt.request.internals import parse_body
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.net import too_late
 from bot.security import replay
 from bot.store import Database
 
@@ -145,7 +146,8 @@ class SlackEvents:
                  clock: Callable[[], float] = time.time, *,
                  dispatch: Callable[[AsyncBoltRequest], Coroutine[Any, Any, BoltResponse]] | None = None,
                  replays_in_db: Callable[[AsyncBoltRequest], bool] = lambda _: True,
-                 acks_at_once: Callable[[AsyncBoltRequest], bool] | None = None) -> None:
+                 acks_at_once: Callable[[AsyncBoltRequest], bool] | None = None,
+                 held_by: Callable[[AsyncBoltRequest], replay.Taken | None] = lambda _: None) -> None:
         self.app = app
         self.db = db
         self.signing_secret = signing_secret
@@ -153,6 +155,7 @@ class SlackEvents:
         self.dispatch = dispatch or app.async_dispatch
         self.replays_in_db = replays_in_db
         self.acks_at_once = acks_at_once
+        self.held_by = held_by  # in a worker: the acked request it takes, remembered until its listener ends
         self._after_ack: set[asyncio.Task[BoltResponse]] = set()
         self._next_purge = 0.0
         self._recent = RecentKeys()
@@ -169,6 +172,10 @@ class SlackEvents:
         bolt_request = parse_slack_body(request, body)
         if bolt_request is None:
             return JSONResponse({"error": "malformed request body"}, status_code=400)
+        if too_late(request.headers, time.time()):
+            # Relayed by serve's process, which gave up on it and told its user that nothing was done.
+            log.warning("a relayed request arrived after its deadline (the worker was hung); not run")
+            return JSONResponse({"error": "past its relay deadline"}, status_code=503)
         assert timestamp is not None and signature is not None
         if self.acks_at_once is not None and self.acks_at_once(bolt_request):
             sent_at = datetime.fromtimestamp(int(timestamp), timezone.utc)
@@ -185,7 +192,7 @@ class SlackEvents:
     async def _once(self, request: Request, bolt_request: AsyncBoltRequest, timestamp: int,
                     signature: str) -> Response:
         """Dispatches a request the first time it is seen (by signature, and an event by its id)."""
-        first = await self._first_time(timestamp, signature)
+        first = await self._first_time(timestamp, signature, self.held_by(bolt_request))
         if first is False:
             return self._replayed(request)
         if first is None and bolt_request.body.get("type") in VIEW_PAYLOADS:
@@ -201,13 +208,13 @@ class SlackEvents:
             await replay.forget(self.db, event)  # failed before any work: Slack's retry may do it
         return to_starlette_response(response)
 
-    async def _remember(self, key: str, expires_at: datetime) -> bool | None:
+    async def _remember(self, key: str, expires_at: datetime, taken: replay.Taken | None = None) -> bool | None:
         """First time this key is seen? The database answers across processes; while it does not answer quickly
         (a locked SQLite, a restarting PostgreSQL) this process's own memory does, so the ack is never held.
         None: the first time by this process's memory, with the database refusing."""
         if not self._recent.add(key, expires_at):
             return False
-        remembered = asyncio.ensure_future(replay.remember(self.db, key, expires_at))
+        remembered = asyncio.ensure_future(replay.remember(self.db, key, expires_at, taken))
         try:
             return await asyncio.wait_for(asyncio.shield(remembered), DATABASE_PATIENCE)
         except TimeoutError:
@@ -225,10 +232,11 @@ class SlackEvents:
         log.info("replayed Slack request ignored (retry %s)", request.headers.get("x-slack-retry-num", "none"))
         return Response(status_code=200)
 
-    async def _first_time(self, timestamp: int, signature: str) -> bool | None:
+    async def _first_time(self, timestamp: int, signature: str, taken: replay.Taken | None = None) -> bool | None:
         await self._purge_now_and_then()
         sent_at = datetime.fromtimestamp(timestamp, timezone.utc)
-        return await self._remember(replay.signature_key(timestamp, signature), replay.signature_expiry(sent_at))
+        return await self._remember(replay.signature_key(timestamp, signature), replay.signature_expiry(sent_at),
+                                    taken)
 
     async def _purge_now_and_then(self) -> None:
         now = self.clock()

@@ -1,0 +1,88 @@
+"""serve's worker process hung (SIGSTOP) or down: acked commands wait a bounded time, then their users hear that
+nothing was done (and nothing is, the worker refusing the late copies); a modal gets its answer within Slack's 3 s;
+/healthz says 503 meanwhile. Real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.localslack import FakeSlack
+from tests.clock import Clock
+from tests.harness import Harness
+from tests.processes import Bot, Emulator, output_of
+
+OPERATOR = "U_OP"
+BUSY = "The bot is restarting; nothing was done"
+STOPPED_FOR = 10.0
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
+    started = Emulator(tmp_path)
+    yield started
+    started.stop()
+
+
+def health(bot: Bot) -> int:
+    return httpx.get(f"{bot.url}/healthz", timeout=10).status_code
+
+
+@pytest.mark.parametrize("patience", [3.0, 60.0], ids=["past-the-bound", "within-the-bound"])
+async def test_a_worker_stopped_for_10_s(tmp_path: Path, database_url: str, emulator: Emulator, fake: FakeSlack,
+                                         patience: float) -> None:
+    """past-the-bound stands for the 6-minute hang with the bound shortened to 3 s: every user told, nothing run.
+    within-the-bound: the commands run once the worker goes on, and nobody is told anything false."""
+    imsis = emulator.control("POST", "/subscribers", {"count": 5, "status": "active"})
+    bot = Bot(tmp_path, database_url=database_url, emulator=emulator, fake=fake, name="a",
+              env={"BOT_RELAY_PATIENCE_SECONDS": str(patience)})
+    harness = Harness(bot, Clock())  # type: ignore[arg-type]
+    assert health(bot) == 200
+    worker = bot.worker_pid()
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        stopped_at = time.monotonic()
+        assert health(bot) == 503  # hung: not answering its own /healthz
+        for imsi in imsis:
+            response = await bot.sender.command("/sim", f"tag {imsi} hung=yes", user_id=OPERATOR, channel_id="C_OPS")
+            assert response.status_code == 200  # acked at once all the same
+        began = time.monotonic()
+        modal = await bot.sender.view_submission({"id": "V_HUNG", "type": "modal", "callback_id": "gate_code",
+                                                  "private_metadata": "x", "blocks": []}, {}, user_id=OPERATOR)
+        assert time.monotonic() - began < 3.0 and modal.status_code == 200
+        assert modal.json()["response_action"] == "update" and BUSY in str(modal.json()["view"])
+        await asyncio.sleep(max(0.0, STOPPED_FOR - (time.monotonic() - stopped_at)))
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    await bot.settle(quiet=1.0, timeout=60)
+    deadline = time.monotonic() + 30
+    while health(bot) != 200:
+        assert time.monotonic() < deadline, "healthz stayed 503 after the worker went on"
+        await asyncio.sleep(0.2)
+
+    tagged = [imsi for imsi in imsis if emulator.subscriber(imsi)["tags"].get("hung") == "yes"]
+    told = [text for text in harness.texts() if BUSY in text]
+    log = output_of(bot.log)
+    if patience < STOPPED_FOR:
+        assert tagged == [] and len(told) == len(imsis)  # told "nothing was done", and nothing was
+        assert log.count("did not take a request within") == len(imsis)
+        assert "arrived after its deadline" in log
+    else:
+        assert tagged == imsis and told == []  # run once the worker goes on; nobody told anything
+    await bot.stop()
+
+
+async def test_healthz_is_503_once_the_sqlite_file_is_gone(harness: Harness, tmp_path: Path) -> None:
+    http = harness.local.http
+    assert http is not None
+    assert (await http.get("/healthz")).status_code == 200
+    (tmp_path / "bot.db").unlink()  # the settings' database: a volume unmounted, a file deleted by hand
+    answer = await http.get("/healthz")
+    assert answer.status_code == 503 and answer.json()["problem"] == "database file missing"
