@@ -93,9 +93,8 @@ def revision(message: str) -> Path:
 
 
 def _next_rev_id() -> str:
-    # A revision named for its branch ("0009_write_path") counts by its number.
-    numbers = [int(match.group()) for rev in ScriptDirectory.from_config(config()).walk_revisions()
-               if (match := re.match(r"\d+", rev.revision))]
+    numbers = [int(rev.revision) for rev in ScriptDirectory.from_config(config()).walk_revisions()
+               if re.fullmatch(r"\d+", rev.revision)]
     return f"{max(numbers, default=0) + 1:04d}"
 
 

@@ -1,6 +1,6 @@
 """audit rows carry a key of their own (written twice, they are one row) and are intents while open; worker beats
 
-Revision ID: 0009_write_path
+Revision ID: 0010
 Revises: 0009 (remote access)
 Create Date: 2026-12-07 14:40:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = '0009_write_path'
+revision: str = '0010'
 down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
