@@ -4,6 +4,7 @@ the local Slack stand-in in the test's own process; SIGKILL where a crash is wan
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import resource
 import signal
@@ -23,6 +24,14 @@ from bot.localslack import FakeSlack, SlackSender
 ROOT = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "crash-test-signing-secret"
 SECRET_KEY = "crash-test-secret-key-not-secret"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _dies_with_the_test_run() -> None:
+    """A bot or emulator a test started ends with the test process, even one killed from outside (no fixture
+    teardown then): left running, a bot would sweep the shared PostgreSQL test database for the next run's jobs."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _log_file(path: Path) -> IO[str]:
@@ -77,7 +86,7 @@ class Emulator:
         self.log = _log_file(tmp_path / f"emulator-{self.port}.log")
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "emulator", "--port", str(self.port)],
                                         cwd=tmp_path, env=_env(tmp_path), stdout=self.log,
-                                        stderr=subprocess.STDOUT, text=True)
+                                        stderr=subprocess.STDOUT, text=True, preexec_fn=_dies_with_the_test_run)
         _wait_until_up(f"{self.url}/_emulator/stats", self.process, self.log, "the emulator")
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
@@ -116,10 +125,12 @@ class Bot:
         self._copier: threading.Thread | None = None
         if file_size_limit is None:
             self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
-                                            stdout=self.log, stderr=subprocess.STDOUT, text=True)
+                                            stdout=self.log, stderr=subprocess.STDOUT, text=True,
+                                            preexec_fn=_dies_with_the_test_run)
         else:
             def limited() -> None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+                _dies_with_the_test_run()
 
             env["PYTHONDONTWRITEBYTECODE"] = "1"  # a .pyc cut at the limit would break every later import
             self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
