@@ -105,17 +105,22 @@ async def test_locked_database_the_ack_is_fast_and_the_reply_plain(
         told = [call.args.get("text", "") for call in local.fake.calls if call.args.get("user") == OPERATOR
                 or call.method == "response_url"]
         subscribers = local.rt.emulator.subscribers
-        assert subscribers[ready]["status"] == "active"  # a direct change is made, whatever the database does …
         await local.rt.db.run(outbox.flush, local.rt.db)  # (as the sweeper does once the database works again)
         rows = [(e.action, e.target, e.result) for e in await audit.latest(local.rt.db, 20)]
-        assert ("sim.activate", ready, "ok") in rows  # … and its audit row is written, late but not lost
         assert not any("reference" in text or "Traceback" in text for text in told)
-        if database_url.startswith("sqlite"):  # the gated command could not write its confirmation: nothing done
+        if database_url.startswith("sqlite"):
+            # A write is recorded before it is made: its intent could not be written, so it was not made, and the
+            # user was told so; the refusal's own row is written late but not lost.
+            assert subscribers[ready]["status"] == "ready"
+            assert any("refused to record `/sim activate" in text and "nothing was done" in text for text in told)
+            assert ("sim.activate", ready, "refused") in rows
+            # The gated command could not write its confirmation: nothing done.
             busy = [text for text in told if "database stayed locked" in text]
             assert len(busy) == 1 and "/sim activate tag:lot=locked" in busy[0]
             assert subscribers[tagged]["status"] == "ready" and "pending_confirm" not in str(local.fake.calls)
             assert ("sim.activate", "tag:lot=locked", "error") in rows  # the attempt is on record
-        else:  # PostgreSQL waits for the lock (no lock timeout): the confirmation is asked once it is released
+        else:  # PostgreSQL waits for the lock (no lock timeout): the change and the confirmation once it is released
+            assert subscribers[ready]["status"] == "active" and ("sim.activate", ready, "ok") in rows
             assert subscribers[tagged]["status"] == "ready" and "pending_confirm" in str(local.fake.calls)
             assert not any("database stayed locked" in text for text in told)
 
