@@ -13,7 +13,10 @@ import pytest
 
 from bot.local import free_port
 
-PG_BIN = Path(os.environ.get("TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+# Debian's newest installed server (the one .ci/run starts), unless TEST_PG_BIN names another.
+_INSTALLED = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name)
+                    if path.parent.name.isdigit() else 0)
+PG_BIN = Path(os.environ.get("TEST_PG_BIN") or (_INSTALLED[-1] if _INSTALLED else "/usr/lib/postgresql/15/bin"))
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
