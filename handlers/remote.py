@@ -27,6 +27,7 @@ from bot.services.roles import role_of
 from handlers import gate, jobs
 from handlers.common import Failed, Refused, Request, RoleReading, UserError, failure_text, user_language
 from handlers.views import remote as views
+from handlers.views.times import local_time
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ async def ask_open(request: Request) -> None:
     for access in await accesses(request.rt).live(sim.imsi):
         if access.device_port == ask.port:
             raise UserError(t("remote.already_open", name=sim.name or sim.imsi, port=ask.port, imsi=sim.imsi,
-                              until=views.when(access.expires_at, request.rt.settings.timezone)))
+                              until=local_time(access.expires_at, request.rt.settings.timezone)))
     opening = Opening(sim.imsi, sim.name, ask.port, ask.duration, ask.sources, ask.tls)
     await gate.ask(request, OPEN_WIDE_ACTION if ask.wide else OPEN_ACTION, {"opening": opening.to_args()},
                    views.preview_blocks(opening, default_sources=ask.default_sources), views.preview_text(opening))

@@ -77,6 +77,8 @@ async def test_a_quiet_device_gets_one_message_updated_with_sorcoms_diagnosis_an
     text = message_text(message)
     assert len(ephemerals(harness, VIEWER)) == 1, "the diagnosis updates the first answer, no second message"
     assert "quiet since" in text and re.search(r"\([45] h ago\)", text)  # went quiet 5 h before the seed's now
+    times = re.findall(r"\b\d{1,2}:\d{2}\b(?: [A-Z]{3})?", text)
+    assert times and all(moment.endswith(" JST") for moment in times), times  # BOT_TIMEZONE's label on every time
     assert "The device has had no data session for a while." in text  # SORACOM's insight, from the catalogue
     assert "openstreetmap.org/?mlat=35.62580&amp;mlon=139.72370" in text  # the cell's place, located by SORACOM
     assert "TAC 5840 ECI 44668480" in text and "*ended*" in text

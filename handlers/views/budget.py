@@ -13,6 +13,7 @@ from bot.services.budget import Budget, Forecast
 from handlers.views.bill import month_label
 from handlers.views.common import money
 from handlers.views.common import fields, mention, note, plain
+from handlers.views.times import local_time
 
 
 def _percent(forecast: Forecast, budget: Budget) -> str:
@@ -29,7 +30,7 @@ def forecast_text(forecast: Forecast, budget: Budget) -> str:
 def status_text(budget: Budget | None, forecast: Forecast | None, zone: tzinfo, next_check: datetime) -> str:
     if budget is None:
         return t("bill.budget_none")
-    when = next_check.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    when = local_time(next_check, zone)
     amount = money(budget.amount, forecast.currency if forecast else None)
     head = t("bill.budget_status", amount=amount, channel=budget.channel,
              user=mention(budget.set_by), when=when)

@@ -24,6 +24,7 @@ from bot.services.devices import Diagnosis, PingResult, SessionRow, Verdict, Wen
 from bot.services.sms import Sms
 from handlers.views.common import fields, plain, text, traffic
 from handlers.views.sim import sim_label
+from handlers.views.times import local_time
 
 ACTIVATE_ACTION = "devices_activate"
 RECONNECT_ACTION = "devices_reconnect"
@@ -36,10 +37,6 @@ SMS_BLOCK_ID = "devices_sms_text"
 SMS_INPUT_ID = "text"
 SPARKS = "▁▂▃▄▅▆▇█"
 SEVERITY_ICONS = {"error": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}
-
-
-def _when(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def ago(moment: datetime, now: datetime) -> str:
@@ -83,7 +80,7 @@ def _online(diagnosis: Diagnosis, now: datetime, zone: ZoneInfo) -> str:
     if session is not None and session.online:
         return t("devices.online_yes")
     if diagnosis.offline_since is not None:
-        return t("devices.online_since", when=_when(diagnosis.offline_since, zone),
+        return t("devices.online_since", when=local_time(diagnosis.offline_since, zone),
                  ago=ago(diagnosis.offline_since, now))
     return t("devices.online_no")
 
@@ -106,7 +103,7 @@ def diagnosis_blocks(diagnosis: Diagnosis, now: datetime, zone: ZoneInfo) -> lis
         lines = [_session_line(row, zone) for row in diagnosis.sessions] or [t("devices.sessions_none")]
         blocks.append(text("\n".join([t("devices.sessions_title"), *lines])))
     if diagnosis.history is not None:
-        lines = [t("devices.history_line", when=_when(row.at, zone), status=term("sim.status", row.status),
+        lines = [t("devices.history_line", when=local_time(row.at, zone), status=term("sim.status", row.status),
                    speed=row.speed_class or "—",
                    by=t("devices.history_by", user=row.by) if row.by else "")
                  for row in diagnosis.history] or [t("devices.history_none")]
@@ -114,7 +111,7 @@ def diagnosis_blocks(diagnosis: Diagnosis, now: datetime, zone: ZoneInfo) -> lis
     if diagnosis.traffic is not None:
         title = t("devices.traffic_title", total=traffic(diagnosis.traffic_total))
         body = f"`{sparkline(diagnosis.traffic)}`" if diagnosis.traffic_total else t("devices.traffic_none")
-        since = diagnosis.traffic_since.astimezone(zone).strftime("%H:%M")
+        since = local_time(diagnosis.traffic_since, zone, short=True)
         blocks.append(text(f"{title}\n{body} ({since}–)"))
     blocks.append(text("\n".join([t("devices.diagnosis_title"), *_insight_lines(diagnosis)])))
     blocks += [DividerBlock(), text("\n".join([t("devices.verdict_title"),
@@ -131,7 +128,7 @@ def _session_line(row: SessionRow, zone: ZoneInfo) -> str:
         place = t("devices.place", url=row.place.map_url, range=row.place.range_m or 0)
     else:
         place = t("devices.place_unknown") if row.cell else ""
-    return t("devices.session_line", when=_when(row.at, zone), event=term("devices.event", row.event),
+    return t("devices.session_line", when=local_time(row.at, zone), event=term("devices.event", row.event),
              rat=row.rat or "", cell=f" · {row.cell}" if row.cell else "", place=Mrkdwn(place))
 
 
@@ -156,7 +153,7 @@ def _verdict(diagnosis: Diagnosis, verdict: Verdict, now: datetime, zone: ZoneIn
         return t("devices.verdict.quiet_never", target=target)
     return t(f"devices.verdict.{verdict.value}", status=term("sim.status", sim.status), target=target,
              lock=sim.imei_lock or "", imei=diagnosis.last_imei or "", speed=sim.speed_class or "",
-             when=_when(diagnosis.offline_since, zone) if diagnosis.offline_since else "",
+             when=local_time(diagnosis.offline_since, zone) if diagnosis.offline_since else "",
              ago=ago(diagnosis.offline_since, now) if diagnosis.offline_since else "")
 
 
@@ -225,6 +222,6 @@ def went_quiet_blocks(quiet: list[WentQuiet], zone: ZoneInfo) -> list[Block]:
         return []
     blocks: list[Block] = [text(t("devices.home_quiet_title"))]
     for row in quiet[:5]:
-        line = t("devices.home_quiet_line", sim=sim_label(row.imsi, row.name), when=_when(row.since, zone))
+        line = t("devices.home_quiet_line", sim=sim_label(row.imsi, row.name), when=local_time(row.since, zone))
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line), accessory=diagnose_button(row.imsi)))
     return blocks

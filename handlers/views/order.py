@@ -30,6 +30,7 @@ from bot.services.orders import (
     OrderPlan,
     ProductInfo,
 )
+from handlers.views.times import local_time
 from handlers.views.common import DEFAULT_CURRENCY, MAX_MESSAGE_BLOCKS, Mrkdwn, clip, fields, money, note, text
 
 PICKER_CALLBACK_ID = "order_pick"
@@ -139,7 +140,7 @@ def order_time(value: str | None, tz: tzinfo = timezone.utc) -> str:
         moment = datetime.strptime(value or "", "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
     except ValueError:
         return value or "—"
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    return local_time(moment, tz)
 
 
 # The picker modal

@@ -4,18 +4,14 @@ the list. Pure functions of the services' dataclasses."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from slack_sdk.models.blocks import Block
 
 from bot.messages import Mrkdwn, escape, t
 from bot.services.remote import Access, Endpoint, Opening, format_span
 from handlers.views.common import note, text
-
-
-def when(moment: datetime, zone: tzinfo) -> str:
-    """A time in BOT_TIMEZONE, with its zone: `2026-12-07 15:02 JST`."""
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+from handlers.views.times import local_time
 
 
 def _name(name: str, imsi: str) -> str:
@@ -42,11 +38,11 @@ def preview_blocks(opening: Opening, *, default_sources: bool) -> list[Block]:
 
 def notice_text(access: Access, zone: tzinfo) -> str:
     return t("remote.notice", user=access.opened_by, name=_name(access.sim_name, access.imsi), imsi=access.imsi,
-             port=access.device_port, sources=_sources(access.sources), until=when(access.expires_at, zone))
+             port=access.device_port, sources=_sources(access.sources), until=local_time(access.expires_at, zone))
 
 
 def ended_notice_text(access: Access, zone: tzinfo) -> str:
-    moment = when(access.closed_at or access.expires_at, zone)
+    moment = local_time(access.closed_at or access.expires_at, zone)
     common = {"name": _name(access.sim_name, access.imsi), "imsi": access.imsi, "port": access.device_port,
               "sources": _sources(access.sources), "when": moment}
     if access.state == "closed" and access.closed_by:
@@ -55,7 +51,7 @@ def ended_notice_text(access: Access, zone: tzinfo) -> str:
 
 
 def told_text(access: Access, zone: tzinfo) -> str:
-    moment = when(access.closed_at or access.expires_at, zone)
+    moment = local_time(access.closed_at or access.expires_at, zone)
     common = {"name": _name(access.sim_name, access.imsi), "imsi": access.imsi, "port": access.device_port,
               "when": moment}
     if access.state == "closed" and access.closed_by:
@@ -65,12 +61,12 @@ def told_text(access: Access, zone: tzinfo) -> str:
 
 def opened_summary(access: Access, zone: tzinfo) -> str:
     return t("remote.opened_summary", name=_name(access.sim_name, access.imsi), port=access.device_port,
-             until=when(access.expires_at, zone))
+             until=local_time(access.expires_at, zone))
 
 
 def endpoint_text(access: Access, endpoint: Endpoint, zone: tzinfo) -> str:
     lines = [t("remote.endpoint", name=_name(access.sim_name, access.imsi), imsi=access.imsi,
-               port=access.device_port, until=when(access.expires_at, zone), address=endpoint.address,
+               port=access.device_port, until=local_time(access.expires_at, zone), address=endpoint.address,
                endpoint_port=endpoint.port, hostname=endpoint.hostname)]
     if endpoint.ssh:
         lines.append(t("remote.endpoint_ssh", command=endpoint.ssh))
@@ -87,7 +83,7 @@ def list_blocks(rows: Sequence[tuple[Access, Endpoint | None]], viewer: str, zon
     for access, endpoint in rows[:45]:
         line = t("remote.list_item", name=_name(access.sim_name, access.imsi), imsi=access.imsi,
                  port=access.device_port, user=access.opened_by, sources=_sources(access.sources),
-                 until=when(access.expires_at, zone))
+                 until=local_time(access.expires_at, zone))
         if access.opened_by == viewer:
             line = Mrkdwn(f"{line}\n" + (t("remote.list_yours", address=endpoint.address, endpoint_port=endpoint.port,
                                              hostname=endpoint.hostname) if endpoint else t("remote.endpoint_gone")))

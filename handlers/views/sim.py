@@ -15,6 +15,7 @@ from bot.services.sims import LIFECYCLE, Change, Cursor, Preview, SimDetail, Sim
 from bot.services.targets import SimInfo
 from handlers.views.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, escape, fields, note, text
 from handlers.views.common import traffic as traffic_size
+from handlers.views.times import local_time
 
 NEXT_ACTION = "sim_list_next"
 PREVIOUS_ACTION = "sim_list_prev"
@@ -161,7 +162,7 @@ def detail_blocks(detail: SimDetail, tz: ZoneInfo) -> list[Block]:
 def _when(ms: int | None, tz: ZoneInfo) -> str:
     if not ms:
         return "—"
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    return local_time(datetime.fromtimestamp(ms / 1000, timezone.utc), tz)
 
 
 def _expiry(sim: SimInfo, tz: ZoneInfo) -> str:
@@ -191,7 +192,7 @@ def _traffic(detail: SimDetail, tz: ZoneInfo) -> str:
     if traffic is None:
         return t("sim.no_traffic")
     return t("sim.traffic", up=traffic_size(traffic.upload_bytes), down=traffic_size(traffic.download_bytes),
-             since=traffic.since.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"))
+             since=local_time(traffic.since, tz))
 
 
 # Changes: what they do, previews, progress and reports
