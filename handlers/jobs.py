@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
@@ -16,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import Mrkdwn, t
 from bot.runtime import Runtime
 from bot.security import replay
-from bot.security.pending import ItemEnd, JobState, Pending
+from bot.security.pending import ItemEnd, JobState, LeaseLost, Pending
 from bot.security.roles import Role
 from bot.services import audit, intents
 from bot.services.roles import role_of
@@ -64,38 +65,78 @@ def define(rt: Runtime, action: GatedAction) -> GatedAction:
     return action
 
 
+class Lease:
+    """A run's hold on its job as far as the run can know without asking: granted for the lease's length from
+    when it was last renewed. A run stopped longer than that (a hung process, SIGSTOP) may have been taken over,
+    so it asks before its next SORACOM write, and stops if the job has passed to another run."""
+
+    def __init__(self, rt: Runtime, job: Pending, work: asyncio.Task[object]) -> None:
+        self.rt, self.job_id, self.work = rt, job.id, work
+        self.attempt = max(job.attempts, 1)  # a job just claimed is its first attempt
+        self.length = rt.pending.lease.total_seconds()
+        self.lost = False
+        self._held_until = asyncio.get_running_loop().time() + self.length
+
+    async def renew(self) -> bool:
+        asked = asyncio.get_running_loop().time()
+        if not await self.rt.pending.renew(self.job_id, self.rt.worker_id, self.attempt):
+            self.lose()
+            return False
+        self._held_until = asked + self.length
+        return True
+
+    def lose(self) -> None:
+        if not self.lost:
+            self.lost = True
+            self.work.cancel()
+
+    async def hold(self) -> None:
+        """Before a SORACOM write: returns while this run still holds its job, else stops the run."""
+        # The keeper renews every third of the lease, so this asks the database only after the run was stopped.
+        if asyncio.get_running_loop().time() < self._held_until - self.length / 3:
+            return
+        if not await self.renew():
+            raise asyncio.CancelledError
+
+    async def keep(self) -> None:
+        while True:
+            await asyncio.sleep(self.length / 3)
+            try:
+                if not await self.renew():
+                    return
+            except Exception:  # noqa: BLE001 - a database hiccup: try again; the lease outlives a few misses
+                log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)
+
+
+_lease: ContextVar[Lease | None] = ContextVar("job_lease", default=None)
+
+
+async def hold_lease() -> None:
+    """Before each SORACOM write of a job: stops the job if another run has it (see Lease)."""
+    lease = _lease.get()
+    if lease is not None:
+        await lease.hold()
+
+
 async def run(request: Request, job: Pending) -> Outcome:
-    """Runs a job this process has claimed, renewing its lease; stops if another worker took it over."""
+    """Runs a job this process has claimed, renewing its lease; stops if another run took it over."""
     rt = request.rt
     work = asyncio.current_task()
     assert work is not None
-    lost = asyncio.Event()
-    keeper = asyncio.get_running_loop().create_task(_keep_lease(rt, job.id, work, lost), name=f"lease:{job.id}")
+    lease = Lease(rt, job, work)
+    token = _lease.set(lease)
+    keeper = asyncio.get_running_loop().create_task(lease.keep(), name=f"lease:{job.id}")
     try:
         return await _execute(request, job, actions(rt)[job.action])
     except asyncio.CancelledError:
-        if not lost.is_set():
+        if not lease.lost:
             raise
         work.uncancel()
-        log.warning("job %s was taken over by another worker; this one stopped", job.id)
+        log.warning("job %s was taken over by another run; this one stopped", job.id)
         return Outcome(False, t("common.pending_taken_over"), unknown=True)
     finally:
+        _lease.reset(token)
         keeper.cancel()
-
-
-async def _keep_lease(rt: Runtime, job_id: str, work: asyncio.Task[object], lost: asyncio.Event) -> None:
-    every = rt.pending.lease.total_seconds() / 3
-    while True:
-        await asyncio.sleep(every)
-        try:
-            held = await rt.pending.renew(job_id, rt.worker_id)
-        except Exception:  # noqa: BLE001 - a database hiccup: try again; the lease outlives a few misses
-            log.warning("could not renew the lease of job %s", job_id, exc_info=True)
-            continue
-        if not held:
-            lost.set()
-            work.cancel()
-            return
 
 
 async def _execute(request: Request, job: Pending, action: GatedAction) -> Outcome:
@@ -169,8 +210,18 @@ class ItemLog:
             events = [audit.values(self.request.actor, command=self.request.command_line, action=self.action,
                                    target=end.item, result=result, error=end.reason)
                       for end, result, _ in batch]
+            lease = _lease.get()
             try:
-                await self.request.rt.pending.end_items(self.job.id, [end for end, _, _ in batch], events)
+                await self.request.rt.pending.end_items(
+                    self.job.id, [end for end, _, _ in batch], events,
+                    owner=self.request.rt.worker_id if lease else None, attempt=lease.attempt if lease else None)
+            except LeaseLost:
+                log.warning("job %s passed to another run; %d item end(s) left to it", self.job.id, len(batch))
+                for _, _, written in batch:
+                    written.cancel()
+                if lease is not None:
+                    lease.lose()
+                return
             except Exception:  # noqa: BLE001 - SORACOM has acted: the record must be written, so try again
                 log.warning("could not record %d item(s) of job %s; trying again", len(batch), self.job.id,
                             exc_info=True)

@@ -259,6 +259,7 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
         await item_log.end(imsi, reason, refused=imsi in refused)
 
     async def work(imsi: str) -> None:
+        await jobs.hold_lease()
         try:
             # The item's own audit row says "refused". A read at most one SORACOM call old serves: a demotion
             # stops the run within ROLE_FRESHNESS, at a tenth of the reads.

@@ -72,6 +72,10 @@ class Pending:
         return self.attempts > 1
 
 
+class LeaseLost(Exception):
+    """The job passed to another run (its lease lapsed while this one was stopped): this run must stop."""
+
+
 @dataclass(frozen=True)
 class ItemEnd:
     item: str
@@ -185,13 +189,13 @@ class PendingActions:
         return None
 
     @off_loop
-    def renew(self, pending_id: str, owner: str) -> bool:
-        """Extends the lease; False when another worker took the job over (this one must stop)."""
+    def renew(self, pending_id: str, owner: str, attempt: int | None = None) -> bool:
+        """Extends the lease; False when another worker took the job over (this one must stop). With `attempt`,
+        also when this same process took it over after a hang: the earlier run must stop all the same."""
         with self.db.session() as session:
             result = session.exec(
                 update(PendingAction)
-                .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == JobState.running,
-                       col(PendingAction.lease_owner) == owner)
+                .where(*_held(pending_id, owner, attempt))
                 .values(lease_until=self.clock() + self.lease)
             )
             session.commit()
@@ -253,19 +257,35 @@ class PendingActions:
         return [Item(item, name[:200], ItemState.todo, None) for item, name in unique.items()]
 
     @off_loop
-    def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[dict[str, Any]]) -> None:
+    def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[dict[str, Any]], *,
+                  owner: str | None = None, attempt: int | None = None) -> None:
         """Items' outcomes and their audit rows (`audit.values`) in one transaction: neither is ever written
-        without the other."""
+        without the other. With `owner`, only while that owner's `attempt` holds the job (else LeaseLost, nothing
+        written): the run that took it over does those items again and records them, once."""
         now = self.clock()
         # Core statements, each executed once for many rows, on a bare connection: the ORM's per-row update cost
         # 1 ms a SIM, and a Session around them a fifth of what remains.
         with self.db.engine.begin() as connection:
+            # A no-op write of the job's row: checks the lease and, on PostgreSQL, holds the row until the commit,
+            # so a takeover cannot slip between the check and these rows.
+            if owner is not None and connection.execute(
+                    update(PendingAction).where(*_held(pending_id, owner, attempt))
+                    .values(lease_owner=owner)).rowcount != 1:
+                raise LeaseLost(pending_id)
             if ends:
                 connection.execute(_END_ITEM, [
                     {"b_job": pending_id, "b_item": end.item, "b_state": end.state, "b_reason": end.reason,
                      "b_now": now} for end in ends])
             if events:
                 connection.execute(insert(AuditEvent), list(events))
+
+
+def _held(pending_id: str, owner: str, attempt: int | None) -> list[Any]:
+    conditions = [col(PendingAction.id) == pending_id, col(PendingAction.state) == JobState.running,
+                  col(PendingAction.lease_owner) == owner]
+    if attempt is not None:
+        conditions.append(col(PendingAction.attempts) == attempt)
+    return conditions
 
 
 _END_ITEM = (
