@@ -1,4 +1,5 @@
-"""`python -m bot emulator` as a real process: auth and a paged subscriber list over HTTP, as curl would."""
+"""`python -m bot emulator` as a real process: auth and a paged subscriber list over HTTP, as curl would; a remote
+access endpoint in a request's path stays out of its access log."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 
 from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID
 from bot.local import free_port
+from tests.test_emulator import ONLINE_SIM
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +42,12 @@ def test_emulator_serves_auth_and_pages(tmp_path: Path) -> None:
                            headers=headers)
         assert second.json()[0]["imsi"] > first.json()[-1]["imsi"]
         assert httpx.get(f"{base}/subscribers").status_code == 401
+        mapping = httpx.post(f"{base}/port_mappings", headers=headers, json={
+            "destination": {"imsi": ONLINE_SIM, "port": 22}, "duration": 600,
+            "source": {"ipRanges": ["203.0.113.0/24"]}}).json()
+        endpoint = f"{mapping['ipAddress']}/{mapping['port']}"
+        assert httpx.delete(f"{base}/port_mappings/{endpoint}", headers=headers).status_code == 204
     finally:
         process.terminate()
-        process.communicate(timeout=20)
+        output, _ = process.communicate(timeout=20)
+    assert "DELETE /v1/port_mappings/[redacted]/[redacted]" in output and endpoint not in output

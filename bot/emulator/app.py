@@ -160,4 +160,8 @@ def serve_emulator(host: str = "127.0.0.1", port: int = 8090) -> None:
     """Serves a freshly seeded emulator under uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    from bot.web.access_log import redact_remote_endpoints
+
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="info")
+    redact_remote_endpoints("uvicorn.access")  # after uvicorn.Config, which configures its loggers
+    uvicorn.Server(config).run()
