@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.messages.locales import UserLanguages
 from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Mfa
-from bot.security.pending import PendingActions
+from bot.jobs.store import PendingActions
 from bot.soracom import SoracomClient
 from bot.soracom.client import DEFAULT_TOKEN_TIMEOUT
 from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import Mrkdwn, t
 from bot.runtime import Runtime
 from bot.security import replay
-from bot.security.pending import ItemEnd, JobState, Pending
+from bot.jobs.store import ItemEnd, JobState, Pending
 from bot.security.roles import Role
 from bot.services import audit, intents
 from bot.services.roles import role_of

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Item, ItemState, Pending
+from bot.jobs.store import Item, ItemState, Pending
 from bot.security.roles import Role
 from bot.services import fleet, intents, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
