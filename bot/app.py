@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 import handlers
+from bot.jobs.sweeper import Sweeper
 from bot.messages import t
 from bot.postack import Dispatcher, acked_at_once
 from bot.runtime import Runtime
@@ -38,6 +39,7 @@ from bot.web import events as soracom_events
 from handlers.bill_summary import BillScheduler
 from handlers.budget_watch import BudgetWatch
 from handlers.common import SlashCommands, failure_text, listener_ended, speak_to, taken_request
+from handlers.jobs import SlackNotifier, sweep_passes
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +202,11 @@ class ScheduledWork:
         await self.budget_watch.stop()
         await self.refresher.stop()
         self.scheduler.shutdown(wait=False)
+
+
+def job_sweeper(rt: Runtime, client: AsyncWebClient) -> Sweeper:
+    """The job engine's sweeper for this bot, speaking to people through Slack; `start` it, `stop` it."""
+    return Sweeper(rt.jobs, SlackNotifier(rt, client), passes=sweep_passes(rt, client))
 
 
 async def start_scheduled_work(rt: Runtime, client: AsyncWebClient) -> ScheduledWork:

@@ -14,7 +14,8 @@ import httpx
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import ScheduledWork, build_app, build_web, start_scheduled_work
+from bot.app import ScheduledWork, build_app, build_web, job_sweeper, start_scheduled_work
+from bot.jobs.sweeper import Sweeper
 from bot.config import Settings
 from bot.localslack import FakeSlack, SlackSender
 from bot.net import free_port
@@ -22,7 +23,6 @@ from bot.runtime import EMBEDDED_EMULATOR_ENDPOINT, Runtime
 from bot.store.tables import utcnow
 from bot.services.alerts import parse_limit
 from bot.services.errors import InputError
-from handlers.jobs import Sweeper
 from handlers.views.common import MIB, traffic_mib
 
 LOCAL_BOT_TOKEN = "xoxb-local"
@@ -119,7 +119,7 @@ class LocalBot:
         if self._with_scheduler:
             self.scheduled = await start_scheduled_work(self.rt, client)
         if self._with_sweeper:
-            self.sweeper = Sweeper(self.rt, client)
+            self.sweeper = job_sweeper(self.rt, client)
             await self.sweeper.start()
         return self
 

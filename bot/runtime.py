@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.config import Settings
+from bot.jobs.engine import Executors, JobEngine
+from bot.jobs.store import PendingActions
 from bot.messages.locales import UserLanguages
 from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Mfa
-from bot.security.pending import PendingActions
+from bot.services.intents import ReadBacks
 from bot.soracom import SoracomClient
 from bot.soracom.client import DEFAULT_TOKEN_TIMEOUT
 from bot.soracom.credentials import AuthKeyCredentials, Credentials, RootCredentials, SamCredentials
@@ -59,6 +61,12 @@ class Runtime:
         if kind not in self._held:
             self._held[kind] = kind()
         return self._held[kind]
+
+    @property
+    def jobs(self) -> JobEngine:
+        """The job engine on this bot's job store, with the executors its handlers defined."""
+        return JobEngine(store=self.pending, db=self.db, worker_id=self.worker_id, admins=self.settings.admins,
+                         executors=self.state(Executors), read_backs=self.state(ReadBacks))
 
     @classmethod
     def create(

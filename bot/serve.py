@@ -14,13 +14,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot.app import build_app, build_web, start_scheduled_work
+from bot.app import build_app, build_web, job_sweeper, start_scheduled_work
 from bot.config import Settings
 from bot.postack import Dispatcher, WorkerProcess
 from bot.runtime import Runtime
 from handlers import relay
 from handlers.common import SlashCommands
-from handlers.jobs import Sweeper
 from bot.web.access_log import redact_access_log
 from bot.web.slack_status import SlackStatus, checking_slack
 
@@ -111,7 +110,7 @@ async def _start_work(settings: Settings, rt: Runtime, client: AsyncWebClient,
     try:
         stack.push_async_callback(rt.aclose)
         stack.push_async_callback((await start_scheduled_work(rt, client)).stop)
-        sweeper = Sweeper(rt, client)
+        sweeper = job_sweeper(rt, client)
         await sweeper.start()
         stack.push_async_callback(sweeper.stop)
         if settings.SLACK_APP_TOKEN:

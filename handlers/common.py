@@ -20,6 +20,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import OperationalError
 
+from bot.jobs.context import RoleReading as RoleReading  # a Request's role reading is a job's too
 from bot.messages import language_of_locale, t, unescape
 from bot.messages.locales import USER_LANGUAGE_FAILURE_TTL, USER_LANGUAGE_LOOKUP_SECONDS
 from bot.runtime import Runtime
@@ -81,15 +82,6 @@ def split_args(text: str) -> list[str]:
 
 
 Blocks = Sequence[Block | dict[str, Any]]
-
-
-@dataclass
-class RoleReading:
-    """A user's role as last read, and when (loop time): requests derived from one share it, so a bulk run's
-    workers share one read per SORACOM call."""
-
-    role: Role
-    read_at: float | None = None
 
 
 @dataclass

@@ -18,7 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.mfa import Check, CheckResult
-from bot.security.pending import JobState, Pending
+from bot.jobs.rows import Pending
+from bot.jobs.states import JobState
 from handlers import jobs
 from handlers.common import Request, UserError, interaction_request, register_action
 from handlers.jobs import GatedAction, actions, truth

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Pending
+from bot.jobs.rows import Pending
 from bot.security.roles import Role
 from bot.services import groups, intents
 from bot.services.errors import InputError

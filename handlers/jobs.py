@@ -1,50 +1,40 @@
-"""Confirmed actions run as jobs: under a lease, with the actor's role read again before the work, the outcome
-written to the database before anyone is told, and taken over by another worker when the process running one dies.
-"""
+"""The Slack side of the job engine (bot.jobs): the gated actions behind the Confirm buttons and their executors
+as the engine runs them, the notifier that speaks to users for the engine, and what a stale button says."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import logging
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Mrkdwn, t
+from bot.jobs.context import JobContext
+from bot.jobs.engine import Executor, Executors
+from bot.jobs.engine import Outcome as Outcome  # the executors' result, as handlers.jobs.Outcome
+from bot.jobs.rows import Pending
+from bot.jobs.states import JobState
+from bot.jobs.sweeper import SweepPass
+from bot.messages import Mrkdwn, current_language, t
 from bot.runtime import Runtime
-from bot.security import replay
-from bot.security.pending import ItemEnd, JobState, LeaseLost, Pending
 from bot.security.roles import Role
-from bot.services import audit, intents
-from bot.services.roles import role_of
-from handlers.common import Request, RoleReading, failure_text, outcome_of, speak_to
+from bot.services.language import speak
+from handlers.common import Request, failure_text, outcome_of, user_language
 from handlers.views import gate as views
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    summary: str
-    unknown: bool = False  # SORACOM may or may not have done it, and reading back could not tell
-
-    @property
-    def state(self) -> JobState:
-        return JobState.done if self.ok else JobState.unknown if self.unknown else JobState.failed
-
-
-Executor = Callable[[Request, Pending], Awaitable[Outcome]]
+SlackExecutor = Callable[[Request, Pending], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
 class GatedAction:
     name: str
-    run: Executor
+    run: SlackExecutor
     role: Role
     requires_code: bool = False
     confirm_label: str | None = None  # the message id of its Confirm button: told in each user's language
@@ -61,294 +51,97 @@ def actions(rt: Runtime) -> GatedActions:
 
 
 def define(rt: Runtime, action: GatedAction) -> GatedAction:
+    """The action behind a Confirm button, and its executor for the engine."""
     actions(rt)[action.name] = action
+    rt.state(Executors)[action.name] = _executor(rt, action)
     return action
 
 
-class Lease:
-    """A run's hold on its job as far as the run can know without asking: granted for the lease's length from
-    when it was last renewed. A run stopped longer than that (a hung process, SIGSTOP) may have been taken over,
-    so it asks before its next SORACOM write, and stops if the job has passed to another run."""
+class _Client:
+    """The bot's Slack client (the app's): what a job's executor speaks through, wherever the job runs."""
 
-    def __init__(self, rt: Runtime, job: Pending, work: asyncio.Task[object]) -> None:
-        self.rt, self.job_id, self.work = rt, job.id, work
-        self.attempt = max(job.attempts, 1)  # a job just claimed is its first attempt
-        self.length = rt.pending.lease.total_seconds()
-        self.lost = False
-        self._held_until = asyncio.get_running_loop().time() + self.length
-
-    async def renew(self) -> bool:
-        asked = asyncio.get_running_loop().time()
-        if not await self.rt.pending.renew(self.job_id, self.rt.worker_id, self.attempt):
-            self.lose()
-            return False
-        self._held_until = asked + self.length
-        return True
-
-    def lose(self) -> None:
-        if not self.lost:
-            self.lost = True
-            self.work.cancel()
-
-    async def hold(self) -> None:
-        """Before a SORACOM write: returns while this run still holds its job, else stops the run."""
-        # The keeper renews every third of the lease, so this asks the database only after the run was stopped.
-        if asyncio.get_running_loop().time() < self._held_until - self.length / 3:
-            return
-        if not await self.renew():
-            raise asyncio.CancelledError
-
-    async def keep(self) -> None:
-        while True:
-            await asyncio.sleep(self.length / 3)
-            try:
-                if not await self.renew():
-                    return
-            except Exception:  # noqa: BLE001 - a database hiccup: try again; the lease outlives a few misses
-                log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)
+    client: AsyncWebClient | None = None
 
 
-_lease: ContextVar[Lease | None] = ContextVar("job_lease", default=None)
+def register(app: AsyncApp, rt: Runtime) -> None:
+    rt.state(_Client).client = app.client
 
 
-async def hold_lease() -> None:
-    """Before each SORACOM write of a job: stops the job if another run has it (see Lease)."""
-    lease = _lease.get()
-    if lease is not None:
-        await lease.hold()
+def request_for(rt: Runtime, context: JobContext, *, required: Role = Role.viewer,
+                client: AsyncWebClient | None = None) -> Request:
+    """The Request an executor speaks through: no Slack payload (its replies go out as private messages), for the
+    job's command in its channel, with the context's role reading; through the app's client unless given one."""
+    client = client or rt.state(_Client).client
+    assert client is not None, "the job engine runs a Slack action before the app was built"
+    return Request(rt=rt, client=client, respond=None, user_id=context.user_id, team_id=context.team_id,
+                   channel_id=context.channel_id, trigger_id=None, reading=context.reading, command=context.command,
+                   required=required, job_id=context.job_id)
+
+
+def _executor(rt: Runtime, action: GatedAction) -> Executor:
+    async def execute(context: JobContext, job: Pending) -> Outcome:
+        speak(context.lang)
+        request = request_for(rt, context, required=action.role)
+        try:
+            # Executors record how their action ended; this records a failure none of them did (a database error).
+            async with request.audited(job.action, job.summary, failures_only=True):
+                await request.recheck(job.action, job.summary)
+                return await action.run(request, job)
+        except Exception as exc:
+            return Outcome(False, failure_text(exc, job.command), unknown=outcome_of(exc) in ("unknown", "error"))
+
+    return execute
+
+
+def context_of(request: Request, job: Pending) -> JobContext:
+    """The context of a job confirmed by `request`: the presser's role reading, in the language they read."""
+    return JobContext(job_id=job.id, user_id=request.user_id, team_id=request.team_id,
+                      channel_id=job.channel_id or request.channel_id, reading=request.reading,
+                      lang=current_language(), command=job.command)
 
 
 async def run(request: Request, job: Pending) -> Outcome:
-    """Runs a job this process has claimed, renewing its lease; stops if another run took it over."""
-    rt = request.rt
-    work = asyncio.current_task()
-    assert work is not None
-    lease = Lease(rt, job, work)
-    token = _lease.set(lease)
-    keeper = asyncio.get_running_loop().create_task(lease.keep(), name=f"lease:{job.id}")
-    try:
-        return await _execute(request, job, actions(rt)[job.action])
-    except asyncio.CancelledError:
-        if not lease.lost:
-            raise
-        work.uncancel()
-        log.warning("job %s was taken over by another run; this one stopped", job.id)
-        return Outcome(False, t("common.pending_taken_over"), unknown=True)
-    finally:
-        _lease.reset(token)
-        keeper.cancel()
+    """Runs a job `request` confirmed and this process claimed (bot.jobs.engine)."""
+    return await request.rt.jobs.run(context_of(request, job), job)
 
 
-async def _execute(request: Request, job: Pending, action: GatedAction) -> Outcome:
-    run_request = replace(request, channel_id=job.channel_id or request.channel_id, command=job.command, text="",
-                          respond=None, required=action.role, job_id=job.id)
-    try:
-        # Executors record how their action ended; this records a failure none of them did (a database error).
-        async with run_request.audited(job.action, job.summary, failures_only=True):
-            await run_request.recheck(job.action, job.summary)
-            outcome = await action.run(run_request, job)
-    except Exception as exc:
-        outcome = Outcome(False, failure_text(exc, job.command), unknown=outcome_of(exc) in ("unknown", "error"))
-    await _finish(request.rt, job, outcome)
-    return outcome
-
-
-async def _finish(rt: Runtime, job: Pending, outcome: Outcome) -> None:
-    """Writes how the job ended; retried, since SORACOM has acted and the row must say so."""
-    for delay in (0.5, 2.0, 5.0, None):
-        try:
-            await rt.pending.finish(job.id, outcome.state, {"summary": outcome.summary[:2000]}, owner=rt.worker_id)
-            return
-        except Exception:  # noqa: BLE001 - after the last try the lease lapses and a takeover reconciles
-            if delay is None:
-                log.error("could not record the end of job %s; it will be reconciled when taken over", job.id)
-                return
-            await asyncio.sleep(delay)
-
-
-async def request_for(rt: Runtime, client: AsyncWebClient, job: Pending) -> Request:
-    """A Request for a job taken over: no Slack payload, the owner's role as it is now, in the owner's language."""
-    await speak_to(rt, client, job.user_id)
-    return Request(rt=rt, client=client, respond=None, user_id=job.user_id, team_id=job.team_id,
-                   channel_id=job.channel_id, trigger_id=None,
-                   reading=RoleReading(await role_of(rt.db, job.user_id, rt.settings.admins)), command=job.command)
-
-
-class ItemLog:
-    """Ends of a bulk job's items with their audit rows, group-committed: the ends that arrive while one
-    transaction is written go together in the next, and `end` returns once its own is written. A worker takes its
-    next item only then, so at most the calls in flight are unrecorded when the process dies (the worker that takes
-    the job over does those again, or reads them first). A database that refuses the write is tried again."""
-
-    RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-    GATHER = 0.004  # seconds the first end waits for others: one transaction for several SIMs, not one each
-
-    def __init__(self, request: Request, job: Pending, action: str) -> None:
-        self.request, self.job, self.action = request, job, action
-        self._ends: list[tuple[ItemEnd, str, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> ItemLog:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()  # the job was stopped (its lease lost): what is unwritten is the next worker's
-
-    async def end(self, item: str, reason: str | None, *, refused: bool = False) -> None:
-        written = asyncio.get_running_loop().create_future()
-        self._ends.append((ItemEnd(item, reason), "refused" if refused else "failed" if reason else "ok", written))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_all())
-        await written
-
-    async def _write_all(self) -> None:
-        failures = 0
-        await asyncio.sleep(self.GATHER)
-        while self._ends:
-            batch, self._ends = self._ends, []
-            events = [audit.values(self.request.actor, command=self.request.command_line, action=self.action,
-                                   target=end.item, result=result, error=end.reason)
-                      for end, result, _ in batch]
-            lease = _lease.get()
-            try:
-                await self.request.rt.pending.end_items(
-                    self.job.id, [end for end, _, _ in batch], events,
-                    owner=self.request.rt.worker_id if lease else None, attempt=lease.attempt if lease else None)
-            except LeaseLost:
-                log.warning("job %s passed to another run; %d item end(s) left to it", self.job.id, len(batch))
-                for _, _, written in batch:
-                    written.cancel()
-                if lease is not None:
-                    lease.lose()
-                return
-            except Exception:  # noqa: BLE001 - SORACOM has acted: the record must be written, so try again
-                log.warning("could not record %d item(s) of job %s; trying again", len(batch), self.job.id,
-                            exc_info=True)
-                self._ends[:0] = batch
-                await asyncio.sleep(self.RETRY_DELAYS[min(failures, len(self.RETRY_DELAYS) - 1)])
-                failures += 1
-                continue
-            failures = 0
-            for _, _, written in batch:
-                written.set_result(None)
-
-
-SweepPass = Callable[[Runtime, AsyncWebClient], Awaitable[None]]
-
-
-class SweepPasses(list[SweepPass]):
+class SweepPasses(list[Callable[[Runtime, AsyncWebClient], Awaitable[None]]]):
     """Other periodic work of a bot that every process does in each sweep (`rt.state(SweepPasses)`), deciding
     among processes through the database: the close of expired remote access."""
 
 
-class Sweeper:
-    """Takes over jobs whose worker died (lease lapsed), writes audit rows the outbox kept and runs the bot's other
-    sweep passes; one per process."""
+def sweep_passes(rt: Runtime, client: AsyncWebClient) -> list[SweepPass]:
+    """The bot's sweep passes as the sweeper runs them."""
+    return [functools.wraps(extra)(functools.partial(extra, rt, client)) for extra in rt.state(SweepPasses)]
 
-    def __init__(self, rt: Runtime, client: AsyncWebClient, *, every: float | None = None) -> None:
+
+class SlackNotifier:
+    """The engine's notifier (bot.jobs.notifier.Notifier) on Slack: private messages, the code modal updated."""
+
+    def __init__(self, rt: Runtime, client: AsyncWebClient) -> None:
         self.rt, self.client = rt, client
-        self.every = every if every is not None else rt.pending.lease.total_seconds() / 3
-        self.loop: asyncio.Task[None] | None = None
-        self._jobs: set[asyncio.Task[Outcome]] = set()
 
-    async def start(self) -> None:
-        self.loop = asyncio.get_running_loop().create_task(self._loop(), name="job-sweeper")
+    async def language(self, user_id: str) -> str:
+        return await user_language(self.rt, self.client, user_id)
 
-    async def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.loop
-        # Jobs still running keep their rows `running`: their leases lapse and the next worker takes them over.
-        for job in list(self._jobs):
-            job.cancel()
-        await asyncio.gather(*self._jobs, return_exceptions=True)
-
-    async def sweep(self) -> list[str]:
-        """One pass; returns the ids of the jobs taken over (started in tasks of their own)."""
+    async def tell(self, user_id: str, channel_id: str | None, text: str) -> None:
         try:
-            await audit.write_kept(self.rt.db)
-        except Exception as exc:  # noqa: BLE001 - the rows stay kept for the next pass; takeovers must not wait
-            log.warning("could not write the rows kept in the outbox (%s); trying again next pass",
-                        type(exc).__name__)
+            await self.client.chat_postEphemeral(channel=channel_id or user_id, user=user_id, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
+
+    async def job_resumed(self, context: JobContext, job: Pending, outcome: Outcome) -> None:
+        """After a takeover nobody waits on the original request: the owner is told privately, and in the modal."""
+        request = request_for(self.rt, context, client=self.client)
+        text = t("common.job_resumed", command=job.command, summary=outcome.summary)
         try:
-            await audit.beat(self.rt.db, self.rt.worker_id)
-            await self.end_orphaned_intents()
-            await self.tell_unfinished()
-        except Exception as exc:  # noqa: BLE001 - the next pass tries again; taking jobs over must not wait
-            log.warning("could not read back the writes of a stopped process (%s); trying again next pass",
-                        type(exc).__name__)
-        taken: list[str] = []
-        while (job := await self.rt.pending.take_over(self.rt.worker_id)) is not None:
-            taken.append(job.id)
-            task = asyncio.get_running_loop().create_task(self.resume(job), name=f"job:{job.id}")
-            self._jobs.add(task)
-            task.add_done_callback(self._jobs.discard)
-        for extra in self.rt.state(SweepPasses):
-            try:
-                await extra(self.rt, self.client)
-            except Exception:  # noqa: BLE001 - one pass failing must not stop the others, nor the next sweep
-                log.warning("sweep pass %s failed", getattr(extra, "__name__", extra), exc_info=True)
-        return taken
-
-    async def end_orphaned_intents(self) -> None:
-        """Writes a process that died was making: read back, recorded, and the person who asked told."""
-        ended = await intents.resolve(self.rt.db, self.rt.state(intents.ReadBacks), self.rt.worker_id,
-                                      self.rt.pending.lease)
-        for intent, verdict in ended:
-            await speak_to(self.rt, self.client, intent.user_id)
-            text = t(f"record.resolved_{verdict.name}", command=intent.command)
-            try:
-                await self.client.chat_postEphemeral(channel=intent.channel_id or intent.user_id, user=intent.user_id,
-                                                     text=text)
-            except SlackApiError as exc:
-                log.warning("could not tell %s how %s ended: %s", intent.user_id, intent.action,
-                            exc.response.get("error"))
-
-    async def tell_unfinished(self) -> None:
-        """Commands and presses acked, taken by a worker that died before its listener ended: each user is told
-        (a change begun at SORACOM has its own read-back message, sent before this one)."""
-        for taken in await replay.take_unfinished(self.rt.db, self.rt.worker_id, self.rt.pending.lease):
-            if not taken.user_id:
-                continue
-            await speak_to(self.rt, self.client, taken.user_id)
-            text = (t("record.request_lost", command=taken.command) if taken.command
-                    else t("record.press_lost"))
-            log.info("told %s that a request taken by a stopped worker may not have run", taken.user_id)
-            try:
-                await self.client.chat_postEphemeral(channel=taken.channel_id or taken.user_id, user=taken.user_id,
-                                                     text=text)
-            except SlackApiError as exc:
-                log.warning("could not tell %s of a lost request: %s", taken.user_id, exc.response.get("error"))
-
-    async def resume(self, job: Pending) -> Outcome:
-        log.info("taking over job %s (%s, attempt %d)", job.id, job.action, job.attempts)
-        request = await request_for(self.rt, self.client, job)
-        outcome = await run(request, job)
-        await tell_owner(request, job, outcome)
-        return outcome
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:  # noqa: BLE001 - the database may be down for a while; the next pass tries again
-                log.warning("job sweep failed", exc_info=True)
-            await asyncio.sleep(self.every)
-
-
-async def tell_owner(request: Request, job: Pending, outcome: Outcome) -> None:
-    """After a takeover nobody waits on the original request: the owner is told privately, and in the modal."""
-    text = t("common.job_resumed", command=job.command, summary=outcome.summary)
-    try:
-        await request.reply(text)
-    except SlackApiError as exc:
-        log.warning("could not tell %s how job %s ended: %s", job.user_id, job.id, exc.response.get("error"))
-    if job.view_id:
-        with contextlib.suppress(SlackApiError):
-            await request.client.views_update(view_id=job.view_id, view=request.view(
-                views.result_modal(outcome.summary, title=t("gate.done_title"))))
+            await request.reply(text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s how job %s ended: %s", job.user_id, job.id, exc.response.get("error"))
+        if job.view_id:
+            with contextlib.suppress(SlackApiError):
+                await self.client.views_update(view_id=job.view_id, view=request.view(
+                    views.result_modal(outcome.summary, title=t("gate.done_title"))))
 
 
 def truth(job: Pending | None) -> str:
@@ -363,4 +156,3 @@ def truth(job: Pending | None) -> str:
         JobState.unknown: t("common.pending_outcome_unknown", summary=summary),
         JobState.cancelled: t("common.pending_cancelled"),
     }.get(JobState(job.state), t("common.pending_expired"))
-

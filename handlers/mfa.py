@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messages import t
 from bot.runtime import Runtime
 from bot.security.mfa import Check
-from bot.security.pending import Pending
+from bot.jobs.rows import Pending
 from bot.security.roles import Role
 from handlers import gate, jobs
 from handlers.common import Request, Subcommand, UserError, interaction_request, parse_user, register_command

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Pending
+from bot.jobs.rows import Pending
 from bot.security.roles import Role
 from bot.services import orders
 from bot.services.errors import InputError

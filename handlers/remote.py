@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import in_language, t
 from bot.runtime import Runtime
-from bot.security.pending import Pending
+from bot.jobs.rows import Pending
 from bot.security.roles import Role
 from bot.services import audit, remote, targets
 from bot.services.errors import ServiceError, WriteUnconfirmed

@@ -12,7 +12,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages import t
 from bot.runtime import Runtime
-from bot.security.pending import Item, ItemState, Pending
+from bot.jobs.items import ItemLog
+from bot.jobs.lease import hold_lease
+from bot.jobs.rows import Item, Pending
+from bot.jobs.states import ItemState
 from bot.security.roles import Role
 from bot.services import fleet, intents, sims, targets
 from bot.services.bulk import BulkResult, Failure, Progress, run_bulk
@@ -259,7 +262,7 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
         await item_log.end(imsi, reason, refused=imsi in refused)
 
     async def work(imsi: str) -> None:
-        await jobs.hold_lease()
+        await hold_lease()
         try:
             # The item's own audit row says "refused". A read at most one SORACOM call old serves: a demotion
             # stops the run within ROLE_FRESHNESS, at a tenth of the reads.
@@ -272,7 +275,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                 return
         await sims.apply(request.rt.soracom, change, imsi)
 
-    async with jobs.ItemLog(request, job, action) as item_log:
+    async with ItemLog(request.rt.pending, job.id, action, actor=request.actor,
+                       command=request.command_line) as item_log:
         result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, workers=BULK_WORKERS,
                                 describe=describe_failure, on_item=record, on_progress=report)
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.messages import catalogue, t
 from bot.runtime import Runtime
-from bot.security.pending import Pending
+from bot.jobs.rows import Pending
 from bot.security.roles import Role
 from bot.services import audit, roles
 from handlers import gate, jobs

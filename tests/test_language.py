@@ -28,7 +28,7 @@ from bot.messages.locales import UserLanguages
 from bot.security.roles import Role
 from bot.services.bills import MonthAmount, MonthBill, MonthlyReport
 from bot.services.roles import set_role
-from handlers.jobs import Sweeper
+from bot.app import job_sweeper
 from handlers.views import bill as bill_views
 from handlers.views.common import money, month_name
 from tests.conftest import ADMIN, OPERATOR
@@ -108,7 +108,7 @@ async def test_a_job_taken_over_after_a_restart_speaks_its_owners_language(harne
     assert await harness.rt.pending.claim(button["value"], "dead-worker")  # claimed by a process that then died
     harness.rt.languages = UserLanguages()  # a new process knows nobody's language yet
     harness.clock.advance(harness.rt.pending.lease.total_seconds() + 1)
-    sweeper = Sweeper(harness.rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=harness.fake.api_url))
+    sweeper = job_sweeper(harness.rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=harness.fake.api_url))
     assert await sweeper.sweep() == [button["value"]]
     await harness.local.settle()
     assert all(s["tags"].get("batch") == "7" for s in harness.emulator.subscribers.values() if s["status"] == "ready")

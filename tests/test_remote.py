@@ -16,7 +16,7 @@ from bot.local import LocalBot
 from bot.security.roles import Role
 from bot.services import audit, roles
 from bot.store.tables import AuditEvent, PendingAction, RemoteAccess
-from handlers.jobs import Sweeper
+from bot.app import job_sweeper
 from tests.conftest import ADMIN, OPERATOR, VIEWER
 from tests.harness import Harness, assert_valid_slack_payloads
 
@@ -263,7 +263,7 @@ async def test_close_by_command(bot: Harness, caplog: pytest.LogCaptureFixture) 
 
     await bot.command("/sim remote close sensor-02", user=OTHER_OPERATOR)
     assert "No remote access" in bot.texts(OTHER_OPERATOR)[-1] and len(deletes(bot)) == 1
-    sweeper = Sweeper(bot.rt, bot.local.app.client)
+    sweeper = job_sweeper(bot.rt, bot.local.app.client)
     bot.clock.advance(3600)
     await sweeper.sweep()
     await bot.local.settle()
@@ -283,7 +283,7 @@ async def test_expiry_closes_once_by_the_bots_clock(bot: Harness, caplog: pytest
     caplog.set_level(logging.DEBUG)
     mapping = await open_access(bot, "/sim remote sensor-02 443 10m")
     bot.emulator.advance(-300)  # SORACOM's clock behind the bot's: it still holds the access at the bot's expiry
-    sweeper = Sweeper(bot.rt, bot.local.app.client)
+    sweeper = job_sweeper(bot.rt, bot.local.app.client)
     bot.clock.advance(9 * 60)
     await sweeper.sweep()
     await bot.local.settle()
@@ -292,7 +292,7 @@ async def test_expiry_closes_once_by_the_bots_clock(bot: Harness, caplog: pytest
     bot.clock.advance(2 * 60)
     await sweeper.sweep()
     await sweeper.sweep()
-    await Sweeper(bot.rt, bot.local.app.client).sweep()
+    await job_sweeper(bot.rt, bot.local.app.client).sweep()
     await bot.local.settle()
     assert len(deletes(bot)) == 1 and not open_at_soracom(bot)
     [edit] = bot.fake.calls_to("chat.update")
@@ -311,7 +311,7 @@ async def test_an_access_soracom_expired_already_is_still_recorded_and_told_once
     await open_access(bot, "/sim remote sensor-02 8080 90s")
     bot.emulator.advance(24 * 3600)  # SORACOM deleted it at its own expiry
     bot.clock.advance(91)
-    await Sweeper(bot.rt, bot.local.app.client).sweep()
+    await job_sweeper(bot.rt, bot.local.app.client).sweep()
     await bot.local.settle()
     assert not deletes(bot)  # nothing left to delete
     assert len(bot.fake.calls_to("chat.update")) == 1
@@ -378,7 +378,7 @@ async def test_a_job_taken_over_after_its_worker_died_adopts_the_access_soracom_
     await bot.rt.soracom.create_port_mapping(SIM, 22, duration_seconds=1800, ip_ranges=[DEFAULT_SOURCES],
                                              tls_required=False)
     bot.clock.advance(bot.rt.pending.lease.total_seconds() + 1)
-    await Sweeper(bot.rt, bot.local.app.client).sweep()
+    await job_sweeper(bot.rt, bot.local.app.client).sweep()
     await bot.local.settle()
     assert len(creates(bot)) == 1 and len(open_at_soracom(bot)) == 1  # adopted, not opened again
     with bot.rt.db.session() as session:
@@ -396,7 +396,7 @@ async def test_a_close_whose_process_died_is_finished_by_the_next_sweep(bot: Har
     store = Accesses(bot.rt.db, bot.rt.clock)
     [access] = await store.live()
     assert await store.claim(access, "dead-worker", closer=OTHER_OPERATOR) is not None  # then it died
-    sweeper = Sweeper(bot.rt, bot.local.app.client)
+    sweeper = job_sweeper(bot.rt, bot.local.app.client)
     await sweeper.sweep()
     assert open_at_soracom(bot)  # its lease still holds: nobody else touches it
     bot.clock.advance(LEASE.total_seconds() + 1)

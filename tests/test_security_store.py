@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bot.security.crypto import SecretBox, load_or_create_key
 from bot.security.mfa import Check, Mfa
-from bot.security.pending import PendingActions
+from bot.jobs.store import PendingActions
 from bot.security.roles import Role
 from bot.services import audit, roles
 from bot.store import Database

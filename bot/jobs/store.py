@@ -1,4 +1,5 @@
-"""Pending actions: an action waits for its owner's confirmation (and code, where gated), then runs once as a job.
+"""The job store. Pending actions: an action waits for its owner's confirmation (and code, where gated), then runs
+once as a job.
 
 A confirmed action is a job: the process that claims it holds a lease and renews it while working. When that
 process dies, the lease lapses and another worker (or the same one, restarted) takes the job over. Bulk jobs
@@ -9,89 +10,24 @@ from __future__ import annotations
 
 import json
 import secrets
-from enum import StrEnum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert
 from sqlmodel import col, select, update
 
+from bot.jobs.rows import Item, ItemEnd, Pending
+from bot.jobs.states import FINAL_STATES, ItemState, JobState
 from bot.store import Database, off_loop
 from bot.store.tables import AuditEvent, JobItem, PendingAction, as_utc, utcnow
 
 LIFETIME = timedelta(minutes=5)
 LEASE = timedelta(seconds=30)
 
-class JobState(StrEnum):
-    """A job's life: pending (waiting for Confirm), running (under a lease), then one of the final states."""
-
-    pending = "pending"
-    running = "running"
-    done = "done"
-    failed = "failed"  # verified: not done
-    unknown = "unknown"  # said so, with what to check
-    cancelled = "cancelled"
-
-
-class ItemState(StrEnum):
-    todo = "todo"
-    done = "done"
-    failed = "failed"
-
-
-FINAL_STATES = frozenset({JobState.done, JobState.failed, JobState.unknown, JobState.cancelled})
-
-
-@dataclass(frozen=True)
-class Pending:
-    id: str
-    user_id: str
-    team_id: str | None
-    channel_id: str | None
-    action: str
-    args: dict[str, Any]
-    command: str
-    summary: str
-    requires_code: bool
-    state: JobState
-    created_at: datetime
-    expires_at: datetime
-    result: dict[str, Any] | None
-    attempts: int = 0
-    view_id: str | None = None
-    message_ts: str | None = None
-
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at <= now
-
-    @property
-    def resumed(self) -> bool:
-        """Taken over after the process that started it stopped: some of it may have been done."""
-        return self.attempts > 1
-
 
 class LeaseLost(Exception):
     """The job passed to another run (its lease lapsed while this one was stopped): this run must stop."""
-
-
-@dataclass(frozen=True)
-class ItemEnd:
-    item: str
-    reason: str | None = None  # None: done
-
-    @property
-    def state(self) -> str:
-        return ItemState.failed if self.reason else ItemState.done
-
-
-@dataclass(frozen=True)
-class Item:
-    item: str
-    name: str
-    state: ItemState
-    reason: str | None
 
 
 class PendingActions:
