@@ -43,6 +43,7 @@ from bot.store.tables import AlertEvent  # noqa: E402
 CHANNEL, ADMIN, OTHER = "C_ALERTS", "U_ADMIN", "U_OTHER"
 OTHERS_SIM = "440100000000002"  # by IMSI: one SORACOM read after the ack, whatever the fleet's size
 SUMMARY_PACE = 2.0
+SENDER_CONNECTIONS = 64
 WARM_UP_S = 2.0  # the other user's first commands (the bot's first requests) are left out of the quiet figures
 
 
@@ -54,7 +55,7 @@ def percentile(samples: list[float], share: float) -> float:
 # The sender's process
 
 
-async def send(url: str, bodies_file: Path, rate: float, connections: int = 64) -> dict[str, Any]:
+async def send(url: str, bodies_file: Path, rate: float, connections: int = SENDER_CONNECTIONS) -> dict[str, Any]:
     """Each delivery handed at its moment to one of `connections` kept-alive HTTP/1.1 connections (a plain client
     over asyncio streams: cheap enough for one process to keep the rate)."""
     token = os.environ["BENCH_EVENTS_TOKEN"]
@@ -104,6 +105,7 @@ async def send(url: str, bodies_file: Path, rate: float, connections: int = 64) 
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     return {"statuses": dict(statuses), "start_wall": start_wall, "sending_s": max(began) - min(began),
+            "cpu_s": time.process_time(),
             "answered_s": time.perf_counter() - start, "late_p99": percentile(lateness, 0.99),
             "answer_p50": statistics.median(answers), "answer_p99": percentile(answers, 0.99)}
 
@@ -201,7 +203,9 @@ async def main(events: int, rate: float, repeat: float, ack_every: float, quiet_
     print(f"  sender (own process): sustained {len(deliveries) / sent['sending_s']:.0f}/s "
           f"({len(deliveries)} sent in {sent['sending_s']:.1f} s, p99 {sent['late_p99'] * 1000:.0f} ms behind "
           f"schedule); all answered {sent['answered_s']:.1f} s after the first; answer p50 "
-          f"{sent['answer_p50'] * 1000:.1f} ms p99 {sent['answer_p99'] * 1000:.1f} ms")
+          f"{sent['answer_p50'] * 1000:.1f} ms p99 {sent['answer_p99'] * 1000:.1f} ms; its CPU "
+          f"{sent.get('cpu_s', float('nan')) / len(deliveries) * 1000:.2f} ms a delivery (when it falls behind, all "
+          f"{SENDER_CONNECTIONS} connections are waiting for the bot's answers)")
     print(f"  answers: {dict(sorted(statuses.items()))}   lost: {lost}")
     print(f"  rows per SIM: {dict(Counter(per_sim.values()))} (max {max(per_sim.values(), default=0)})   "
           f"SIMs without a row: {events - len(per_sim)}")
