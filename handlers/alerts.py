@@ -23,6 +23,7 @@ from bot.messages import t, term
 from bot.runtime import Runtime
 from bot.security.roles import Role
 from bot.services import alert_rules, alerts, sims, speed_classes, targets
+from bot.services.alert_intake import GroupCommit, Taken
 from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group
 from bot.services.language import writing_in
@@ -44,48 +45,40 @@ def store(rt: Runtime) -> AlertStore:
 
 
 class Intake(asyncio.Semaphore):
-    """Deliveries handled at once (per bot: `rt.state(Intake)`). In a storm the others wait here, on the event
-    loop, instead of filling the database threads' queue ahead of the other users' commands."""
+    """Cards being made at once (per bot: `rt.state(Intake)`): each reads its SIM from SORACOM first."""
 
     def __init__(self) -> None:
         super().__init__(2)
 
 
 async def deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
-    """One event from SORACOM: a card, a storm's summary, or nothing (repeated, muted, no channel). Returns which.
-    Cards are the channel's: written in BOT_LANG."""
-    async with rt.state(Intake):
-        with writing_in(rt.settings.BOT_LANG):
-            return await _deliver(rt, client, event)
+    """One event from SORACOM: a card, folded into its rule's storm, or nothing (repeated, muted, no channel).
+    Returns which, once its row is committed (and its card posted). Cards are the channel's: written in BOT_LANG."""
+    with writing_in(rt.settings.BOT_LANG):
+        now = rt.clock()
+        await _purge_now_and_then(rt, now)
+        taken = await rt.state(GroupCommit).take(rt.db, event, now, rt.settings.BOT_ALERT_STORM_PER_MINUTE)
+        if taken.outcome == "unrouted":
+            log.warning("an alert (%s) arrived but no alert channel is set: /alerts channel CHANNEL", event.rule)
+        elif taken.outcome == "folded":
+            _summarise(rt, client, taken, event)  # on the summary's own pace: the delivery does not wait for Slack
+        elif taken.outcome == "card":
+            async with rt.state(Intake):
+                return await _post_card(rt, client, event, taken, now)
+        return taken.outcome
 
 
-async def _deliver(rt: Runtime, client: AsyncWebClient, event: Event) -> str:
-    now, kept = rt.clock(), store(rt)
-    await _purge_now_and_then(rt, now)
-    recorded = await kept.record(event, now)
-    if not recorded.new:
-        return "duplicate"
-    if await kept.muted(event.imsi, event.rule, now):
-        await kept.set_state(recorded.id, "muted")
-        return "muted"
-    channel = await kept.channel()
-    if channel is None:
-        log.warning("an alert (%s) arrived but no alert channel is set: /alerts channel CHANNEL", event.rule)
-        await kept.set_state(recorded.id, "unrouted")
-        return "unrouted"
-    storm = await kept.storm_for(recorded.id, event.alert, now, rt.settings.BOT_ALERT_STORM_PER_MINUTE)
-    if storm is not None:
-        await _show_storm(rt, client, channel, storm, event)
-        return "folded"
+async def _post_card(rt: Runtime, client: AsyncWebClient, event: Event, taken: Taken, now: datetime) -> str:
+    kept, channel = store(rt), taken.channel_id or ""
     card = await _card(rt, event, now)
-    await kept.set_state(recorded.id, "carded", channel_id=channel, detail=card.to_json())
+    await kept.set_state(taken.id, "carded", channel_id=channel, detail=card.to_json())
     try:
-        ts = await _post(rt, client, channel, views.card_text(card), views.card_blocks(card, recorded.id))
+        ts = await _post(rt, client, channel, views.card_text(card), views.card_blocks(card, taken.id))
     except SlackApiError as exc:
         log.warning("could not post an alert card to %s: %s", channel, exc.response.get("error"))
-        await kept.set_state(recorded.id, "failed")  # a retry of this delivery may post it
+        await kept.set_state(taken.id, "failed")  # a retry of this delivery may post it
         return "failed"
-    await kept.set_state(recorded.id, "carded", message_ts=ts)
+    await kept.set_state(taken.id, "carded", message_ts=ts)
     return "carded"
 
 
@@ -109,35 +102,61 @@ async def _purge_now_and_then(rt: Runtime, now: datetime) -> None:
 
 
 class StormRefreshes(dict[int, bool]):
-    """Storm id → whether another refresh was asked for while one ran: a storm's deliveries share one chat.update
-    at a time (per bot: `rt.state(StormRefreshes)`)."""
+    """Storm id → whether another refresh was asked for while its summary's task ran: a storm's deliveries share
+    one task, one chat.update at a time (per bot: `rt.state(StormRefreshes)`)."""
 
 
 class StormUpdates(dict[int, float]):
     """Storm id → the event loop's time of its summary's last chat.update (per bot: `rt.state(StormUpdates)`)."""
 
 
-async def _show_storm(rt: Runtime, client: AsyncWebClient, channel: str, storm: alerts.Storm, event: Event) -> None:
-    shown, posted_in, ts = storm.count, storm.channel_id, storm.message_ts
-    if storm.new:
-        blocks = views.storm_blocks(event.rule, storm.count, event.limit_mib, storm.id, [])
-        ts = await _post(rt, client, channel, views.storm_text(event.rule, storm.count, event.limit_mib), blocks)
-        await store(rt).set_storm_message(storm.id, channel, ts)
-        posted_in = channel  # events folded while it was being posted are counted by the refresh below
-    elif posted_in is None or ts is None:
-        return  # its summary is being posted; that delivery refreshes the count afterwards
-    else:
-        shown = -1
-    await _refresh_storm(rt, client, storm.id, (posted_in, ts), event, shown)
+class StormTasks(set["asyncio.Task[None]"]):
+    """The summaries' tasks running (per bot: `rt.state(StormTasks)`): held so that none is collected mid-way."""
+
+
+def _summarise(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) -> None:
+    """The storm's summary posted (by the delivery that started it) or brought up to date, in a task of its own:
+    the deliveries folded while it waits are counted by its next edit."""
+    refreshing = rt.state(StormRefreshes)
+    if taken.storm_id in refreshing:
+        refreshing[taken.storm_id] = True
+        return
+    refreshing[taken.storm_id] = False
+    tasks = rt.state(StormTasks)
+    task = asyncio.get_running_loop().create_task(_show_storm(rt, client, taken, event),
+                                                  name=f"storm-summary-{taken.storm_id}")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _show_storm(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) -> None:
+    storm_id, kept = taken.storm_id, store(rt)
+    try:
+        if taken.starts:
+            count = await kept.storm_count(storm_id)
+            blocks = views.storm_blocks(event.rule, count, event.limit_mib, storm_id, [])
+            ts = await _post(rt, client, taken.channel_id or "", views.storm_text(event.rule, count, event.limit_mib),
+                             blocks)
+            await kept.set_storm_message(storm_id, taken.channel_id or "", ts)
+            rt.state(StormUpdates)[storm_id] = asyncio.get_running_loop().time()
+            where, shown = (taken.channel_id or "", ts), count
+        else:
+            posted = await kept.storm_message(storm_id)
+            if posted is None:
+                return  # its summary is being posted (here or by another replica); that one refreshes the count
+            where, shown = posted, -1
+        await _refresh_storm(rt, client, storm_id, where, event, shown)
+    except SlackApiError as exc:  # the summary is not posted: its storm's cards stand, and are logged
+        log.warning("could not post storm summary %s: %s", storm_id, exc.response.get("error"))
+    except Exception:
+        log.exception("storm summary %s", storm_id)
+    finally:
+        rt.state(StormRefreshes).pop(storm_id, None)
 
 
 async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, where: tuple[str, str],
                          event: Event, shown: int) -> None:
     refreshing = rt.state(StormRefreshes)
-    if storm_id in refreshing:
-        refreshing[storm_id] = True
-        return
-    refreshing[storm_id] = False
     updated, loop = rt.state(StormUpdates), asyncio.get_running_loop()
     try:
         while True:
@@ -145,6 +164,7 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
             wait = updated.get(storm_id, -math.inf) + rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
+            refreshing[storm_id] = False
             count = await store(rt).storm_count(storm_id)  # the newest count, whichever event comes last
             if count != shown:
                 try:
@@ -158,9 +178,7 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
                 shown = count
             if not refreshing[storm_id]:
                 return
-            refreshing[storm_id] = False
     finally:
-        del refreshing[storm_id]
         stale = loop.time() - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS
         for done in [key for key, at in updated.items() if at < stale]:
             del updated[done]

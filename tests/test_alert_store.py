@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 
-from bot.services.alerts import AlertStore, Event
+from sqlmodel import func, select
+
+from bot.services.alert_intake import record_batch
+from bot.services.alerts import CHANNEL_SETTING, AlertStore, Event
 from bot.store import Database
+from bot.store.tables import AlertEvent, AlertSetting, AlertStorm
 from tests.clock import pinned_now
 
 
@@ -40,26 +45,82 @@ async def test_a_delivery_left_unfinished_by_a_dead_process_is_taken_again_by_on
         db.dispose()
 
 
-async def test_more_than_n_cards_a_minute_start_one_storm(database_url: str) -> None:
+def _channel(db: Database, now: datetime) -> None:
+    with db.session() as session:
+        session.add(AlertSetting(name=CHANNEL_SETTING, value="C_ALERTS", updated_by="U_ADMIN", updated_at=now))
+        session.commit()
+
+
+def _event(imsi: str, rule: str = "daily-traffic", alert: str | None = None) -> Event:
+    return Event(alert or rule, rule, imsi)
+
+
+async def test_more_than_n_cards_a_minute_of_one_rule_start_one_storm_whatever_the_alert(database_url: str) -> None:
     db = Database(database_url)
     db.create_schema()
-    store, now = AlertStore(db), pinned_now()
+    now = pinned_now()
+    _channel(db, now)
     try:
-        storms = []
-        for number in range(8):
-            recorded = await store.record(Event("daily-traffic", "daily-traffic", f"4401000000001{number:02d}"), now)
-            storm = await store.storm_for(recorded.id, "daily-traffic", now, per_minute=3)
-            if storm is None:
-                await store.set_state(recorded.id, "carded")
-            storms.append(storm)
-        assert storms[:3] == [None, None, None]
-        assert [s.new for s in storms[3:] if s] == [True, False, False, False, False]
-        assert storms[-1] is not None and storms[-1].count == 8  # the three cards before it are counted in
+        taken = []
+        for number in range(8):  # one at a time; the group suffix varies: storms fold per rule
+            alert = "daily-traffic" + ("@g1" if number % 2 else "")
+            taken += await db.run(record_batch, db, [(_event(f"4401000000001{number:02d}", alert=alert), now)], 3)
+        assert [t.outcome for t in taken] == ["card"] * 3 + ["folded"] * 5
+        assert [t.starts for t in taken[3:]] == [True, False, False, False, False]
+        assert len({t.storm_id for t in taken[3:]}) == 1
+        assert await AlertStore(db).storm_count(taken[3].storm_id) == 8  # the three cards before it are counted in
+        other = await db.run(record_batch, db, [(_event("440100000000150", rule="expiry"), now)], 3)
+        assert [t.outcome for t in other] == ["card"]  # another rule: cards of its own
         later = now + timedelta(minutes=2)
-        recorded = await store.record(Event("daily-traffic", "daily-traffic", "440100000000199"), later)
-        assert await store.storm_for(recorded.id, "daily-traffic", later, per_minute=3) is None  # calm again
+        calm = await db.run(record_batch, db, [(_event("440100000000199"), later)], 3)
+        assert [t.outcome for t in calm] == ["card"]  # calm again
     finally:
         db.dispose()
+
+
+async def test_one_batch_of_300_sims_of_one_rule_and_their_repeats_records_each_once(database_url: str) -> None:
+    db = Database(database_url)
+    db.create_schema()
+    now = pinned_now()
+    _channel(db, now)
+    try:
+        sims = [f"44010000001{n:04d}" for n in range(300)]
+        deliveries = [(_event(imsi), now) for imsi in sims]
+        deliveries += [(Event("daily-traffic@x", "daily-traffic", imsi, time=n), now + timedelta(seconds=1))
+                       for n, imsi in enumerate(sims[:50])]  # repeats in the same batch, another time and suffix
+        taken = await db.run(record_batch, db, deliveries, 10)
+        assert Counter(t.outcome for t in taken) == {"card": 10, "folded": 290, "duplicate": 50}
+        assert sum(t.starts for t in taken) == 1
+        again = await db.run(record_batch, db, deliveries[:100], 10)  # the whole batch delivered again
+        assert {t.outcome for t in again} == {"duplicate"}
+        with db.session() as session:
+            rows = session.exec(select(AlertEvent.imsi, AlertEvent.state, AlertEvent.storm_id)).all()
+        assert sorted(imsi for imsi, _, _ in rows) == sorted(sims)  # one row a SIM
+        assert Counter(state for _, state, _ in rows) == {"new": 10, "folded": 290}
+        assert {storm for _, _, storm in rows} == {taken[10].storm_id}  # the cards belong to the storm too
+    finally:
+        db.dispose()
+
+
+async def test_two_replicas_batches_of_the_same_deliveries_record_each_once(database_url: str) -> None:
+    first, second = Database(database_url), Database(database_url)
+    first.create_schema()
+    now = pinned_now()
+    _channel(first, now)
+    try:
+        sims = [f"44010000002{n:04d}" for n in range(200)]
+        forward = [(_event(imsi), now) for imsi in sims]
+        backward = [(_event(imsi, alert="daily-traffic@g"), now) for imsi in reversed(sims)]
+        results = await asyncio.gather(*(db.run(record_batch, db, batch, 10) for db, batch in (
+            (first, forward[:100]), (second, backward[:100]), (first, forward[100:]), (second, backward[100:]))))
+        outcomes = Counter(t.outcome for batch in results for t in batch)
+        assert outcomes["duplicate"] == 200 and outcomes["card"] + outcomes["folded"] == 200
+        with first.session() as session:
+            assert session.exec(select(func.count()).select_from(AlertEvent)).one() == 200
+            assert session.exec(select(func.count()).select_from(AlertStorm)).one() == 1
+    finally:
+        first.dispose()
+        second.dispose()
 
 
 async def test_rows_older_than_90_days_are_purged(database_url: str) -> None:
@@ -71,10 +132,10 @@ async def test_rows_older_than_90_days_are_purged(database_url: str) -> None:
         for number, moment in enumerate((old, old, recent)):
             recorded = await store.record(Event("daily-traffic", "daily-traffic", f"44010000000030{number}"), moment)
             await store.set_state(recorded.id, "carded")
-        for number in range(5):  # a storm in the old minute, with its rows
-            recorded = await store.record(Event("daily-traffic", "daily-traffic", f"44010000000040{number}"), old)
-            if await store.storm_for(recorded.id, "daily-traffic", old, per_minute=2) is None:
-                await store.set_state(recorded.id, "carded")
+        _channel(db, now)
+        old_storm = [(Event("daily-traffic", "daily-traffic", f"44010000000040{number}"), old) for number in range(5)]
+        taken = await db.run(record_batch, db, old_storm, 2)  # a storm in the old minute, with its rows
+        assert {t.outcome for t in taken} == {"folded"}  # the two old cards came first
         assert await store.purge(now) == 7 + 1  # the seven old deliveries and their storm
         assert [a.imsi for a in (await store.open_alerts(recent + timedelta(hours=1)))[0]] == ["440100000000302"]
         assert await store.purge(now) == 0

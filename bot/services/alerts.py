@@ -228,16 +228,6 @@ class Recorded:
 
 
 @dataclass(frozen=True)
-class Storm:
-    id: int
-    alert: str
-    new: bool
-    count: int
-    channel_id: str | None
-    message_ts: str | None
-
-
-@dataclass(frozen=True)
 class OpenAlert:
     alert: str
     imsi: str
@@ -352,47 +342,6 @@ class AlertStore:
             return [row for row in rows if (as_utc(row.until) or now) > now]
 
     @off_loop
-    def storm_for(self, event_id: int, alert: str, now: datetime, per_minute: int) -> Storm | None:
-        """The storm this event joins, started when the alert has had `per_minute` cards in the last minute; None
-        while it is below. Exactly one storm per alert and starting minute, whichever replica sees it first."""
-        since = now - STORM_WINDOW
-        with self.db.session() as session:
-            storm = session.exec(select(AlertStorm).where(AlertStorm.alert == alert, col(AlertStorm.last_at) > since)
-                                 .order_by(col(AlertStorm.id).desc())).first()
-            new = False
-            if storm is None:
-                # Cards posted or being posted for the events that came before this one: concurrent deliveries
-                # of a storm agree on which N get cards.
-                carded = session.exec(select(func.count()).select_from(AlertEvent).where(
-                    AlertEvent.alert == alert, col(AlertEvent.state).in_(CARDED), col(AlertEvent.id) < event_id,
-                    col(AlertEvent.received_at) > since)).one()
-                if carded < per_minute:
-                    return None
-                storm = AlertStorm(alert=alert, minute=now.strftime("%Y%m%d%H%M"), started_at=now, last_at=now)
-                session.add(storm)
-                try:
-                    session.flush()
-                except IntegrityError:  # another replica started it a moment ago
-                    session.rollback()
-                    storm = session.exec(select(AlertStorm).where(
-                        AlertStorm.alert == alert, AlertStorm.minute == now.strftime("%Y%m%d%H%M"))).one()
-                else:
-                    new = True
-                    # The cards of the last minute belong to the storm: "Slow down all" covers them too.
-                    session.exec(update(AlertEvent).where(
-                        col(AlertEvent.alert) == alert, col(AlertEvent.state).in_(CARDED),
-                        col(AlertEvent.received_at) > since, col(AlertEvent.storm_id).is_(None))
-                        .values(storm_id=storm.id))
-            storm.last_at = now
-            session.add(storm)
-            session.exec(update(AlertEvent).where(col(AlertEvent.id) == event_id)
-                         .values(state="folded", storm_id=storm.id))
-            session.commit()
-            count = session.exec(select(func.count(func.distinct(AlertEvent.imsi))).where(
-                AlertEvent.storm_id == storm.id)).one()
-            return Storm(storm.id or 0, alert, new, count, storm.channel_id, storm.message_ts)
-
-    @off_loop
     def purge(self, now: datetime) -> int:
         """Forgets deliveries and storms older than KEEP_EVENTS; returns how many rows went."""
         cutoff = now - KEEP_EVENTS
@@ -408,6 +357,15 @@ class AlertStore:
             session.exec(update(AlertStorm).where(col(AlertStorm.id) == storm_id)
                          .values(channel_id=channel_id, message_ts=message_ts))
             session.commit()
+
+    @off_loop
+    def storm_message(self, storm_id: int) -> tuple[str, str] | None:
+        """Where the storm's summary was posted (channel, ts); None while it is being posted."""
+        with self.db.session() as session:
+            storm = session.get(AlertStorm, storm_id)
+            if storm is None or storm.channel_id is None or storm.message_ts is None:
+                return None
+            return storm.channel_id, storm.message_ts
 
     @off_loop
     def storm_imsis(self, storm_id: int) -> list[str]:

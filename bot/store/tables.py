@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -209,6 +209,9 @@ class AlertEvent(SQLModel, table=True):
     """One Event Handler delivery; the unique key makes a repeated delivery a no-op on every replica."""
 
     __tablename__ = "alert_event"
+    # A storm is counted per rule over the last minute; the purge and Home read by age.
+    __table_args__ = (Index("ix_alert_event_rule_received_at", "rule", "received_at"),
+                      Index("ix_alert_event_received_at", "received_at"))
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     alert: str = Field(max_length=100, index=True)
@@ -223,7 +226,8 @@ class AlertEvent(SQLModel, table=True):
 
 
 class AlertStorm(SQLModel, table=True):
-    """Events of one alert folded into one summary card; unique per alert and starting minute."""
+    """Events of one rule folded into one summary card; unique per rule and starting minute. `alert` holds the rule:
+    storms fold per rule, whatever group each alert watches."""
 
     __tablename__ = "alert_storm"
     __table_args__ = (UniqueConstraint("alert", "minute", name="uq_alert_storm"),)
