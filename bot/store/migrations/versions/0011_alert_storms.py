@@ -1,6 +1,6 @@
 """alert_event read by rule and age: a storm is counted per rule over the last minute, old rows purged by age
 
-Revision ID: 0011_alert_storms
+Revision ID: 0011
 Revises: 0010 (write path)
 Create Date: 2026-12-07 17:50:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0011_alert_storms'
+revision: str = '0011'
 down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
