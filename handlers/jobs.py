@@ -19,7 +19,7 @@ from bot.security import replay
 from bot.security.pending import ItemEnd, JobState, Pending
 from bot.security.roles import Role
 from bot.services import audit, intents
-from bot.services.roles import role_of
+from bot.services.roles import role_from, role_of
 from handlers.common import Request, RoleReading, failure_text, outcome_of, speak_to
 from handlers.views import gate as views
 
@@ -166,11 +166,17 @@ class ItemLog:
         await asyncio.sleep(self.GATHER)
         while self._ends:
             batch, self._ends = self._ends, []
-            events = [audit.values(self.request.actor, command=self.request.command_line, action=self.action,
-                                   target=end.item, result=result, error=end.reason)
+            actor, command = self.request.actor, self.request.command_line  # once a transaction, not once a SIM
+            events = [audit.values(actor, command=command, action=self.action, target=end.item, result=result,
+                                   error=end.reason)
                       for end, result, _ in batch]
+            request, reading = self.request, self.request.reading
+            asked_at = asyncio.get_running_loop().time()
             try:
-                await self.request.rt.pending.end_items(self.job.id, [end for end, _, _ in batch], events)
+                # The actor's role is read in the same transaction: the workers' checks before their next SORACOM
+                # writes take it (Request.recheck's `within`) instead of a read of their own.
+                stored = await request.rt.pending.end_items(self.job.id, [end for end, _, _ in batch], events,
+                                                            role_of=request.user_id)
             except Exception:  # noqa: BLE001 - SORACOM has acted: the record must be written, so try again
                 log.warning("could not record %d item(s) of job %s; trying again", len(batch), self.job.id,
                             exc_info=True)
@@ -179,6 +185,9 @@ class ItemLog:
                 failures += 1
                 continue
             failures = 0
+            if reading.read_at is None or asked_at >= reading.read_at:
+                reading.role = role_from(stored, request.user_id, request.rt.settings.admins)
+                reading.read_at = asked_at
             for _, _, written in batch:
                 written.set_result(None)
 
