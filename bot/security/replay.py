@@ -57,16 +57,17 @@ async def remember(db: Database, key: str, expires_at: datetime, taken: Taken | 
 
 def _remember_all(connection: Connection, checks: Sequence[tuple[str, datetime, Taken | None]]) -> list[bool]:
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    first = []
-    for key, expires_at, taken in checks:
+    first: dict[int, bool] = {}
+    # In key order: two processes' transactions holding the same keys then wait on each other, never deadlock.
+    for index, (key, expires_at, taken) in sorted(enumerate(checks), key=lambda check: check[1][0]):
         held = {} if taken is None else {"owner": taken.owner, "user_id": taken.user_id[:32],
                                          "channel_id": (taken.channel_id or "")[:32] or None,
                                          "command": taken.command}
         statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at, **held)
                      .on_conflict_do_nothing()
                      .returning(col(SeenRequest.key)))  # psycopg 3 gives rowcount -1 here: the returned row answers
-        first.append(connection.execute(statement).first() is not None)
-    return first
+        first[index] = connection.execute(statement).first() is not None
+    return [first[index] for index in range(len(checks))]
 
 
 @off_loop
