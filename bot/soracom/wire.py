@@ -11,6 +11,7 @@ that could not be made is "never sent" (`ConnectError`, `ConnectTimeout`); every
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -39,15 +40,21 @@ class Wire:
         self._headers = dict(headers)
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _open(self) -> aiohttp.ClientSession:
-        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout,
-                                              cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False)
+    def _current(self) -> aiohttp.ClientSession:
+        """The session of the running loop: a client first used in another loop (a check at start-up run before
+        the server's loop) gets a new one, as a session serves only the loop it was made in."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout,
+                                                  cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False)
+            self._loop = loop
         return self._session
 
     async def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
                       headers: Mapping[str, str] | None = None) -> httpx.Response:
-        session = self._session if self._session is not None and not self._session.closed else self._open()
+        session = self._current()
         data, send_headers = None, dict(headers or {})
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
@@ -72,6 +79,6 @@ class Wire:
                               content=content)
 
     async def aclose(self) -> None:
-        if self._session is not None:
+        if self._session is not None and self._loop is asyncio.get_running_loop():
             await self._session.close()
-            self._session = None
+        self._session = None
