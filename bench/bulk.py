@@ -289,7 +289,7 @@ async def measure(soracom: FakeSoracom, count: int, latency: float, concurrency:
     floor = count * latency / concurrency
     bares: list[dict[str, float]] = []
     bots: list[dict[str, float | int]] = []
-    print(f"bulk activate of {count} SIMs, SORACOM (emulator process) at {latency * 1000:.0f} ms a call, "
+    print(f"bulk activate of {count} SIMs, fake SORACOM (its own process) at {latency * 1000:.0f} ms a call, "
           f"{concurrency} in flight, SQLite file; floor {count} x {latency * 1000:.0f} ms / {concurrency} = "
           f"{floor:.2f} s")
     for run in range(1, repeat + 1):  # alternating, so that a slower minute of the machine weighs on both
