@@ -195,10 +195,17 @@ class Request:
         `within`: a read at most that many seconds old serves (a bulk run's workers share one per SORACOM call).
         """
         loop, reading = asyncio.get_running_loop(), self.reading
-        if reading.read_at is None or loop.time() - reading.read_at >= within:
-            asked_at = loop.time()  # what the read returns is the database as it was then
-            reading.role = await role_of(self.rt.db, self.user_id, self.rt.settings.admins)
-            reading.read_at = asked_at
+        now = loop.time()
+        if reading.read_at is None or now - reading.read_at >= within:
+            asking = reading.asking
+            if asking is None or asking[1].done() or now - asking[0] >= within:
+                # What the read returns is the database as it was when asked: one asked within `within` serves.
+                asking = reading.asking = (now, asyncio.ensure_future(
+                    role_of(self.rt.db, self.user_id, self.rt.settings.admins)))
+            asked_at, read = asking
+            role = await asyncio.shield(read)
+            if reading.read_at is None or asked_at >= reading.read_at:  # else a read asked later is there
+                reading.role, reading.read_at = role, asked_at
         if self.role.allows(self.required):
             return
         refusal = Refused(t("common.refused_now", role=self.role.name, required=self.required.name))

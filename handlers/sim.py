@@ -275,8 +275,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                 return
         await sims.apply(request.rt.soracom, change, imsi)
 
-    async with ItemLog(request.rt.pending, job.id, action, actor=request.actor,
-                       command=request.command_line) as item_log:
+    async with ItemLog(request.rt.pending, job.id, action, actor=request.actor, command=request.command_line,
+                       reading=request.reading, admins=request.rt.settings.admins) as item_log:
         result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, workers=BULK_WORKERS,
                                 describe=describe_failure, on_item=record, on_progress=report)
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,

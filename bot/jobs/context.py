@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from bot.security.roles import Role
 
@@ -14,6 +15,8 @@ class RoleReading:
 
     role: Role
     read_at: float | None = None
+    # The read on its way (loop time it was asked, the read): workers that find the reading stale meanwhile join it.
+    asking: tuple[float, asyncio.Future[Role]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ import logging
 
 from bot.jobs.rows import ItemEnd
 from bot.jobs import lease
+from bot.jobs.context import RoleReading
 from bot.jobs.store import LeaseLost, PendingActions
 from bot.services import audit
+from bot.services.roles import role_from
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +21,18 @@ class ItemLog:
     next item only then, so at most the calls in flight are unrecorded when the process dies (the worker that takes
     the job over does those again, or reads them first). A database that refuses the write is tried again.
 
-    `actor` and `command`: who the audit rows name, and the command line they record."""
+    `actor` and `command`: who the audit rows name, and the command line they record. `reading` (with `admins`):
+    the actor's role reading, refreshed by each transaction, which reads the stored role in passing: the checks
+    before the next SORACOM writes take it instead of a read of their own."""
 
     RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
     GATHER = 0.004  # seconds the first end waits for others: one transaction for several SIMs, not one each
 
-    def __init__(self, store: PendingActions, job_id: str, action: str, *, actor: audit.Actor, command: str) -> None:
+    def __init__(self, store: PendingActions, job_id: str, action: str, *, actor: audit.Actor, command: str,
+                 reading: RoleReading | None = None, admins: frozenset[str] = frozenset()) -> None:
         self.store, self.job_id, self.action = store, job_id, action
         self.actor, self.command = actor, command
+        self.reading, self.admins = reading, admins
         self._ends: list[tuple[ItemEnd, str, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -49,14 +55,17 @@ class ItemLog:
         await asyncio.sleep(self.GATHER)
         while self._ends:
             batch, self._ends = self._ends, []
-            events = [audit.values(self.actor, command=self.command, action=self.action,
-                                   target=end.item, result=result, error=end.reason)
+            actor, command = self.actor, self.command  # once a transaction, not once a SIM
+            events = [audit.values(actor, command=command, action=self.action, target=end.item, result=result,
+                                   error=end.reason)
                       for end, result, _ in batch]
             held = lease.current.get()
+            asked_at = asyncio.get_running_loop().time()
             try:
-                await self.store.end_items(self.job_id, [end for end, _, _ in batch], events,
-                                           owner=held.worker_id if held else None,
-                                           attempt=held.attempt if held else None)
+                stored = await self.store.end_items(self.job_id, [end for end, _, _ in batch], events,
+                                                    owner=held.worker_id if held else None,
+                                                    attempt=held.attempt if held else None,
+                                                    role_of=self.actor.user_id if self.reading else None)
             except LeaseLost:
                 log.warning("job %s passed to another run; %d item end(s) left to it", self.job_id, len(batch))
                 for _, _, written in batch:
@@ -72,5 +81,9 @@ class ItemLog:
                 failures += 1
                 continue
             failures = 0
+            reading = self.reading
+            if reading is not None and (reading.read_at is None or asked_at >= reading.read_at):
+                reading.role = role_from(stored, self.actor.user_id, self.admins)
+                reading.read_at = asked_at
             for _, _, written in batch:
                 written.set_result(None)

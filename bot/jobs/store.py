@@ -20,7 +20,7 @@ from sqlmodel import col, select, update
 from bot.jobs.rows import Item, ItemEnd, Pending
 from bot.jobs.states import FINAL_STATES, ItemState, JobState
 from bot.store import Database, off_loop
-from bot.store.tables import AuditEvent, JobItem, PendingAction, as_utc, utcnow
+from bot.store.tables import AuditEvent, JobItem, PendingAction, UserRole, as_utc, utcnow
 
 LIFETIME = timedelta(minutes=5)
 LEASE = timedelta(seconds=30)
@@ -179,9 +179,10 @@ class PendingActions:
 
     @off_loop
     def items(self, pending_id: str) -> list[Item]:
-        with self.db.session() as session:
-            rows = session.exec(select(JobItem).where(col(JobItem.job_id) == pending_id)).all()
-        return [Item(row.item, row.name, ItemState(row.state), row.reason) for row in rows]
+        # Plain rows, not ORM objects: a job of 10,000 SIMs reads them all when it starts.
+        with self.db.engine.connect() as connection:
+            rows = connection.execute(_ITEMS, {"b_job": pending_id}).all()
+        return [Item(item, name, ItemState(state), reason) for item, name, state, reason in rows]
 
     @off_loop
     def add_items(self, pending_id: str, items: Sequence[tuple[str, str]]) -> list[Item]:
@@ -194,10 +195,13 @@ class PendingActions:
 
     @off_loop
     def end_items(self, pending_id: str, ends: Sequence[ItemEnd], events: Sequence[dict[str, Any]], *,
-                  owner: str | None = None, attempt: int | None = None) -> None:
+                  owner: str | None = None, attempt: int | None = None,
+                  role_of: str | None = None) -> str | None:
         """Items' outcomes and their audit rows (`audit.values`) in one transaction: neither is ever written
         without the other. With `owner`, only while that owner's `attempt` holds the job (else LeaseLost, nothing
-        written): the run that took it over does those items again and records them, once."""
+        written): the run that took it over does those items again and records them, once. `role_of`: a user
+        whose stored role (or None) is read in the same transaction and returned, the role check of the items to
+        come at no extra trip to the database."""
         now = self.clock()
         # Core statements, each executed once for many rows, on a bare connection: the ORM's per-row update cost
         # 1 ms a SIM, and a Session around them a fifth of what remains.
@@ -213,7 +217,11 @@ class PendingActions:
                     {"b_job": pending_id, "b_item": end.item, "b_state": end.state, "b_reason": end.reason,
                      "b_now": now} for end in ends])
             if events:
-                connection.execute(insert(AuditEvent), list(events))
+                connection.execute(_INSERT_AUDIT, list(events))
+            if role_of is not None:
+                stored: str | None = connection.execute(_ROLE_OF, {"b_user": role_of}).scalar()
+                return stored
+        return None
 
 
 def _held(pending_id: str, owner: str, attempt: int | None) -> list[Any]:
@@ -223,6 +231,11 @@ def _held(pending_id: str, owner: str, attempt: int | None) -> list[Any]:
         conditions.append(col(PendingAction.attempts) == attempt)
     return conditions
 
+
+_ITEMS = (select(col(JobItem.item), col(JobItem.name), col(JobItem.state), col(JobItem.reason))
+          .where(col(JobItem.job_id) == bindparam("b_job")))
+_ROLE_OF = select(col(UserRole.role)).where(col(UserRole.slack_user_id) == bindparam("b_user"))
+_INSERT_AUDIT = insert(AuditEvent)  # built once: building it costs a cache-key walk per transaction
 
 _END_ITEM = (
     update(JobItem)

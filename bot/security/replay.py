@@ -4,14 +4,17 @@ The database calls run in the database's threads (`off_loop`), off the event loo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from bot.store import Database, off_loop
+from bot.store.group_commit import group_commit
 from bot.store.tables import SeenRequest, WorkerBeat, utcnow
 
 # bolt (slack_sdk's SignatureVerifier) accepts a timestamp up to 5 minutes either side of now; a copy of a request
@@ -45,17 +48,26 @@ class Taken:
     key: str = ""
 
 
-@off_loop
-def remember(db: Database, key: str, expires_at: datetime, taken: Taken | None = None) -> bool:
+async def remember(db: Database, key: str, expires_at: datetime, taken: Taken | None = None) -> bool:
     """True the first time a key is seen (in any process sharing the database), False for every later time.
-    `taken`: the request is held by that worker until `done`."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    held = {} if taken is None else {"owner": taken.owner, "user_id": taken.user_id[:32],
-                                     "channel_id": (taken.channel_id or "")[:32] or None, "command": taken.command}
-    statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at, **held).on_conflict_do_nothing()
-                 .returning(col(SeenRequest.key)))  # psycopg 3 gives rowcount -1 here: the returned row is the answer
-    with db.engine.begin() as connection:
-        return connection.execute(statement).first() is not None
+    `taken`: the request is held by that worker until `done`. Group-committed: the checks of requests that arrive
+    together are one transaction."""
+    return await group_commit(db, _remember_all)((key, expires_at, taken))
+
+
+def _remember_all(connection: Connection, checks: Sequence[tuple[str, datetime, Taken | None]]) -> list[bool]:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    first: dict[int, bool] = {}
+    # In key order: two processes' transactions holding the same keys then wait on each other, never deadlock.
+    for index, (key, expires_at, taken) in sorted(enumerate(checks), key=lambda check: check[1][0]):
+        held = {} if taken is None else {"owner": taken.owner, "user_id": taken.user_id[:32],
+                                         "channel_id": (taken.channel_id or "")[:32] or None,
+                                         "command": taken.command}
+        statement = (dialect.insert(SeenRequest).values(key=key, expires_at=expires_at, **held)
+                     .on_conflict_do_nothing()
+                     .returning(col(SeenRequest.key)))  # psycopg 3 gives rowcount -1 here: the returned row answers
+        first[index] = connection.execute(statement).first() is not None
+    return [first[index] for index in range(len(checks))]
 
 
 @off_loop
@@ -72,12 +84,17 @@ def forget(db: Database, key: str) -> None:
         connection.execute(delete(SeenRequest).where(col(SeenRequest.key) == key))
 
 
-@off_loop
-def done(db: Database, key: str) -> None:
-    """The listener of a request a worker took has ended (however it ended: a failure is told by the listener)."""
-    with db.engine.begin() as connection:
-        connection.execute(update(SeenRequest).where(col(SeenRequest.key) == key, col(SeenRequest.owner).is_not(None))
-                           .values(owner=None))
+async def done(db: Database, key: str) -> None:
+    """The listener of a request a worker took has ended (however it ended: a failure is told by the listener).
+    Group-committed with other requests' ends: a worker that dies before the transaction is written leaves those
+    requests held, and their users are told they may not have run, as when it dies just before its own write."""
+    await group_commit(db, _done_all)(key)
+
+
+def _done_all(connection: Connection, keys: Sequence[str]) -> list[None]:
+    connection.execute(update(SeenRequest).where(col(SeenRequest.key).in_(sorted(set(keys))),
+                                                 col(SeenRequest.owner).is_not(None)).values(owner=None))
+    return [None] * len(keys)
 
 
 @off_loop

@@ -28,6 +28,11 @@ _ROLE_OF = select(_ROLES.c.role).where(_ROLES.c.slack_user_id == bindparam("user
 def role_of(db: Database, user_id: str, admins: frozenset[str]) -> Role:
     with db.engine.connect() as connection:
         stored = connection.execute(_ROLE_OF, {"user_id": user_id}).scalar()
+    return role_from(stored, user_id, admins)
+
+
+def role_from(stored: str | None, user_id: str, admins: frozenset[str]) -> Role:
+    """The role a stored grant (None: none stored) gives: BOT_ADMINS are admins until a grant says otherwise."""
     if stored is not None:
         return Role.parse(stored)
     return Role.admin if user_id in admins else Role.viewer

@@ -62,6 +62,7 @@ from bot.soracom.models import (
 )
 from bot.soracom.language import LANG_HEADER, error_language
 from bot.soracom.operations import OPERATIONS, Operation, Retry
+from bot.soracom.wire import Wire
 
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,8 @@ class SoracomClient:
             headers={LANG_HEADER: lang, "Accept": "application/json"},
             timeout=timeout,
         )
+        # A real endpoint is reached through aiohttp (bot.soracom.wire says why); a given transport through httpx.
+        self._wire = Wire({LANG_HEADER: lang, "Accept": "application/json"}, timeout) if transport is None else None
         # Operations are sent to absolute URLs: httpx merging a relative one into the base URL parses both again on
         # every call (a third of what building a request costs).
         self._base = str(self._http.base_url).rstrip("/")
@@ -170,6 +173,8 @@ class SoracomClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._wire is not None:
+            await self._wire.aclose()
         await self._http.aclose()
 
     def __repr__(self) -> str:
@@ -217,8 +222,13 @@ class SoracomClient:
         while True:
             last = attempt >= self._max_retries
             try:
-                response = await self._http.request(op.method, url, params=params or None, json=json, headers=headers,
-                                                    extensions={OPERATION_EXTENSION: op.operation_id})
+                if self._wire is not None:
+                    response = await self._wire.request(op.method, url, params=params, json_body=json,
+                                                        headers=headers)
+                else:
+                    response = await self._http.request(op.method, url, params=params or None, json=json,
+                                                        headers=headers,
+                                                        extensions={OPERATION_EXTENSION: op.operation_id})
             except httpx.TransportError as exc:
                 log.debug("%s %s -> %s", op.method, op.path, type(exc).__name__)
                 error: SoracomError = SoracomUnavailable(f"SORACOM API unreachable ({type(exc).__name__})")

@@ -1,0 +1,84 @@
+"""The client's own network path to a real endpoint: aiohttp, answers handed back as `httpx.Response`.
+
+httpx's connection pool checks every idle connection for readability (a getpeername and a poll each) whenever it
+hands one out, and its request and URL models validate each header and character again: together about a
+millisecond of CPU a call, more than a bulk job spends on anything else. aiohttp keeps its pool without those
+checks. A transport given to the client (the embedded emulator, tests) still goes through httpx.
+
+Failures are told as httpx's, in its terms of whether the request can have reached the server: only a connection
+that could not be made is "never sent" (`ConnectError`, `ConnectTimeout`); every other failure is ambiguous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import httpx
+from yarl import URL
+
+# Headers that describe the body as it came over the wire; aiohttp has already undone them.
+_WIRE_ONLY = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+def _text(value: Any) -> str:
+    """A query value as httpx writes it (booleans lower-case)."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+class Wire:
+    """One aiohttp session, opened on the first request (in the loop that makes it), for one client."""
+
+    def __init__(self, headers: Mapping[str, str], timeout: float) -> None:
+        self._headers = dict(headers)
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _current(self) -> aiohttp.ClientSession:
+        """The session of the running loop: a client first used in another loop (a check at start-up run before
+        the server's loop) gets a new one, as a session serves only the loop it was made in."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout,
+                                                  cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False)
+            self._loop = loop
+        return self._session
+
+    async def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
+                      headers: Mapping[str, str] | None = None) -> httpx.Response:
+        session = self._current()
+        data, send_headers = None, dict(headers or {})
+        if json_body is not None:
+            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            send_headers["Content-Type"] = "application/json"
+        query = {name: _text(value) for name, value in params.items()} if params else None
+        try:
+            async with session.request(method, URL(url, encoded=True), params=query, data=data,
+                                       headers=send_headers, allow_redirects=False) as answer:
+                content = await answer.read()
+                status, raw_headers = answer.status, answer.raw_headers
+        except aiohttp.ClientConnectorError as exc:  # no connection was made: nothing was sent
+            raise httpx.ConnectError(str(exc)) from exc
+        except aiohttp.ConnectionTimeoutError as exc:  # nor here (connecting, or waiting for a pooled connection)
+            raise httpx.ConnectTimeout(str(exc)) from exc
+        except TimeoutError as exc:  # the answer did not come in time: the request may have been acted on
+            raise httpx.ReadTimeout(str(exc) or "timed out waiting for the answer") from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+        return httpx.Response(status, headers=[(k, v) for k, v in raw_headers if k.lower() not in _WIRE_ONLY],
+                              content=content)
+
+    async def aclose(self) -> None:
+        if self._session is not None and self._loop is asyncio.get_running_loop():
+            await self._session.close()
+        self._session = None
