@@ -10,8 +10,10 @@ process died is taken over once its lease lapses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import math
 import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -19,10 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, delete, select, update
 
 from bot.services.errors import service
 from bot.services import bills
@@ -31,9 +35,9 @@ from bot.services.sims import SimRow, group_names, month_traffic
 from bot.services.targets import NAME_TAG, Query
 from bot.soracom import SoracomClient, SoracomError
 from bot.soracom.client import MAX_PAGE_SIZE
-from bot.soracom.models import Subscriber
+from bot.soracom.models import Page, Subscriber
 from bot.store import Database, off_loop
-from bot.store.tables import FleetSim, FleetSnapshot, as_utc
+from bot.store.tables import FleetSim, FleetSimTag, FleetSnapshot, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,12 @@ ROW = "fleet"
 LEASE = timedelta(minutes=2)  # renewed after every page
 FRESH = timedelta(minutes=10)  # younger than this, readers do not ask for a refresh
 REFRESH_EVERY = 300.0  # seconds between background refreshes
-PAGES_PER_SECOND = 10.0  # SORACOM reads of the refresh, at most
+# The refresh pages as fast as SORACOM answers, within the rate limit SORACOM announces on each answer
+# (X-Soracom-Ratelimit-*): it leaves this share of the window to everything else, so other calls meet no 429.
+# A pace of its own (pages a second) may be set on top; none by default: 100,000 SIMs are 1,000 sequential calls.
+PAGES_PER_SECOND: float | None = None
+RATE_RESERVE = 0.1
+TAG_LENGTH = 200  # FleetSimTag's key and value columns
 TRAFFIC_PER_REFRESH = 100  # SIMs whose month traffic one refresh reads (the least recently read first)
 TRAFFIC_CONCURRENCY = 4
 SEEN_WITHIN = timedelta(hours=1)
@@ -98,34 +107,57 @@ def refresh_wait(snapshot: Snapshot, last_by_user: datetime | None, now: datetim
     return max(waits)
 
 
-def _row_of(sub: Subscriber, generation: str) -> dict[str, Any]:
+def _rows_of(sub: Subscriber, generation: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The SIM's row of this generation and its tag rows (those that fit the tag columns)."""
     session = sub.sessionStatus
     seen = session.lastUpdatedAt if session and session.lastUpdatedAt else None
-    return {
-        "imsi": sub.imsi or "", "sim_id": sub.simId or sub.iccid, "name": (sub.tags or {}).get(NAME_TAG, "")[:200],
-        "status": sub.status or "unknown",
+    tags = sub.tags or {}
+    imsi = sub.imsi or ""
+    sim = {
+        "generation": generation, "imsi": imsi, "sim_id": sub.simId or sub.iccid,
+        "name": tags.get(NAME_TAG, "")[:200], "status": sub.status or "unknown",
         "online": session.online if session else None,
         "last_seen_at": datetime.fromtimestamp(seen / 1000, timezone.utc) if seen else None,
-        "group_id": sub.groupId, "speed_class": sub.speedClass or "", "tags_json": json.dumps(sub.tags or {}),
-        "generation": generation,
+        "group_id": sub.groupId, "speed_class": sub.speedClass or "", "tags_json": json.dumps(tags),
+        "traffic_month": None, "traffic_bytes": None, "traffic_read_at": None,
     }
+    return sim, [{"generation": generation, "imsi": imsi, "key": key, "value": value} for key, value in tags.items()
+                 if len(key) <= TAG_LENGTH and len(str(value)) <= TAG_LENGTH]
 
 
-LISTED = ("sim_id", "name", "status", "online", "last_seen_at", "group_id", "speed_class", "tags_json", "generation")
+def _insert(db: Database, table: type[FleetSim] | type[FleetSimTag]) -> Any:
+    """INSERT that skips a row the generation already holds (a SIM listed twice while the fleet changes)."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 @off_loop
-def _store_page(db: Database, rows: list[dict[str, Any]]) -> None:
-    """Upserts the SIMs of one page; their traffic readings stay."""
-    if not rows:
-        return
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(FleetSim).values(rows)
-    statement = statement.on_conflict_do_update(index_elements=["imsi"],
-                                                set_={name: statement.excluded[name] for name in LISTED})
+def _store_page(db: Database, owner: str, current: str | None, sims: list[dict[str, Any]],
+                tags: list[dict[str, Any]], now: datetime, lease: timedelta = LEASE) -> bool:
+    """Writes one page into the refresh's generation (carrying the SIMs' traffic readings over from the current
+    one) and renews the lease, in one transaction; False, and nothing written, when the lease was taken over."""
     with db.session() as session:
-        session.exec(statement)
+        if current is not None and sims:
+            carried = {imsi: (month, total, read_at) for imsi, month, total, read_at in session.exec(
+                select(FleetSim.imsi, FleetSim.traffic_month, FleetSim.traffic_bytes, FleetSim.traffic_read_at)
+                .where(col(FleetSim.generation) == current, col(FleetSim.imsi).in_([row["imsi"] for row in sims]),
+                       col(FleetSim.traffic_read_at).is_not(None))).all()}
+            for row in sims:
+                if (reading := carried.get(row["imsi"])) is not None:
+                    row["traffic_month"], row["traffic_bytes"], row["traffic_read_at"] = reading
+        connection = session.connection()
+        if sims:
+            connection.execute(_insert(db, FleetSim), sims)
+        if tags:
+            connection.execute(_insert(db, FleetSimTag), tags)
+        renewed = session.exec(update(FleetSnapshot)
+                               .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
+                               .values(lease_until=now + lease))
+        if renewed.rowcount != 1:
+            session.rollback()
+            return False
         session.commit()
+    return True
 
 
 @off_loop
@@ -149,38 +181,69 @@ def take_lease(db: Database, owner: str, now: datetime, lease: timedelta = LEASE
     return result.rowcount == 1
 
 
+def _drop_generations(session: Session, keep: str | None) -> None:
+    for table in (FleetSimTag, FleetSim):
+        session.exec(delete(table).where(col(table.generation) != keep) if keep is not None else delete(table))
+
+
 @off_loop
-def _renew(db: Database, owner: str, now: datetime, lease: timedelta = LEASE) -> bool:
+def _begin(db: Database) -> str | None:
+    """The current generation, after dropping what refreshes that did not finish left behind (the lease is held)."""
     with db.session() as session:
-        result = session.exec(update(FleetSnapshot)
-                              .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
-                              .values(lease_until=now + lease))
+        row = session.get(FleetSnapshot, ROW)
+        current = row.generation if row else None
+        _drop_generations(session, current)
         session.commit()
-    return result.rowcount == 1
+    return current
 
 
 @off_loop
-def _finish(db: Database, owner: str, generation: str | None, now: datetime, figures: dict[str, Any],
-            error: str | None) -> None:
-    """Ends the refresh: a complete one drops the SIMs it did not see and becomes the snapshot; the lease is freed."""
+def _swap(db: Database, owner: str, generation: str, now: datetime, figures: dict[str, Any]) -> None:
+    """Makes the refresh's generation the snapshot and frees the lease, in one transaction, if this owner still
+    holds the lease."""
     with db.session() as session:
-        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error}
-        if generation is not None:
-            session.exec(delete(FleetSim).where(col(FleetSim.generation) != generation))
-            count = session.exec(select(func.count()).select_from(FleetSim)).one()
-            values |= {"refreshed_at": now, "generation": generation, "sim_count": count, **figures}
+        count = session.exec(select(func.count()).select_from(FleetSim)
+                             .where(col(FleetSim.generation) == generation)).one()
+        swapped = session.exec(update(FleetSnapshot)
+                               .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
+                               .values(refreshed_at=now, generation=generation, sim_count=count, last_error=None,
+                                       lease_owner=None, lease_until=None, **figures))
+        if swapped.rowcount != 1:
+            session.rollback()
+            raise LeaseLost("the refresh lease was taken over")
+        session.commit()
+
+
+def _delete_generation(session: Session, generation: str) -> None:
+    for table in (FleetSimTag, FleetSim):
+        session.exec(delete(table).where(col(table.generation) == generation))
+
+
+@off_loop
+def _drop(db: Database, generation: str) -> None:
+    """Drops the snapshot a swap replaced (no reader asks for it any more)."""
+    with db.session() as session:
+        _delete_generation(session, generation)
+        session.commit()
+
+
+@off_loop
+def _give_up(db: Database, owner: str, generation: str, error: str) -> None:
+    """Drops what a refresh that failed before its swap wrote, and frees its lease: the snapshot stays whole."""
+    with db.session() as session:
+        _delete_generation(session, generation)
         session.exec(update(FleetSnapshot)
                      .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
-                     .values(**values))
+                     .values(lease_owner=None, lease_until=None, last_error=error))
         session.commit()
 
 
 @off_loop
-def _traffic_due(db: Database, month: str, limit: int) -> list[str]:
+def _traffic_due(db: Database, generation: str, month: str, limit: int) -> list[str]:
     with db.session() as session:
         return list(session.exec(
             select(FleetSim.imsi)
-            .where(col(FleetSim.status).not_in(NO_TRAFFIC))
+            .where(col(FleetSim.generation) == generation, col(FleetSim.status).not_in(NO_TRAFFIC))
             .order_by(col(FleetSim.traffic_month) == month, col(FleetSim.traffic_read_at).is_not(None),
                       col(FleetSim.traffic_read_at), col(FleetSim.imsi))
             .limit(limit)
@@ -188,56 +251,102 @@ def _traffic_due(db: Database, month: str, limit: int) -> list[str]:
 
 
 @off_loop
-def _store_traffic(db: Database, readings: Sequence[tuple[str, int]], month: str, now: datetime) -> None:
+def _store_traffic(db: Database, generation: str, readings: Sequence[tuple[str, int]], month: str,
+                   now: datetime) -> None:
     with db.session() as session:
         for imsi, total in readings:
-            session.exec(update(FleetSim).where(col(FleetSim.imsi) == imsi)
+            session.exec(update(FleetSim).where(col(FleetSim.generation) == generation, col(FleetSim.imsi) == imsi)
                          .values(traffic_month=month, traffic_bytes=total, traffic_read_at=now))
         session.commit()
 
 
+def in_snapshot() -> ColumnElement[bool]:
+    """FleetSim rows of the current snapshot (not of a refresh still writing its own generation)."""
+    current = select(FleetSnapshot.generation).where(col(FleetSnapshot.name) == ROW).scalar_subquery()
+    return col(FleetSim.generation) == current
+
+
 @service
 async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Callable[[], datetime],
-                  zone: Any, pages_per_second: float = PAGES_PER_SECOND,
+                  zone: Any, pages_per_second: float | None = PAGES_PER_SECOND,
                   traffic_per_refresh: int = TRAFFIC_PER_REFRESH) -> bool:
     """Reads the fleet from SORACOM into the snapshot; False when another refresh holds the lease."""
     if not await take_lease(db, owner, clock()):
         return False
     generation = secrets.token_hex(8)
-    error: str | None = None
-    figures: dict[str, Any] = {}
     try:
-        await _read_sims(db, client, owner, clock, generation, pages_per_second)
+        current = await _begin(db)
+        await _read_sims(db, client, owner, clock, generation, current, pages_per_second)
         figures = await _bill_figures(client, bills.month_of(clock(), zone))
-        await _read_traffic(db, client, clock, traffic_per_refresh)
+        await _read_traffic(db, client, clock, generation, traffic_per_refresh)
+        await _swap(db, owner, generation, clock(), figures)
     except (SoracomError, LeaseLost) as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.warning("fleet snapshot refresh by %s failed: %s", owner, error)
+        await _give_up(db, owner, generation, error)  # the snapshot stays as it was, whole
+        return False
     except BaseException:
-        await _finish(db, owner, None, clock(), {}, "interrupted")
+        await _give_up(db, owner, generation, "interrupted")
         raise
-    await _finish(db, owner, None if error else generation, clock(), figures, error)  # a failed one is no snapshot
-    return error is None
+    if current is not None:
+        await _drop(db, current)
+    return True
 
 
 class LeaseLost(Exception):
     """Another process took the lease over (this one was too slow): its refresh wins."""
 
 
+def _pause(page: Page[Subscriber], since: float, now: float, pages_per_second: float | None) -> float:
+    """Seconds to wait before the next page: SORACOM's window when this refresh has used all but its reserve of it,
+    and the refresh's own pace where one is set."""
+    wait = 0.0
+    if pages_per_second:
+        wait = max(wait, 1 / pages_per_second - (now - since))
+    rate = page.rate
+    if rate is not None and rate.remaining <= max(1, math.ceil(rate.limit * RATE_RESERVE)):
+        wait = max(wait, rate.seconds_before_refresh)
+    return wait
+
+
 async def _read_sims(db: Database, client: SoracomClient, owner: str, clock: Callable[[], datetime],
-                     generation: str, pages_per_second: float) -> None:
-    key: str | None = None
+                     generation: str, current: str | None, pages_per_second: float | None) -> None:
+    """Pages through the fleet in IMSI order, each page written while the next is read (the calls are sequential,
+    by cursor: the refresh takes as long as SORACOM's answers, and no page is held longer than its write)."""
     loop = asyncio.get_running_loop()
-    while True:
+
+    async def fetch(key: str | None, wait: float) -> tuple[Page[Subscriber], float]:
+        if wait > 0:
+            await asyncio.sleep(wait)
         started = loop.time()
-        page = await client.list_subscribers(limit=MAX_PAGE_SIZE, last_evaluated_key=key)
-        await _store_page(db, [_row_of(sub, generation) for sub in page.items if sub.imsi])
-        if not await _renew(db, owner, clock()):
-            raise LeaseLost("the refresh lease was taken over")
-        if not page.next_key or page.next_key == key:
-            return
-        key = page.next_key
-        await asyncio.sleep(max(0.0, 1 / pages_per_second - (loop.time() - started)))
+        return await client.list_subscribers(limit=MAX_PAGE_SIZE, last_evaluated_key=key), started
+
+    key: str | None = None
+    reading: asyncio.Future[tuple[Page[Subscriber], float]] = asyncio.ensure_future(fetch(None, 0.0))
+    try:
+        while True:
+            page, started = await reading
+            last = not page.next_key or page.next_key == key
+            if not last:
+                key = page.next_key
+                reading = asyncio.ensure_future(fetch(key, _pause(page, started, loop.time(), pages_per_second)))
+            sims: list[dict[str, Any]] = []
+            tags: list[dict[str, Any]] = []
+            for sub in page.items:
+                if sub.imsi:
+                    sim, its_tags = _rows_of(sub, generation)
+                    sims.append(sim)
+                    tags += its_tags
+            del page
+            if not await _store_page(db, owner, current, sims, tags, clock()):
+                raise LeaseLost("the refresh lease was taken over")
+            if last:
+                return
+    finally:
+        if not reading.done():
+            reading.cancel()
+            with contextlib.suppress(BaseException):
+                await reading
 
 
 async def _bill_figures(client: SoracomClient, month: str) -> dict[str, Any]:
@@ -256,10 +365,11 @@ async def _bill_figures(client: SoracomClient, month: str) -> dict[str, Any]:
     return figures
 
 
-async def _read_traffic(db: Database, client: SoracomClient, clock: Callable[[], datetime], limit: int) -> None:
+async def _read_traffic(db: Database, client: SoracomClient, clock: Callable[[], datetime], generation: str,
+                        limit: int) -> None:
     now = clock()
     month = now.astimezone(timezone.utc).strftime("%Y%m")  # SORACOM aggregates traffic by UTC month
-    due = await _traffic_due(db, month, limit)
+    due = await _traffic_due(db, generation, month, limit)
     gate = asyncio.Semaphore(TRAFFIC_CONCURRENCY)
 
     async def one(imsi: str) -> tuple[str, int] | None:
@@ -268,36 +378,41 @@ async def _read_traffic(db: Database, client: SoracomClient, clock: Callable[[],
         return None if traffic is None else (imsi, traffic.upload_bytes + traffic.download_bytes)
 
     readings = [r for r in await asyncio.gather(*(one(imsi) for imsi in due)) if r is not None]
-    await _store_traffic(db, readings, month, now)
+    await _store_traffic(db, generation, readings, month, now)
 
 
 @off_loop
 def read_snapshot(db: Database, now: datetime) -> Snapshot:
-    """Everything the Home tab shows, from the database alone."""
+    """Everything the Home tab shows, from the database alone: one aggregate over the snapshot's SIMs, grouped by
+    status, and the top traffic from its index."""
+    month = now.astimezone(timezone.utc).strftime("%Y%m")
     with db.session() as session:
         row = session.get(FleetSnapshot, ROW)
-        by_status = dict(session.exec(select(FleetSim.status, func.count()).group_by(FleetSim.status)).all())
-        online = session.exec(select(func.count()).select_from(FleetSim).where(col(FleetSim.online).is_(True))).one()
-        seen = session.exec(select(func.count()).select_from(FleetSim)
-                            .where(col(FleetSim.last_seen_at) >= now - SEEN_WITHIN)).one()
-        month = now.astimezone(timezone.utc).strftime("%Y%m")
+        current = row.generation if row else None
+        figures = session.connection().execute(
+            sa_select(col(FleetSim.status), func.count(),
+                   func.sum(case((col(FleetSim.online).is_(True), 1), else_=0)),
+                   func.sum(case((col(FleetSim.last_seen_at) >= now - SEEN_WITHIN, 1), else_=0)),
+                   func.sum(case((col(FleetSim.traffic_month) == month, 1), else_=0)))
+            .where(col(FleetSim.generation) == current).group_by(col(FleetSim.status))).all()
         top = session.exec(select(FleetSim.imsi, FleetSim.name, FleetSim.traffic_bytes)
-                           .where(col(FleetSim.traffic_month) == month, col(FleetSim.traffic_bytes) > 0)
+                           .where(col(FleetSim.generation) == current, col(FleetSim.traffic_month) == month,
+                                  col(FleetSim.traffic_bytes) > 0)
                            .order_by(col(FleetSim.traffic_bytes).desc(), col(FleetSim.imsi)).limit(TOP)).all()
-        read = session.exec(select(func.count()).select_from(FleetSim)
-                            .where(col(FleetSim.traffic_month) == month)).one()
+    by_status = {status: int(count) for status, count, *_ in figures}
     lease = as_utc(row.lease_until) if row else None
     return Snapshot(
         refreshed_at=as_utc(row.refreshed_at) if row else None,
         refreshing=lease is not None and lease > now,
         sim_count=sum(by_status.values()),
         by_status=dict(sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
-        online=online, seen_last_hour=seen,
+        online=sum(int(online or 0) for _, _, online, _, _ in figures),
+        seen_last_hour=sum(int(seen or 0) for _, _, _, seen, _ in figures),
         bill_month=row.bill_month if row else None, currency=row.bill_currency if row else None,
         bill_amount=row.bill_amount if row else None, forecast=row.bill_forecast if row else None,
         last_month=row.bill_last_month if row else None,
         top_traffic=[TrafficRow(imsi, name, int(total or 0)) for imsi, name, total in top],
-        traffic_read=read, last_error=row.last_error if row else None,
+        traffic_read=sum(int(read or 0) for *_, read in figures), last_error=row.last_error if row else None,
     )
 
 
@@ -347,38 +462,31 @@ class FleetPage:
 
 @off_loop
 def snapshot_page(db: Database, query: Query, offset: int, size: int) -> FleetPage | None:
-    """One page (by IMSI) of the SIMs the query selects and their counts; None when there is no snapshot.
-    Status and group are filtered by the database; tags here (their JSON differs between SQLite and PostgreSQL),
-    on the three columns that takes."""
-    conditions: list[ColumnElement[bool]] = []
-    if query.statuses:
-        conditions.append(col(FleetSim.status).in_(query.statuses))
-    if query.group_id:
-        conditions.append(col(FleetSim.group_id) == query.group_id)
+    """One page (by IMSI) of the SIMs the query selects and their counts, by SQL on the selectors' indexes; None
+    when there is no snapshot, or when a tag is longer than the snapshot indexes (SORACOM is read instead)."""
+    if any(len(key) > TAG_LENGTH or len(value) > TAG_LENGTH for key, value in query.tags):
+        return None
     with db.session() as session:
         row = session.get(FleetSnapshot, ROW)
-        if row is None or row.refreshed_at is None:
+        if row is None or row.refreshed_at is None or row.generation is None:
             return None
-        if query.tags:
-            selected = [(imsi, status) for imsi, status, tags in session.exec(
-                select(FleetSim.imsi, FleetSim.status, FleetSim.tags_json).where(*conditions)
-                .order_by(col(FleetSim.imsi))).all() if _has_tags(tags, query.tags)]
-            counts = Counter(status for _, status in selected)
-            wanted = [imsi for imsi, _ in selected[offset : offset + size]]
-            rows = list(session.exec(select(FleetSim).where(col(FleetSim.imsi).in_(wanted))
-                                     .order_by(col(FleetSim.imsi))).all())
-        else:
-            counts = Counter(dict(session.exec(select(FleetSim.status, func.count()).where(*conditions)
-                                               .group_by(FleetSim.status)).all()))
-            rows = list(session.exec(select(FleetSim).where(*conditions).order_by(col(FleetSim.imsi))
-                                     .offset(offset).limit(size)).all())
+        conditions: list[ColumnElement[bool]] = [col(FleetSim.generation) == row.generation]
+        if query.statuses:
+            conditions.append(col(FleetSim.status).in_(query.statuses))
+        if query.group_id:
+            conditions.append(col(FleetSim.group_id) == query.group_id)
+        counting = select(FleetSim.status, func.count()).select_from(FleetSim)
+        listing = select(FleetSim)
+        for key, value in query.tags:
+            tag = aliased(FleetSimTag)
+            joined = and_(col(tag.generation) == col(FleetSim.generation), col(tag.imsi) == col(FleetSim.imsi),
+                          col(tag.key) == key, col(tag.value) == value)
+            counting, listing = counting.join(tag, joined), listing.join(tag, joined)
+        counts = Counter(dict(session.exec(counting.where(*conditions).group_by(FleetSim.status)).all()))
+        rows = list(session.exec(listing.where(*conditions).order_by(col(FleetSim.imsi))
+                                 .offset(offset).limit(size)).all())
     return FleetPage(dict(counts.most_common()), rows, sum(counts.values()),
                      as_utc(row.refreshed_at))  # type: ignore[arg-type]
-
-
-def _has_tags(tags_json: str, tags: tuple[tuple[str, str], ...]) -> bool:
-    held = json.loads(tags_json or "{}")
-    return all(held.get(key) == value for key, value in tags)
 
 
 @service
@@ -395,5 +503,5 @@ def names_by_sim_id(db: Database, sim_ids: Sequence[str]) -> dict[str, tuple[str
     """(IMSI, name) of the SIMs the snapshot knows among these SIM IDs (the billing API's names for SIMs)."""
     with db.session() as session:
         rows = session.exec(select(FleetSim.sim_id, FleetSim.imsi, FleetSim.name)
-                            .where(col(FleetSim.sim_id).in_(list(sim_ids)))).all()
+                            .where(in_snapshot(), col(FleetSim.sim_id).in_(list(sim_ids)))).all()
     return {sim_id: (imsi, name) for sim_id, imsi, name in rows if sim_id}

@@ -48,6 +48,7 @@ from bot.soracom.models import (
     OperatorMfaStatus,
     Order,
     Page,
+    RateWindow,
     PayerInformation,
     PortMapping,
     ProductList,
@@ -99,6 +100,16 @@ def _model(model: type[M], response: httpx.Response) -> M:
 
 def _models(model: type[M], data: Any) -> list[M]:
     return [model.model_validate(item) for item in data or []]
+
+
+def _rate_window(response: httpx.Response) -> RateWindow | None:
+    """SORACOM's rate-limit headers, so a long paging can keep under the limit instead of meeting 429s."""
+    try:
+        return RateWindow(int(response.headers["X-Soracom-Ratelimit-Limit"]),
+                          int(response.headers["X-Soracom-Ratelimit-Remaining"]),
+                          float(response.headers[RATE_LIMIT_HEADER]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -483,7 +494,8 @@ class SoracomClient:
             "serial_number_filter": serial_number_filter, "tag_name": tag_name, "tag_value": tag_value,
             "tag_value_match_mode": tag_value_match_mode, "limit": limit, "last_evaluated_key": last_evaluated_key,
         })
-        return Page(_models(Subscriber, response.json()), response.headers.get(NEXT_KEY_HEADER) or None)
+        return Page(_models(Subscriber, response.json()), response.headers.get(NEXT_KEY_HEADER) or None,
+                    _rate_window(response))
 
     async def iter_subscribers(self, **filters: Any) -> AsyncIterator[Subscriber]:
         """Every subscriber matching list_subscribers' filters, page after page."""
