@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, select, update
@@ -122,34 +121,54 @@ def _rows_of(sub: Subscriber, generation: str) -> tuple[dict[str, Any], list[dic
         "traffic_month": None, "traffic_bytes": None, "traffic_read_at": None,
     }
     return sim, [{"generation": generation, "imsi": imsi, "key": key, "value": value} for key, value in tags.items()
-                 if len(key) <= TAG_LENGTH and len(str(value)) <= TAG_LENGTH]
+                 if key != NAME_TAG and len(key) <= TAG_LENGTH and len(str(value)) <= TAG_LENGTH]
 
 
-def _insert(db: Database, table: type[FleetSim] | type[FleetSimTag]) -> Any:
-    """INSERT that skips a row the generation already holds (a SIM listed twice while the fleet changes)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+_INSERTS: dict[tuple[str, str], tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _insert_many(session: Session, table: type[FleetSim] | type[FleetSimTag], rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING (a SIM listed twice while the fleet changes) of many rows through the driver's
+    executemany: SQLAlchemy's per-row parameter handling was a third of a page's write. Values go through the
+    columns' own bind processors (SQLite's datetimes), so what is read back is what the ORM would have written."""
+    connection = session.connection()
+    dialect = connection.dialect
+    key = (dialect.name, table.__tablename__)
+    if key not in _INSERTS:
+        columns = list(table.__table__.columns)  # type: ignore[union-attr]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO {table.__tablename__} ({', '.join(c.name for c in columns)}) "
+               f"VALUES ({', '.join(mark for _ in columns)}) ON CONFLICT DO NOTHING")
+        _INSERTS[key] = sql, [(c.name, c.type._cached_bind_processor(dialect)) for c in columns]
+    sql, processors = _INSERTS[key]
+    connection.exec_driver_sql(sql, [tuple(row[name] if process is None or row[name] is None else process(row[name])
+                                           for name, process in processors) for row in rows])
 
 
 @off_loop
-def _store_page(db: Database, owner: str, current: str | None, sims: list[dict[str, Any]],
+def _store_page(db: Database, owner: str, current: str | None, stale: Sequence[str], sims: list[dict[str, Any]],
                 tags: list[dict[str, Any]], now: datetime, lease: timedelta = LEASE) -> bool:
-    """Writes one page into the refresh's generation (carrying the SIMs' traffic readings over from the current
-    one) and renews the lease, in one transaction; False, and nothing written, when the lease was taken over."""
+    """Writes some pages into the refresh's generation (carrying the SIMs' traffic readings over from the current
+    one), drops the rows of the stale generations up to the same IMSI (so the snapshot a refresh replaced goes as
+    the next one is written, at no cost of its own), and renews the lease, in one transaction; False, and nothing
+    written, when the lease was taken over."""
     with db.session() as session:
         if current is not None and sims:
             carried = {imsi: (month, total, read_at) for imsi, month, total, read_at in session.exec(
                 select(FleetSim.imsi, FleetSim.traffic_month, FleetSim.traffic_bytes, FleetSim.traffic_read_at)
                 .where(col(FleetSim.generation) == current, col(FleetSim.imsi).in_([row["imsi"] for row in sims]),
-                       col(FleetSim.traffic_read_at).is_not(None))).all()}
+                       col(FleetSim.traffic_bytes).is_not(None))).all()}
             for row in sims:
                 if (reading := carried.get(row["imsi"])) is not None:
                     row["traffic_month"], row["traffic_bytes"], row["traffic_read_at"] = reading
-        connection = session.connection()
         if sims:
-            connection.execute(_insert(db, FleetSim), sims)
+            _insert_many(session, FleetSim, sims)
+            upto = sims[-1]["imsi"]
+            for table in (FleetSimTag, FleetSim):
+                for generation in stale:
+                    session.exec(delete(table).where(col(table.generation) == generation, col(table.imsi) <= upto))
         if tags:
-            connection.execute(_insert(db, FleetSimTag), tags)
+            _insert_many(session, FleetSimTag, tags)
         renewed = session.exec(update(FleetSnapshot)
                                .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
                                .values(lease_until=now + lease))
@@ -181,33 +200,45 @@ def take_lease(db: Database, owner: str, now: datetime, lease: timedelta = LEASE
     return result.rowcount == 1
 
 
-def _drop_generations(session: Session, keep: str | None) -> None:
-    for table in (FleetSimTag, FleetSim):
-        session.exec(delete(table).where(col(table.generation) != keep) if keep is not None else delete(table))
-
-
 @off_loop
-def _begin(db: Database) -> str | None:
-    """The current generation, after dropping what refreshes that did not finish left behind (the lease is held)."""
+def _begin(db: Database) -> tuple[str | None, list[str]]:
+    """The current generation, and the stale ones: the snapshot the last refresh replaced, and what refreshes that
+    did not finish left behind (the lease is held: no other refresh writes)."""
     with db.session() as session:
         row = session.get(FleetSnapshot, ROW)
         current = row.generation if row else None
-        _drop_generations(session, current)
-        session.commit()
-    return current
+        held = session.exec(select(FleetSim.generation).distinct()).all()
+    return current, [generation for generation in held if generation != current]
+
+
+def _figures(session: Session, generation: str, month: str) -> dict[str, Any]:
+    """The counts the Home shows, summed over one generation (once, when its refresh makes it current)."""
+    rows = session.connection().execute(
+        sa_select(col(FleetSim.status), func.count(),
+                  func.sum(case((col(FleetSim.online).is_(True), 1), else_=0)),
+                  func.sum(case((col(FleetSim.traffic_month) == month, 1), else_=0)))
+        .where(col(FleetSim.generation) == generation).group_by(col(FleetSim.status))).all()
+    return {"by_status": {status: int(count) for status, count, _, _ in rows},
+            "online": sum(int(online or 0) for _, _, online, _ in rows),
+            "traffic_month": month, "traffic_read": sum(int(read or 0) for *_, read in rows)}
 
 
 @off_loop
-def _swap(db: Database, owner: str, generation: str, now: datetime, figures: dict[str, Any]) -> None:
+def _swap(db: Database, owner: str, generation: str, stale: Sequence[str], now: datetime,
+          figures: dict[str, Any]) -> None:
     """Makes the refresh's generation the snapshot and frees the lease, in one transaction, if this owner still
-    holds the lease."""
+    holds the lease; stale rows past the last IMSI written go too."""
+    month = now.astimezone(timezone.utc).strftime("%Y%m")
     with db.session() as session:
-        count = session.exec(select(func.count()).select_from(FleetSim)
-                             .where(col(FleetSim.generation) == generation)).one()
+        counts = _figures(session, generation, month)
+        for table in (FleetSimTag, FleetSim):
+            for old in stale:
+                session.exec(delete(table).where(col(table.generation) == old))
         swapped = session.exec(update(FleetSnapshot)
                                .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
-                               .values(refreshed_at=now, generation=generation, sim_count=count, last_error=None,
-                                       lease_owner=None, lease_until=None, **figures))
+                               .values(refreshed_at=now, generation=generation,
+                                       sim_count=sum(counts["by_status"].values()), figures_json=json.dumps(counts),
+                                       last_error=None, lease_owner=None, lease_until=None, **figures))
         if swapped.rowcount != 1:
             session.rollback()
             raise LeaseLost("the refresh lease was taken over")
@@ -217,14 +248,6 @@ def _swap(db: Database, owner: str, generation: str, now: datetime, figures: dic
 def _delete_generation(session: Session, generation: str) -> None:
     for table in (FleetSimTag, FleetSim):
         session.exec(delete(table).where(col(table.generation) == generation))
-
-
-@off_loop
-def _drop(db: Database, generation: str) -> None:
-    """Drops the snapshot a swap replaced (no reader asks for it any more)."""
-    with db.session() as session:
-        _delete_generation(session, generation)
-        session.commit()
 
 
 @off_loop
@@ -275,11 +298,11 @@ async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Cal
         return False
     generation = secrets.token_hex(8)
     try:
-        current = await _begin(db)
-        await _read_sims(db, client, owner, clock, generation, current, pages_per_second)
+        current, stale = await _begin(db)
+        await _read_sims(db, client, owner, clock, generation, current, stale, pages_per_second)
         figures = await _bill_figures(client, bills.month_of(clock(), zone))
         await _read_traffic(db, client, clock, generation, traffic_per_refresh)
-        await _swap(db, owner, generation, clock(), figures)
+        await _swap(db, owner, generation, stale, clock(), figures)
     except (SoracomError, LeaseLost) as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.warning("fleet snapshot refresh by %s failed: %s", owner, error)
@@ -288,9 +311,7 @@ async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Cal
     except BaseException:
         await _give_up(db, owner, generation, "interrupted")
         raise
-    if current is not None:
-        await _drop(db, current)
-    return True
+    return True  # the snapshot it replaced is dropped while the next refresh writes
 
 
 class LeaseLost(Exception):
@@ -309,44 +330,51 @@ def _pause(page: Page[Subscriber], since: float, now: float, pages_per_second: f
     return wait
 
 
+STORE_ROWS = 500  # SIMs written in one transaction (five pages): fewer commits, no page held long
+
+
 async def _read_sims(db: Database, client: SoracomClient, owner: str, clock: Callable[[], datetime],
-                     generation: str, current: str | None, pages_per_second: float | None) -> None:
-    """Pages through the fleet in IMSI order, each page written while the next is read (the calls are sequential,
-    by cursor: the refresh takes as long as SORACOM's answers, and no page is held longer than its write)."""
+                     generation: str, current: str | None, stale: Sequence[str],
+                     pages_per_second: float | None) -> None:
+    """Pages through the fleet in IMSI order, the calls one after the other (each after the previous one's cursor),
+    while what was read is written in the background: the refresh takes as long as SORACOM's answers, and holds no
+    more than the SIMs of one write and of the page being read."""
     loop = asyncio.get_running_loop()
-
-    async def fetch(key: str | None, wait: float) -> tuple[Page[Subscriber], float]:
-        if wait > 0:
-            await asyncio.sleep(wait)
-        started = loop.time()
-        return await client.list_subscribers(limit=MAX_PAGE_SIZE, last_evaluated_key=key), started
-
+    writing: asyncio.Future[bool] | None = None
+    sims: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
     key: str | None = None
-    reading: asyncio.Future[tuple[Page[Subscriber], float]] = asyncio.ensure_future(fetch(None, 0.0))
+    wait = 0.0
+
+    async def written() -> None:
+        if writing is not None and not await writing:
+            raise LeaseLost("the refresh lease was taken over")
+
     try:
         while True:
-            page, started = await reading
+            if wait > 0:
+                await asyncio.sleep(wait)
+            started = loop.time()
+            page = await client.list_subscribers(limit=MAX_PAGE_SIZE, last_evaluated_key=key)
             last = not page.next_key or page.next_key == key
-            if not last:
-                key = page.next_key
-                reading = asyncio.ensure_future(fetch(key, _pause(page, started, loop.time(), pages_per_second)))
-            sims: list[dict[str, Any]] = []
-            tags: list[dict[str, Any]] = []
             for sub in page.items:
                 if sub.imsi:
                     sim, its_tags = _rows_of(sub, generation)
                     sims.append(sim)
                     tags += its_tags
-            del page
-            if not await _store_page(db, owner, current, sims, tags, clock()):
-                raise LeaseLost("the refresh lease was taken over")
+            if len(sims) >= STORE_ROWS or last:
+                await written()  # one write at a time, in IMSI order
+                writing = asyncio.ensure_future(_store_page(db, owner, current, stale, sims, tags, clock()))
+                sims, tags = [], []
             if last:
+                await written()
                 return
+            key = page.next_key
+            wait = _pause(page, started, loop.time(), pages_per_second)
     finally:
-        if not reading.done():
-            reading.cancel()
-            with contextlib.suppress(BaseException):
-                await reading
+        if writing is not None and not writing.done():
+            with contextlib.suppress(BaseException):  # let it end before the refresh drops what it wrote
+                await asyncio.shield(writing)
 
 
 async def _bill_figures(client: SoracomClient, month: str) -> dict[str, Any]:
@@ -381,38 +409,46 @@ async def _read_traffic(db: Database, client: SoracomClient, clock: Callable[[],
     await _store_traffic(db, generation, readings, month, now)
 
 
+def _stored_figures(session: Session, row: FleetSnapshot | None, month: str) -> dict[str, Any]:
+    """The snapshot's counts as its refresh summed them (summed now for a snapshot older than that, or of a month
+    gone by)."""
+    if row is None or row.generation is None:
+        return {"by_status": {}, "online": 0, "traffic_read": 0}
+    stored = json.loads(row.figures_json) if row.figures_json else None
+    if stored is None or stored.get("traffic_month") != month:
+        stored = _figures(session, row.generation, month)
+    return stored
+
+
 @off_loop
 def read_snapshot(db: Database, now: datetime) -> Snapshot:
-    """Everything the Home tab shows, from the database alone: one aggregate over the snapshot's SIMs, grouped by
-    status, and the top traffic from its index."""
+    """Everything the Home tab shows, from the database alone: the counts the refresh summed, the SIMs seen in the
+    last hour and the top traffic from their indexes."""
     month = now.astimezone(timezone.utc).strftime("%Y%m")
     with db.session() as session:
         row = session.get(FleetSnapshot, ROW)
         current = row.generation if row else None
-        figures = session.connection().execute(
-            sa_select(col(FleetSim.status), func.count(),
-                   func.sum(case((col(FleetSim.online).is_(True), 1), else_=0)),
-                   func.sum(case((col(FleetSim.last_seen_at) >= now - SEEN_WITHIN, 1), else_=0)),
-                   func.sum(case((col(FleetSim.traffic_month) == month, 1), else_=0)))
-            .where(col(FleetSim.generation) == current).group_by(col(FleetSim.status))).all()
+        figures = _stored_figures(session, row, month)
+        seen = session.exec(select(func.count()).select_from(FleetSim)
+                            .where(col(FleetSim.generation) == current,
+                                   col(FleetSim.last_seen_at) >= now - SEEN_WITHIN)).one()
         top = session.exec(select(FleetSim.imsi, FleetSim.name, FleetSim.traffic_bytes)
                            .where(col(FleetSim.generation) == current, col(FleetSim.traffic_month) == month,
                                   col(FleetSim.traffic_bytes) > 0)
                            .order_by(col(FleetSim.traffic_bytes).desc(), col(FleetSim.imsi)).limit(TOP)).all()
-    by_status = {status: int(count) for status, count, *_ in figures}
+    by_status: dict[str, int] = figures["by_status"]
     lease = as_utc(row.lease_until) if row else None
     return Snapshot(
         refreshed_at=as_utc(row.refreshed_at) if row else None,
         refreshing=lease is not None and lease > now,
         sim_count=sum(by_status.values()),
         by_status=dict(sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
-        online=sum(int(online or 0) for _, _, online, _, _ in figures),
-        seen_last_hour=sum(int(seen or 0) for _, _, _, seen, _ in figures),
+        online=figures["online"], seen_last_hour=seen,
         bill_month=row.bill_month if row else None, currency=row.bill_currency if row else None,
         bill_amount=row.bill_amount if row else None, forecast=row.bill_forecast if row else None,
         last_month=row.bill_last_month if row else None,
         top_traffic=[TrafficRow(imsi, name, int(total or 0)) for imsi, name, total in top],
-        traffic_read=sum(int(read or 0) for *_, read in figures), last_error=row.last_error if row else None,
+        traffic_read=figures["traffic_read"], last_error=row.last_error if row else None,
     )
 
 
@@ -478,11 +514,19 @@ def snapshot_page(db: Database, query: Query, offset: int, size: int) -> FleetPa
         counting = select(FleetSim.status, func.count()).select_from(FleetSim)
         listing = select(FleetSim)
         for key, value in query.tags:
+            if key == NAME_TAG:  # the name is a column of the SIM's own row
+                conditions.append(col(FleetSim.name) == value)
+                continue
             tag = aliased(FleetSimTag)
             joined = and_(col(tag.generation) == col(FleetSim.generation), col(tag.imsi) == col(FleetSim.imsi),
                           col(tag.key) == key, col(tag.value) == value)
             counting, listing = counting.join(tag, joined), listing.join(tag, joined)
-        counts = Counter(dict(session.exec(counting.where(*conditions).group_by(FleetSim.status)).all()))
+        if query.tags or query.group_id:
+            counts = Counter(dict(session.exec(counting.where(*conditions).group_by(FleetSim.status)).all()))
+        else:  # the whole fleet, or some statuses of it: as the refresh counted them
+            counts = Counter({status: count for status, count in _stored_figures(
+                session, row, as_utc(row.refreshed_at).strftime("%Y%m"))["by_status"].items()  # type: ignore[union-attr]
+                if not query.statuses or status in query.statuses})
         rows = list(session.exec(listing.where(*conditions).order_by(col(FleetSim.imsi))
                                  .offset(offset).limit(size)).all())
     return FleetPage(dict(counts.most_common()), rows, sum(counts.values()),

@@ -57,12 +57,16 @@ def upgrade() -> None:
                f"FROM fleet_sim_keep")
     op.drop_table('fleet_sim_keep')
     with op.batch_alter_table('fleet_sim', schema=None) as batch_op:
-        batch_op.create_index('ix_fleet_sim_group', ['generation', 'group_id', 'imsi'], unique=False)
-        batch_op.create_index(batch_op.f('ix_fleet_sim_name'), ['name'], unique=False)
+        batch_op.create_index('ix_fleet_sim_group', ['generation', 'group_id', 'status', 'imsi'], unique=False)
+        batch_op.create_index('ix_fleet_sim_name', ['generation', 'name'], unique=False)
         batch_op.create_index('ix_fleet_sim_seen', ['generation', 'last_seen_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_fleet_sim_sim_id'), ['sim_id'], unique=False)
         batch_op.create_index('ix_fleet_sim_status', ['generation', 'status', 'imsi'], unique=False)
-        batch_op.create_index('ix_fleet_sim_traffic', ['generation', 'traffic_month', 'traffic_bytes'], unique=False)
+        batch_op.create_index('ix_fleet_sim_traffic', ['generation', 'traffic_month', 'traffic_bytes'], unique=False,
+                              sqlite_where=sa.text('traffic_bytes IS NOT NULL'),
+                              postgresql_where=sa.text('traffic_bytes IS NOT NULL'))
+    with op.batch_alter_table('fleet_snapshot', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('figures_json', sa.Text(), nullable=True))
 
     tags = op.create_table('fleet_sim_tag',
     sa.Column('generation', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -83,12 +87,14 @@ def upgrade() -> None:
             continue
         rows += [{"generation": generation, "imsi": imsi, "key": str(key), "value": str(value)}
                  for key, value in (held.items() if isinstance(held, dict) else ())
-                 if len(str(key)) <= TAG_LENGTH and len(str(value)) <= TAG_LENGTH]
+                 if key != "name" and len(str(key)) <= TAG_LENGTH and len(str(value)) <= TAG_LENGTH]
     if rows:
         op.bulk_insert(tags, rows)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('fleet_snapshot', schema=None) as batch_op:
+        batch_op.drop_column('figures_json')
     with op.batch_alter_table('fleet_sim_tag', schema=None) as batch_op:
         batch_op.drop_index('ix_fleet_sim_tag_value')
     op.drop_table('fleet_sim_tag')
@@ -100,7 +106,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_fleet_sim_status')
         batch_op.drop_index(batch_op.f('ix_fleet_sim_sim_id'))
         batch_op.drop_index('ix_fleet_sim_seen')
-        batch_op.drop_index(batch_op.f('ix_fleet_sim_name'))
+        batch_op.drop_index('ix_fleet_sim_name')
         batch_op.drop_index('ix_fleet_sim_group')
     op.drop_table('fleet_sim')
     op.create_table('fleet_sim', *_sim_columns(), sa.PrimaryKeyConstraint('imsi'))
