@@ -1,14 +1,17 @@
 """A fleet of 100,000 SIMs: the snapshot's refresh against SORACOM's paging floor, the bot's memory across it, the
 Home tab and `/sim list` with selectors answered from the snapshot; on SQLite or PostgreSQL.
 
-SORACOM has no count call: a refresh reads the fleet 100 SIMs a call, each call after the previous one's cursor, so
-no client can be faster than pages × the latency of one call (or than the rate limit, where one is applied:
---rate-limit calls per --rate-window seconds on listSubscribers). The refresh is driven through the service
-(`fleet.refresh`, what the background refresher and the Home's Refresh button call); the Home and `/sim list` as
-Slack drives them: a signed `app_home_opened` event until views.publish, a signed `/sim list …` command until its
-reply reaches the response_url. Memory is the peak resident set of this process (the bot with its emulator) during
-the refreshes, over the resident set before: the kernel's VmHWM, reset before the refresh through
-/proc/self/clear_refs (or, where that is refused, getrusage's ru_maxrss, which can only overstate).
+SORACOM has no count call: a refresh reads the fleet 100 SIMs a call, each call after the previous one's cursor,
+so no client can be faster than pages × the latency of one call (or than the rate limit, where one is applied:
+--rate-limit calls per --rate-window seconds on listSubscribers). Measured in the same run, for the machine's
+load: a bare client reading the same pages from the same emulator, nothing done with them.
+
+The refresh is driven through the service (`fleet.refresh`, what the background refresher and the Home's Refresh
+button call); the Home and `/sim list` as Slack drives them: a signed `app_home_opened` event until views.publish,
+a signed `/sim list …` command until its reply reaches the response_url. Memory is the peak resident set of this
+process (the bot with its emulator) during the refreshes, over the resident set before: the kernel's VmHWM, reset
+before the refresh through /proc/self/clear_refs (or, where that is refused, getrusage's ru_maxrss, which can only
+overstate).
 
     python bench/fleet.py [--sims 100000] [--latency 0.05] [--db sqlite|postgresql] [--database-url URL]
                           [--repeat 5] [--opens 20] [--lists 9] [--refreshes 2] [--rate-limit N --rate-window S]
@@ -36,13 +39,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 from sqlalchemy import MetaData  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.emulator import EmulatorState  # noqa: E402
-from bot.local import LOCAL_BOT_TOKEN, LocalBot  # noqa: E402
+from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID, EmulatorState, create_app  # noqa: E402
+from bot.local import EMBEDDED_EMULATOR_ENDPOINT, LOCAL_BOT_TOKEN, LocalBot  # noqa: E402
 from bot.services import fleet  # noqa: E402
+from bot.soracom import AuthKeyCredentials, SoracomClient  # noqa: E402
 from bot.store import Database  # noqa: E402
 
 USER, CHANNEL = "U_OP", "C_BENCH"
@@ -141,6 +146,16 @@ async def one_run(args: argparse.Namespace, database_url: str) -> dict[str, Any]
             await local.sender.command("/sim", "help", user_id=USER, channel_id=CHANNEL)  # warm up, authenticate
             await local.settle()
 
+            # The least any client can take on this emulator, in this process, now: the same pages read one after
+            # the other by a bare client, nothing done with them (the machine's load shows here as well).
+            async with SoracomClient(EMBEDDED_EMULATOR_ENDPOINT, AuthKeyCredentials(DEMO_AUTH_KEY_ID, DEMO_AUTH_KEY),
+                                     transport=httpx.ASGITransport(app=create_app(state))) as bare_soracom:
+                await bare_soracom.auth()
+                start = time.perf_counter()
+                bare_sims = sum([len(page.items) async for page in bare_soracom.subscriber_pages()])
+                bare_paging = time.perf_counter() - start
+            assert bare_sims == total
+
             gc.collect()
             rss_before = rss_now()
             reset = reset_peak()
@@ -191,7 +206,8 @@ async def one_run(args: argparse.Namespace, database_url: str) -> dict[str, Any]
     return {
         "db": "postgresql" if url.startswith("postgres") else "sqlite", "sims": total, "latency": args.latency,
         "pages": pages, "floor_s": floor, "rate_limit": args.rate_limit, "rate_window": args.rate_window,
-        "refreshes": refreshes, "rss_before_mib": rss_before, "rss_peak_mib": peak, "rss_how": peak_how,
+        "bare_paging_s": bare_paging, "refreshes": refreshes, "rss_before_mib": rss_before, "rss_peak_mib": peak,
+        "rss_how": peak_how,
         "rss_growth_mib": peak - rss_before, "bare_publish_ms": median_ms(bare), "home_ms": median_ms(home),
         "home_p95_ms": sorted(home)[min(len(home) - 1, round(len(home) * 0.95))] * 1000, "home_calls": home_calls,
         "opens": args.opens, "lists": lists,
@@ -202,11 +218,14 @@ def report(run: dict[str, Any], index: int | None = None) -> None:
     head = f"run {index}: " if index is not None else ""
     limit = (f", rate limit {run['rate_limit']} calls / {run['rate_window']:g} s" if run["rate_limit"] else "")
     print(f"{head}{run['sims']} SIMs on {run['db']}, SORACOM at {run['latency'] * 1000:g} ms a call{limit}")
-    print(f"  paging floor: {run['pages']} pages × {run['latency'] * 1000:g} ms = {run['floor_s']:.1f} s")
+    print(f"  paging floor: {run['pages']} pages × {run['latency'] * 1000:g} ms = {run['floor_s']:.1f} s;  "
+          f"a bare client paging the same emulator in this run: {run['bare_paging_s']:.1f} s "
+          f"= {run['bare_paging_s'] / run['floor_s']:.3f}× the floor")
     for number, refresh in enumerate(run["refreshes"], 1):
         kind = "first (empty snapshot)" if number == 1 else "replacing a snapshot"
         print(f"  refresh {number}, {kind}: {refresh['seconds']:.1f} s = {refresh['seconds'] / run['floor_s']:.3f}× "
-              f"the floor  ({refresh['pages']} pages, {refresh['other_calls']} other calls, "
+              f"the floor, {refresh['seconds'] / run['bare_paging_s']:.3f}× the bare client  "
+              f"({refresh['pages']} pages, {refresh['other_calls']} other calls, "
               f"{refresh['429s']} answered 429)")
     print(f"  memory: {run['rss_before_mib']:.0f} MiB before, peak {run['rss_peak_mib']:.0f} MiB during the refreshes "
           f"→ growth {run['rss_growth_mib']:.1f} MiB  [{run['rss_how']}]")
@@ -235,6 +254,8 @@ def verdict(runs: list[dict[str, Any]]) -> bool:
         passed = value <= BOUNDS[key]
         ok &= passed
         print(f"  {names[key]:<52} {value:8.3f}   bound ≤ {BOUNDS[key]:g}   {'ok' if passed else 'OVER'}")
+    bare = statistics.median(max(r["seconds"] for r in run["refreshes"]) / run["bare_paging_s"] for run in runs)
+    print(f"  {'refresh / the bare client paging the same emulator':<52} {bare:8.3f}")
     for name in ("list", "status", "group"):
         print(f"  {runs[0]['lists'][name]['text']:<52} "
               f"{statistics.median(run['lists'][name]['median_ms'] for run in runs):8.1f} ms")

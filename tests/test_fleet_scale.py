@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 from bot.emulator import EmulatorState
 from bot.services import fleet
 from bot.soracom import SoracomClient
-from bot.soracom.models import Page, RateWindow, Subscriber
+from bot.soracom.models import RateWindow
 from bot.store import Database, migrations
 from bot.store.db import make_engine
 from bot.store.tables import FleetSim, FleetSimTag, FleetSnapshot
@@ -71,17 +71,18 @@ async def test_a_refresh_failing_half_way_leaves_the_previous_snapshot_whole(har
     state.add_subscribers(30)
     changed = sorted(state.subscribers)[0]
     state.subscribers[changed]["status"] = "suspended"
-    real = SoracomClient.list_subscribers
+    real = SoracomClient._call
     pages: list[str | None] = []
 
-    async def failing_third(self: SoracomClient, **kwargs: Any) -> Page[Subscriber]:
-        pages.append(kwargs.get("last_evaluated_key"))
-        if len(pages) == 12:
-            state.faults.fail_next("GET", r"^/v1/subscribers$", status=400)
-            assert sum(rows_by_generation(db).values()) > 1200  # the new generation is half-written
-        return await real(self, **kwargs)
+    async def failing_twelfth(self: SoracomClient, operation_id: str, **kwargs: Any) -> Any:
+        if operation_id == "listSubscribers":
+            pages.append(kwargs["params"].get("last_evaluated_key"))
+            if len(pages) == 12:
+                state.faults.fail_next("GET", r"^/v1/subscribers$", status=400)
+                assert sum(rows_by_generation(db).values()) > 1200  # the new generation is half-written
+        return await real(self, operation_id, **kwargs)
 
-    monkeypatch.setattr(SoracomClient, "list_subscribers", failing_third)
+    monkeypatch.setattr(SoracomClient, "_call", failing_twelfth)
     assert not await take_snapshot(harness)
     assert len(pages) == 12
 
@@ -91,10 +92,10 @@ async def test_a_refresh_failing_half_way_leaves_the_previous_snapshot_whole(har
     assert after.last_error  # said on the Home
     assert rows_by_generation(db) == {generation: 1200}  # the half-written generation is gone
     assert tag_rows(db) == {generation}
-    await harness.command(f"/sim list status:suspended", user=VIEWER)
+    await harness.command("/sim list status:suspended", user=VIEWER)
     assert changed not in reply_text(harness, VIEWER)  # still the SORACOM of the last complete refresh
 
-    monkeypatch.setattr(SoracomClient, "list_subscribers", real)
+    monkeypatch.setattr(SoracomClient, "_call", real)
     assert await take_snapshot(harness)
     generations = rows_by_generation(db)
     # the snapshot it replaced stays (no reader asks for it) until the next refresh drops it while it writes
@@ -116,15 +117,15 @@ async def test_readers_see_the_old_snapshot_while_a_refresh_writes_its_generatio
     assert await take_snapshot(harness)
     state.add_subscribers(1000)
     seen: list[tuple[int, int]] = []
-    real = SoracomClient.list_subscribers
+    real = SoracomClient._call
 
-    async def watching(self: SoracomClient, **kwargs: Any) -> Page[Subscriber]:
-        if kwargs.get("last_evaluated_key"):  # a page of the new generation is written by now
+    async def watching(self: SoracomClient, operation_id: str, **kwargs: Any) -> Any:
+        if operation_id == "listSubscribers" and kwargs["params"].get("last_evaluated_key"):
             snapshot = await fleet.read_snapshot(db, harness.clock.now)
             seen.append((snapshot.sim_count, sum(rows_by_generation(db).values())))
-        return await real(self, **kwargs)
+        return await real(self, operation_id, **kwargs)
 
-    monkeypatch.setattr(SoracomClient, "list_subscribers", watching)
+    monkeypatch.setattr(SoracomClient, "_call", watching)
     assert await take_snapshot(harness)
     assert seen and all(count == 250 for count, _ in seen)  # the Home's figures: the previous snapshot
     assert any(rows > 250 for _, rows in seen)  # while the new generation was being written beside it
@@ -216,13 +217,13 @@ async def test_the_home_counts_come_from_the_current_generation_only(harness: Ha
 
 
 def test_the_refresh_keeps_under_soracoms_announced_rate_limit() -> None:
-    def page(remaining: int | None) -> Page[Subscriber]:
-        return Page([], "k", None if remaining is None else RateWindow(100, remaining, 7.0))
+    def rate(remaining: int) -> RateWindow:
+        return RateWindow(100, remaining, 7.0)
 
-    assert fleet._pause(page(None), since=0.0, now=0.0, pages_per_second=None) == 0.0
-    assert fleet._pause(page(50), since=0.0, now=0.0, pages_per_second=None) == 0.0
-    assert fleet._pause(page(10), since=0.0, now=0.0, pages_per_second=None) == 7.0  # the reserve left to others
-    assert fleet._pause(page(50), since=0.0, now=0.02, pages_per_second=10) == pytest.approx(0.08)
+    assert fleet._pause(None, since=0.0, now=0.0, pages_per_second=None) == 0.0
+    assert fleet._pause(rate(50), since=0.0, now=0.0, pages_per_second=None) == 0.0
+    assert fleet._pause(rate(10), since=0.0, now=0.0, pages_per_second=None) == 7.0  # the reserve left to others
+    assert fleet._pause(rate(50), since=0.0, now=0.02, pages_per_second=10) == pytest.approx(0.08)
 
 
 def test_the_emulator_pages_a_large_fleet_by_cursor_in_imsi_order() -> None:

@@ -33,8 +33,7 @@ from bot.services.budget import month_forecast
 from bot.services.sims import SimRow, group_names, month_traffic
 from bot.services.targets import NAME_TAG, Query
 from bot.soracom import SoracomClient, SoracomError
-from bot.soracom.client import MAX_PAGE_SIZE
-from bot.soracom.models import Page, Subscriber
+from bot.soracom.models import RateWindow, Subscriber
 from bot.store import Database, off_loop
 from bot.store.tables import FleetSim, FleetSimTag, FleetSnapshot, as_utc
 
@@ -318,13 +317,12 @@ class LeaseLost(Exception):
     """Another process took the lease over (this one was too slow): its refresh wins."""
 
 
-def _pause(page: Page[Subscriber], since: float, now: float, pages_per_second: float | None) -> float:
+def _pause(rate: RateWindow | None, since: float, now: float, pages_per_second: float | None) -> float:
     """Seconds to wait before the next page: SORACOM's window when this refresh has used all but its reserve of it,
     and the refresh's own pace where one is set."""
     wait = 0.0
     if pages_per_second:
         wait = max(wait, 1 / pages_per_second - (now - since))
-    rate = page.rate
     if rate is not None and rate.remaining <= max(1, math.ceil(rate.limit * RATE_RESERVE)):
         wait = max(wait, rate.seconds_before_refresh)
     return wait
@@ -343,35 +341,31 @@ async def _read_sims(db: Database, client: SoracomClient, owner: str, clock: Cal
     writing: asyncio.Future[bool] | None = None
     sims: list[dict[str, Any]] = []
     tags: list[dict[str, Any]] = []
-    key: str | None = None
-    wait = 0.0
 
     async def written() -> None:
         if writing is not None and not await writing:
             raise LeaseLost("the refresh lease was taken over")
 
+    def pause(rate: RateWindow | None, started: float) -> float:
+        return _pause(rate, started, loop.time(), pages_per_second)
+
+    pages = client.subscriber_pages(pause=pause)
     try:
-        while True:
-            if wait > 0:
-                await asyncio.sleep(wait)
-            started = loop.time()
-            page = await client.list_subscribers(limit=MAX_PAGE_SIZE, last_evaluated_key=key)
-            last = not page.next_key or page.next_key == key
+        async for page in pages:
             for sub in page.items:
                 if sub.imsi:
                     sim, its_tags = _rows_of(sub, generation)
                     sims.append(sim)
                     tags += its_tags
-            if len(sims) >= STORE_ROWS or last:
+            if len(sims) >= STORE_ROWS:
                 await written()  # one write at a time, in IMSI order
                 writing = asyncio.ensure_future(_store_page(db, owner, current, stale, sims, tags, clock()))
                 sims, tags = [], []
-            if last:
-                await written()
-                return
-            key = page.next_key
-            wait = _pause(page, started, loop.time(), pages_per_second)
+        await written()
+        writing = asyncio.ensure_future(_store_page(db, owner, current, stale, sims, tags, clock()))
+        await written()
     finally:
+        await pages.aclose()  # type: ignore[attr-defined]
         if writing is not None and not writing.done():
             with contextlib.suppress(BaseException):  # let it end before the refresh drops what it wrote
                 await asyncio.shield(writing)
