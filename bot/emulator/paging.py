@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from starlette.responses import Response
@@ -13,11 +14,13 @@ from bot.emulator.registry import Call, reply
 DEFAULT_LIMIT = 100
 
 
-def paginate(call: Call, items: list[dict[str, Any]], key: str, max_limit: int | None = None,
+def paginate(call: Call, items: Iterable[dict[str, Any]], key: str, max_limit: int | None = None,
              shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
     """One page of items (sorted by `key`) after last_evaluated_key; the next-key header only when more remain.
 
-    `shape` turns each item of the page into what the operation answers (the key is read before it)."""
+    `items` is read lazily, no further than one item past the page: an iterator that already starts after the key
+    makes a page cost its own size, not the whole listing's. `shape` turns each item of the page into what the
+    operation answers (the key is read before it)."""
     limit = call.int_query("limit", DEFAULT_LIMIT)
     assert limit is not None
     if limit < 1:
@@ -26,10 +29,12 @@ def paginate(call: Call, items: list[dict[str, Any]], key: str, max_limit: int |
         limit = min(limit, max_limit)
     last = call.query.get("last_evaluated_key")
     if last:
-        items = [item for item in items if item[key] > last]
-    page = items[:limit]
+        items = (item for item in items if item[key] > last)
+    page = list(islice(items, limit + 1))
+    more = len(page) > limit
+    page = page[:limit]
     headers = {}
-    if len(items) > limit:
+    if more:
         next_key = page[-1][key]
         headers["x-soracom-next-key"] = next_key
         headers["link"] = f'<{call.request.url.include_query_params(last_evaluated_key=next_key)}>; rel=next'

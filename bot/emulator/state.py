@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sortedcontainers import SortedDict
+
 from bot.emulator import seed
 from bot.emulator.faults import Faults
 
@@ -20,7 +22,9 @@ Clock = Callable[[], datetime]
 class OperatorData:
     """What one operator (its root user and its SAM users) sees; no call reaches another operator's data."""
 
-    subscribers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Kept in IMSI order (a SortedDict; see sorted_subscribers): listSubscribers pages by IMSI, and a page after a
+    # last_evaluated_key is found by bisection, not by sorting the whole fleet on every call.
+    subscribers: dict[str, dict[str, Any]] = field(default_factory=lambda: SortedDict())  # type: ignore[arg-type,return-value]
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     quotation_created_at: dict[str, datetime] = field(default_factory=dict)
@@ -37,6 +41,13 @@ class OperatorData:
     # (handlerId, imsi) → the period (day, month) a traffic rule last fired in: once per SIM and period
     event_handler_fired: dict[tuple[str, str], str] = field(default_factory=dict)
     port_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # "ipAddress:port" → PortMapping
+
+    def sorted_subscribers(self) -> SortedDict[str, dict[str, Any]]:
+        """The subscribers in IMSI order, made so once if a plain dict was assigned or loaded."""
+        held: Any = self.subscribers
+        if not isinstance(held, SortedDict):
+            held = self.subscribers = SortedDict(held)
+        return held
 
 
 def _demo_field(name: str) -> property:

@@ -19,6 +19,7 @@ from typing import TypeVar
 from sqlmodel import col, select
 
 from bot.services.errors import WriteUnconfirmed, service
+from bot.services.fleet import in_snapshot
 from bot.services.groups import group_name
 from bot.services.targets import SimInfo, sim_info
 from bot.soracom import SoracomClient, SoracomError
@@ -375,7 +376,7 @@ class WentQuiet:
 def went_offline(db: Database, now: datetime, within: timedelta = timedelta(days=1),
                  limit: int = 5) -> list[WentQuiet]:
     """Active SIMs of the fleet snapshot whose session ended within `within`, the latest first: no SORACOM call."""
-    query = (select(FleetSim).where(col(FleetSim.status) == "active", col(FleetSim.online).is_(False),
+    query = (select(FleetSim).where(in_snapshot(), col(FleetSim.status) == "active", col(FleetSim.online).is_(False),
                                     col(FleetSim.last_seen_at) >= now - within)
              .order_by(col(FleetSim.last_seen_at).desc()).limit(limit))
     with db.session() as session:

@@ -7,6 +7,7 @@ and retry rule are in `operations.OPERATIONS`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as jsonlib
 import logging
 import random
@@ -48,6 +49,7 @@ from bot.soracom.models import (
     OperatorMfaStatus,
     Order,
     Page,
+    RateWindow,
     PayerInformation,
     PortMapping,
     ProductList,
@@ -100,6 +102,16 @@ def _model(model: type[M], response: httpx.Response) -> M:
 
 def _models(model: type[M], data: Any) -> list[M]:
     return [model.model_validate(item) for item in data or []]
+
+
+def _rate_window(response: httpx.Response) -> RateWindow | None:
+    """SORACOM's rate-limit headers, so a long paging can keep under the limit instead of meeting 429s."""
+    try:
+        return RateWindow(int(response.headers["X-Soracom-Ratelimit-Limit"]),
+                          int(response.headers["X-Soracom-Ratelimit-Remaining"]),
+                          float(response.headers[RATE_LIMIT_HEADER]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -493,7 +505,40 @@ class SoracomClient:
             "serial_number_filter": serial_number_filter, "tag_name": tag_name, "tag_value": tag_value,
             "tag_value_match_mode": tag_value_match_mode, "limit": limit, "last_evaluated_key": last_evaluated_key,
         })
-        return Page(_models(Subscriber, response.json()), response.headers.get(NEXT_KEY_HEADER) or None)
+        return Page(_models(Subscriber, response.json()), response.headers.get(NEXT_KEY_HEADER) or None,
+                    _rate_window(response))
+
+    async def subscriber_pages(self, *, pause: Callable[[RateWindow | None, float], float] | None = None,
+                               **filters: Any) -> AsyncIterator[Page[Subscriber]]:
+        """Every page of listSubscribers, each asked for as soon as the previous answer's cursor is known, before
+        that answer is parsed or used: the calls follow one another as the cursor requires, with none of this
+        client's or the caller's work between them, and one page at most is read ahead. `pause(rate, started)`
+        gives the seconds to wait before the next call (SORACOM's rate-limit window, a pace of the caller's)."""
+        loop = asyncio.get_running_loop()
+
+        async def call(key: str | None, wait: float) -> tuple[httpx.Response, float]:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            started = loop.time()
+            return await self._call("listSubscribers", params={
+                **filters, "limit": MAX_PAGE_SIZE, "last_evaluated_key": key}), started
+
+        key: str | None = None
+        reading: asyncio.Future[tuple[httpx.Response, float]] | None = asyncio.ensure_future(call(None, 0.0))
+        try:
+            while reading is not None:
+                response, started = await reading
+                next_key, rate = response.headers.get(NEXT_KEY_HEADER) or None, _rate_window(response)
+                reading = None
+                if next_key and next_key != key:
+                    key = next_key
+                    reading = asyncio.ensure_future(call(key, pause(rate, started) if pause else 0.0))
+                yield Page(_models(Subscriber, response.json()), next_key, rate)
+        finally:
+            if reading is not None and not reading.done():
+                reading.cancel()
+                with contextlib.suppress(BaseException):
+                    await reading
 
     async def iter_subscribers(self, **filters: Any) -> AsyncIterator[Subscriber]:
         """Every subscriber matching list_subscribers' filters, page after page."""

@@ -20,6 +20,16 @@ class Page(Generic[T]):
 
     items: list[T]
     next_key: str | None
+    rate: RateWindow | None = None  # SORACOM's rate-limit headers of this call, where it sent them
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """X-Soracom-Ratelimit-*: calls allowed per window, how many are left, and when the window starts again."""
+
+    limit: int
+    remaining: int
+    seconds_before_refresh: float
 
 
 # Auth

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -267,25 +267,52 @@ class FleetSnapshot(SQLModel, table=True):
     bill_forecast: float | None = None
     bill_last_month: float | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The snapshot's counts (by status, online, traffic read), summed once when its refresh made it current.
+    figures_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class FleetSim(SQLModel, table=True):
-    """One SIM of the snapshot; traffic is read for a bounded number of SIMs per refresh, oldest reading first."""
+    """One SIM of one snapshot generation. A refresh writes its own generation beside the current one, page by page,
+    and makes it current in one transaction: readers see the whole previous snapshot until then, and a refresh that
+    fails leaves it whole. Traffic is read for a bounded number of SIMs per refresh, oldest reading first; a new
+    generation carries the readings over."""
 
     __tablename__ = "fleet_sim"
+    __table_args__ = (
+        Index("ix_fleet_sim_name", "generation", "name"),  # `tag:name=…`
+        Index("ix_fleet_sim_status", "generation", "status", "imsi"),  # `status:` pages
+        Index("ix_fleet_sim_group", "generation", "group_id", "status", "imsi"),  # `group:` counts and pages
+        Index("ix_fleet_sim_seen", "generation", "last_seen_at"),  # seen lately, went offline lately
+        Index("ix_fleet_sim_traffic", "generation", "traffic_month", "traffic_bytes",  # top traffic: the SIMs
+              sqlite_where=text("traffic_bytes IS NOT NULL"),  # whose traffic was read, not the whole fleet
+              postgresql_where=text("traffic_bytes IS NOT NULL")),
+    )
+    generation: str = Field(primary_key=True, max_length=32)
     imsi: str = Field(primary_key=True, max_length=32)
     sim_id: str | None = Field(default=None, max_length=32, index=True)  # how the billing API names the SIM
-    name: str = Field(default="", max_length=200, index=True)
-    status: str = Field(default="unknown", max_length=16, index=True)
+    name: str = Field(default="", max_length=200)
+    status: str = Field(default="unknown", max_length=16)
     online: bool | None = None
     last_seen_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     group_id: str | None = Field(default=None, max_length=64)
     speed_class: str = Field(default="", max_length=32)
     tags_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
-    generation: str = Field(default="", max_length=32, index=True)
     traffic_month: str | None = Field(default=None, max_length=6)
     traffic_bytes: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     traffic_read_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class FleetSimTag(SQLModel, table=True):
+    """The tags of a snapshot's SIMs but their name (FleetSim.name), one row each, so `/sim list tag:KEY=VALUE` is an
+    index lookup. Keys and values longer than the columns are left out (a selector naming one is read from SORACOM
+    instead)."""
+
+    __tablename__ = "fleet_sim_tag"
+    __table_args__ = (Index("ix_fleet_sim_tag_value", "generation", "key", "value", "imsi"),)
+    generation: str = Field(primary_key=True, max_length=32)
+    imsi: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=200)
+    value: str = Field(max_length=200)
 
 
 class RemoteAccess(SQLModel, table=True):

@@ -84,13 +84,16 @@ def list_subscribers(call: Call) -> Response:
     speeds = pipe_values(call, "speed_class_filter", SPEED_CLASSES)
     serials = [s for s in call.query.get("serial_number_filter", "").split("|") if s]
     tags = tag_matcher(call)
-    found = [
-        sub for _, sub in sorted(call.data.subscribers.items())
+    subscribers = call.data.sorted_subscribers()  # by IMSI, bisected to the page's start
+    last = call.query.get("last_evaluated_key")
+    imsis = subscribers.irange(minimum=last, inclusive=(False, True)) if last else iter(subscribers)
+    found = (
+        sub for sub in map(subscribers.__getitem__, imsis)
         if (statuses is None or sub["status"] in statuses)
         and (speeds is None or sub["speedClass"] in speeds)
         and (not serials or any(str(sub.get("serialNumber") or "").startswith(s) for s in serials))
         and (tags is None or tags(sub["tags"]))
-    ]
+    )
     return paginate(call, found, "imsi", LIST_MAX_LIMIT)
 
 
