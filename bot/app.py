@@ -53,7 +53,7 @@ def keep_payloads_out_of_logs() -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.INFO:
             logger.setLevel(logging.INFO)
-    redact_remote_endpoints()  # httpx logs every URL it calls, a remote access's endpoint among them
+    redact_remote_endpoints()  # the client logs every URL it calls, a remote access's endpoint among them
 
 
 class _TokenFromClient(logging.Filter):

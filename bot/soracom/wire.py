@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import httpx
 from yarl import URL
+
+# Each call logged as httpx logs its own, so that the logs read the same whichever path a call took.
+log = logging.getLogger(__name__)
 
 # Headers that describe the body as it came over the wire; aiohttp has already undone them.
 _WIRE_ONLY = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
@@ -75,6 +79,7 @@ class Wire:
             raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+        log.info('HTTP Request: %s %s "%d"', method, url, status)
         return httpx.Response(status, headers=[(k, v) for k, v in raw_headers if k.lower() not in _WIRE_ONLY],
                               content=content)
 

@@ -42,7 +42,7 @@ class RedactRemoteEndpoints(logging.Filter):
 
 
 def redact_remote_endpoints(*names: str) -> None:
-    for name in names or ("httpx", "uvicorn.access"):
+    for name in names or ("httpx", "bot.soracom.wire", "uvicorn.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactRemoteEndpoints) for f in logger.filters):
             logger.addFilter(RedactRemoteEndpoints())
