@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO, Any
 
 import httpx
@@ -183,3 +184,11 @@ class Bot:
         output = _output(self.log)
         self.log.close()
         return output
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Until `condition` holds: the bots work in processes of their own, at their own pace."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)

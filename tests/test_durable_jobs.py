@@ -3,7 +3,6 @@ and nothing done twice: real processes on one database, SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +21,7 @@ from bot.store.tables import AuditEvent, JobItem, PendingAction
 from handlers.sim import BULK_WORKERS
 from tests.clock import Clock
 from tests.harness import Harness
-from tests.processes import SECRET_KEY, Bot, Emulator
+from tests.processes import SECRET_KEY, Bot, Emulator, wait_for
 
 OPERATOR = "U_OP"
 FLEET = 300
@@ -72,13 +71,6 @@ def ended_items(db: Database) -> int:
 def audit_rows(db: Database, action: str) -> list[AuditEvent]:
     with db.session() as session:
         return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == action)).all())
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("takeover", ["restart", "replica"])

@@ -12,7 +12,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ from bot.store.tables import AuditEvent, JobItem, PendingAction
 from handlers.sim import BULK_WORKERS
 from tests.clock import Clock
 from tests.harness import Harness
-from tests.processes import Bot, Emulator, output_of
+from tests.processes import Bot, Emulator, output_of, wait_for
 
 pytestmark = pytest.mark.long_hang
 
@@ -68,13 +68,6 @@ def job_state(db: Database) -> str:
 def audit_rows(db: Database, action: str) -> list[AuditEvent]:
     with db.session() as session:
         return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == action)).all())
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_worker_hung_for_six_minutes_mid_run(tmp_path: Path, database_url: str, emulator: Emulator,

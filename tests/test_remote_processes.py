@@ -21,7 +21,7 @@ from bot.store import Database
 from bot.store.tables import AuditEvent, PendingAction, RemoteAccess
 from tests.clock import Clock
 from tests.harness import Harness, _all_text
-from tests.processes import SECRET_KEY, Bot, Emulator
+from tests.processes import Bot, Emulator, SECRET_KEY, wait_for
 
 OPERATOR = "U_OP"
 CHANNEL = "C_OPS"
@@ -58,13 +58,6 @@ async def bots(tmp_path: Path, database_url: str, emulator: Emulator,
     yield start
     for bot in started:
         await bot.stop()
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def enroll(db: Database, user: str) -> pyotp.TOTP:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from bot.store.tables import AuditEvent
 from tests.clock import Clock
 from tests.harness import Harness
 from tests.own_postgres import OwnPostgres
-from tests.processes import Bot, Emulator, output_of
+from tests.processes import Bot, Emulator, output_of, wait_for
 
 OPERATOR = "U_OP"
 PENDING_TEXT = "refused its audit record"
@@ -36,13 +35,6 @@ def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
 def tag_rows(db: Database) -> list[AuditEvent]:
     with db.session() as session:
         return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == "sim.tag")).all())
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_full_disk_at_commit_keeps_every_record_tells_the_user_and_writes_it_once_after(
