@@ -52,14 +52,13 @@ class ItemLog:
 
     async def _write_all(self) -> None:
         failures = 0
+        held = lease.current.get()  # the run's, whose context this task was made in
         await asyncio.sleep(self.GATHER)
         while self._ends:
             batch, self._ends = self._ends, []
-            actor, command = self.actor, self.command  # once a transaction, not once a SIM
-            events = [audit.values(actor, command=command, action=self.action, target=end.item, result=result,
-                                   error=end.reason)
+            events = [audit.values(self.actor, command=self.command, action=self.action, target=end.item,
+                                   result=result, error=end.reason)
                       for end, result, _ in batch]
-            held = lease.current.get()
             asked_at = asyncio.get_running_loop().time()
             try:
                 stored = await self.store.end_items(self.job_id, [end for end, _, _ in batch], events,
