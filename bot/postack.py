@@ -44,7 +44,7 @@ WORKER_NICENESS = 10
 START_TIMEOUT = 120.0
 WATCH_EVERY = 1.0
 STOP_GRACE = 10.0
-MODAL_PATIENCE = 2.5  # Slack gives a modal submission's answer 3 s
+MODAL_PATIENCE = 2.0  # Slack gives a modal submission's answer 3 s, counted from its side: a second is for the way
 DEADLINE_MARGIN = 1.0  # the worker refuses a copy this long before serve's process gives up on it
 HEALTH_PATIENCE = 2.0  # a worker that does not answer its /healthz in this long is hung
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -343,6 +343,10 @@ class Dispatcher:
             return BoltResponse(status=200, body="")
         if not self.worker.running:  # a modal's answer cannot wait for the worker to restart
             return await self.app.async_dispatch(request)
+        if not self.worker.working():  # stopped (SIGSTOP): waiting cannot help
+            log.error("the bot's worker process is stopped; a %s was answered that nothing was done",
+                      request.body.get("type"))
+            return self._busy(request)
         deadline = time.time() + MODAL_PATIENCE
         try:
             return await asyncio.wait_for(self.worker.relay(request, deadline - DEADLINE_MARGIN / 2), MODAL_PATIENCE)
@@ -350,9 +354,12 @@ class Dispatcher:
             # Hung: Slack stops waiting at 3 s. The worker refuses this copy if it reads it later.
             log.error("the bot's worker process did not answer a %s within %.1f s; answered that nothing was done",
                       request.body.get("type"), MODAL_PATIENCE)
-            if self.busy_answer is None:
-                return BoltResponse(status=200, body="")
-            return self.busy_answer(request.body)
+            return self._busy(request)
+
+    def _busy(self, request: AsyncBoltRequest) -> BoltResponse:
+        if self.busy_answer is None:
+            return BoltResponse(status=200, body="")
+        return self.busy_answer(request.body)
 
     def acked_empty(self, request: AsyncBoltRequest) -> bool:
         """A signed command or button press that this bot's listeners ack empty before doing anything else."""
