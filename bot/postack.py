@@ -175,6 +175,10 @@ class WorkerProcess:
         try:
             if after is not None:
                 await asyncio.wait([after])
+                if self.working():
+                    # Its turn came after this user's earlier requests, which a working worker took: a busy
+                    # worker's queue does not eat into this one's patience.
+                    deadline = max(deadline, time.time() + self.patience)
             while True:
                 try:
                     answer = await asyncio.wait_for(self.relay(request, deadline - DEADLINE_MARGIN),
@@ -182,6 +186,12 @@ class WorkerProcess:
                     if answer.status != 503 or "relay deadline" not in answer.body:
                         return
                     raise TimeoutError  # read after its deadline, and refused: not run
+                except TimeoutError:  # before OSError, of which it is a subclass
+                    if not self.working():
+                        raise
+                    # Busy, not down or hung: a new copy with a new deadline (the late one is refused, or, if it
+                    # was taken after all, this one is a replay and dropped).
+                    deadline = time.time() + self.patience
                 except (OSError, asyncio.IncompleteReadError):
                     # The worker died or is starting again. Sending again is safe even if this copy reached it: the
                     # worker takes each request once (its database replay check).
@@ -190,12 +200,6 @@ class WorkerProcess:
                             raise TimeoutError from None
                         deadline = time.time() + self.patience
                     await asyncio.sleep(WATCH_EVERY / 4)
-                except TimeoutError:
-                    if not self.working():
-                        raise
-                    # Busy, not down or hung: a new copy with a new deadline (the late one is refused, or, if it
-                    # was taken after all, this one is a replay and dropped).
-                    deadline = time.time() + self.patience
         except TimeoutError:
             # Down or hung past the deadline: the worker refuses this copy if it ever reads it, so nothing was done.
             log.error("the bot's worker process did not take a request within %.0f s; its user is told to try again",

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncBoltRequest
 
+from bot import postack
+from bot.config import Settings
 from bot.localslack import FakeSlack
 from tests.clock import Clock
 from tests.harness import Harness
@@ -86,3 +90,51 @@ async def test_healthz_is_503_once_the_sqlite_file_is_gone(harness: Harness, tmp
     (tmp_path / "bot.db").unlink()  # the settings' database: a volume unmounted, a file deleted by hand
     answer = await http.get("/healthz")
     assert answer.status_code == 503 and answer.json()["problem"] == "database file missing"
+
+
+class BusyWorker:
+    """serve's view of a worker that is running but slow: a relayed copy read after its deadline is refused (as
+    bot.web.slack_events does), on a clock the test moves."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.copies: list[tuple[str, float]] = []  # (text, the deadline the copy carried)
+        self.told: list[str] = []
+        self.slow_once = True
+
+    def time(self) -> float:
+        return self.now
+
+    async def relay(self, request: AsyncBoltRequest, deadline: float | None = None) -> BoltResponse:
+        assert deadline is not None
+        self.copies.append((request.body["text"], deadline))
+        if self.slow_once:  # the first copy reaches the worker after its deadline: busy with earlier ones
+            self.slow_once = False
+            self.now = deadline + 0.5
+        if self.now > deadline:
+            return BoltResponse(status=503, body='{"error": "past its relay deadline"}')
+        return BoltResponse(status=200, body="")
+
+    async def tell(self, body: dict[str, object]) -> None:
+        self.told.append(str(body["text"]))
+
+
+async def test_a_copy_refused_as_late_by_a_busy_worker_goes_again_with_a_new_deadline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One user's commands queue behind each other; a copy the busy worker refused as late is sent again at once
+    with a fresh deadline (it used to be re-sent with the stale one every 0.25 s until serve's own deadline passed:
+    2,000 queued commands then took minutes to answer)."""
+    busy = BusyWorker(now=1_800_000_000.0)
+    monkeypatch.setattr(postack, "time", busy)
+    worker = postack.WorkerProcess(Settings(_env_file=None, BOT_RELAY_PATIENCE_SECONDS=10),  # type: ignore[call-arg]
+                                   build=lambda _: None, tell=busy.tell)
+    monkeypatch.setattr(worker, "relay", busy.relay)
+    monkeypatch.setattr(worker, "working", lambda: True)
+    for text in ("list", "show"):
+        worker.relay_later(AsyncBoltRequest(body=f"command=%2Fsim&text={text}&user_id=U_ONE", headers={}))
+    await asyncio.wait_for(asyncio.gather(*worker._relayed), 5)
+
+    assert [text for text, _ in busy.copies] == ["list", "list", "show"]
+    refused, again = busy.copies[0][1], busy.copies[1][1]
+    assert busy.now <= again and again >= refused + 0.5  # taken: its new deadline is ahead of the worker's clock
+    assert busy.told == []  # the worker was busy, not hung: nobody told that nothing was done
