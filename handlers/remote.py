@@ -93,7 +93,7 @@ async def run_open(request: Request, job: Pending) -> jobs.Outcome:
     if access.state == "opening":
         async with request.audited(OPEN_ACTION, opening.imsi):
             try:
-                key, endpoint = await remote.open_mapping(rt.soracom, access, duration=opening.duration,
+                key, endpoint = await remote.open_mapping(rt.soracom, rt.mfa.box, access, duration=opening.duration,
                                                           adopt=job.resumed)
             except (ServiceError, WriteUnconfirmed) as exc:
                 refused = isinstance(exc, ServiceError) and not exc.ambiguous
@@ -110,7 +110,7 @@ async def run_open(request: Request, job: Pending) -> jobs.Outcome:
     if access.state != "open":
         return jobs.Outcome(False, jobs.truth(job))
     if endpoint is None:
-        endpoint = await remote.find_endpoint(rt.soracom, access)
+        endpoint = await remote.find_endpoint(rt.soracom, rt.mfa.box, access)
     if access.message_ts is None:
         await _post_notice(request, access)
     delivered = endpoint is not None and await _tell_privately(request, views.endpoint_text(access, endpoint, zone))
@@ -160,7 +160,7 @@ async def list_open(request: Request) -> None:
         if access.state != "open" or access.expires_at <= now:
             continue
         mine = access.opened_by == request.user_id
-        rows.append((access, await remote.find_endpoint(rt.soracom, access) if mine else None))
+        rows.append((access, await remote.find_endpoint(rt.soracom, rt.mfa.box, access) if mine else None))
     await request.reply(t("remote.list_title"), views.list_blocks(rows, request.user_id, rt.settings.timezone))
 
 
@@ -200,7 +200,7 @@ async def finish(rt: Runtime, client: AsyncWebClient, access: Access, *, actor: 
         request = actor or await _request_of(rt, client, access, access.closed_by or access.opened_by)
         closing_action = CLOSE_ACTION if access.closed_by else EXPIRE_ACTION
         async with request.audited(closing_action, access.imsi, failures_only=True):
-            await remote.close_mapping(rt.soracom, access)
+            await remote.close_mapping(rt.soracom, rt.mfa.box, access)
             state = "closed" if access.closed_by else "expired"
             event = audit.values(request.actor, command=request.command_line or EXPIRY_COMMAND,
                                  action=closing_action, target=access.imsi, result="ok")

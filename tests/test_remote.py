@@ -426,3 +426,28 @@ async def open_access_expecting_none(harness: Harness, line: str) -> None:
     await harness.press("pending_confirm", user=OPERATOR)
     await harness.submit_code(harness.code(totp), user=OPERATOR)
     assert not open_at_soracom(harness)
+
+
+async def test_the_row_keeps_a_keyed_hash_and_a_row_of_the_plain_hash_before_is_still_closed(bot: Harness) -> None:
+    """The endpoint's address and port are few enough to guess from a plain hash: a database reader without
+    BOT_SECRET_KEY must learn nothing. Rows written with the plain hash (an upgrade with an access open) still close."""
+    import hashlib
+
+    from bot.security.crypto import SecretBox
+
+    mapping = await open_access(bot, "/sim remote sensor-02 22")
+    with bot.rt.db.session() as session:
+        [row] = session.exec(select(RemoteAccess)).all()
+    plain = hashlib.sha256(f"{row.id}|{mapping['ipAddress']}|{mapping['port']}".encode()).hexdigest()
+    assert row.mapping_key not in (plain, None)
+    other_key = SecretBox("another-bot's-key").digest("remote endpoint", f"{row.id}|{mapping['ipAddress']}|{mapping['port']}")
+    assert row.mapping_key != other_key  # keyed: the same endpoint under another key is another digest
+
+    with bot.rt.db.session() as session:  # as the version before kept it
+        stored = session.get(RemoteAccess, row.id)
+        assert stored is not None
+        stored.mapping_key = plain
+        session.add(stored)
+        session.commit()
+    await bot.command("/sim remote close sensor-02", user=OPERATOR, channel=CHANNEL)
+    assert not open_at_soracom(bot) and len(deletes(bot)) == 1

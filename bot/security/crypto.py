@@ -1,9 +1,11 @@
-"""Encryption of secrets at rest (TOTP secrets) with Fernet."""
+"""Encryption of secrets at rest (TOTP secrets) with Fernet, and keyed digests of what must be found again but not
+read back (a remote access endpoint)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -14,7 +16,10 @@ KEY_FILE = "secret.key"
 
 class SecretBox:
     def __init__(self, key: str | bytes) -> None:
-        self._fernet = Fernet(_fernet_key(key))
+        fernet_key = _fernet_key(key)
+        self._fernet = Fernet(fernet_key)
+        # A key of its own for digests, so that no digest is ever made with the encryption key itself.
+        self._digest_key = hmac.new(fernet_key, b"soracom-bot digest key", hashlib.sha256).digest()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -24,6 +29,11 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
             raise ValueError("stored secret cannot be decrypted with BOT_SECRET_KEY (was the key changed?)") from None
+
+    def digest(self, purpose: str, message: str) -> str:
+        """HMAC-SHA256 (hex): equal for equal messages, and without BOT_SECRET_KEY no guess can be checked against
+        it, however small the space of messages."""
+        return hmac.new(self._digest_key, f"{purpose}\x00{message}".encode(), hashlib.sha256).hexdigest()
 
 
 def _fernet_key(key: str | bytes) -> bytes:

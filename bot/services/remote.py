@@ -2,8 +2,9 @@
 opened, and the calls that open, find and close it at SORACOM.
 
 The endpoint (address, port, host name) is a way into a device: it leaves this module only as an `Endpoint` for
-the person who opened it, and is never stored. A row keeps a salted hash of it (`mapping_key`), enough to find the
-mapping again at SORACOM to show it to its opener or to delete it.
+the person who opened it, and is never stored. A row keeps a keyed hash of it (`mapping_key`, an HMAC under
+BOT_SECRET_KEY: address and port are too few to hide behind a plain hash), enough to find the mapping again at
+SORACOM to show it to its opener or to delete it.
 
 Exactly once: a close (by command or at expiry) is claimed with a conditional UPDATE of the row's state and a lease,
 so of several processes, restarts and takeovers one does it; a lease that lapses (its process died) is taken over.
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from bot.config import REMOTE_LIMIT, Settings, parse_source, parse_span
+from bot.security.crypto import SecretBox
 from bot.services.errors import InputError, WriteUnconfirmed, service
 from bot.soracom import SoracomClient
 from bot.soracom.errors import SoracomError
@@ -159,8 +161,13 @@ class Endpoint:
         return f"ssh -p {self.port} user@{self.hostname}" if self.device_port == 22 else None
 
 
-def mapping_key(access_id: str, address: str, port: int) -> str:
-    return hashlib.sha256(f"{access_id}|{address}|{port}".encode()).hexdigest()
+def mapping_key(keys: SecretBox, access_id: str, mapping: PortMapping) -> str:
+    return keys.digest("remote endpoint", f"{access_id}|{mapping.ipAddress or ''}|{int(mapping.port or 0)}")
+
+
+def _legacy_key(access_id: str, mapping: PortMapping) -> str:
+    """The plain hash rows kept before 2026-12 (an access lives at most REMOTE_LIMIT): still found and closed."""
+    return hashlib.sha256(f"{access_id}|{mapping.ipAddress or ''}|{int(mapping.port or 0)}".encode()).hexdigest()
 
 
 def _endpoint(mapping: PortMapping, device_port: int) -> Endpoint:
@@ -371,13 +378,13 @@ class Accesses:
 
 
 @service
-async def open_mapping(client: SoracomClient, access: Access, *, duration: timedelta,
+async def open_mapping(client: SoracomClient, keys: SecretBox, access: Access, *, duration: timedelta,
                        adopt: bool) -> tuple[str, Endpoint]:
     """Opens the access at SORACOM (or, `adopt`, takes up the one an earlier attempt of the job opened); returns its
     key and endpoint. A create that got no answer is read back: found, it is adopted; not found, nothing was opened.
     """
     if adopt:
-        found = await _unrecorded(client, access)
+        found = await _unrecorded(client, keys, access)
         if found is not None:
             return found
     try:
@@ -388,53 +395,50 @@ async def open_mapping(client: SoracomClient, access: Access, *, duration: timed
         if not (exc.status == 0 or exc.status >= 500):
             raise
         try:
-            found = await _unrecorded(client, access)
+            found = await _unrecorded(client, keys, access)
         except SoracomError:
             raise WriteUnconfirmed("remote access", None, str(exc)) from None
         if found is None:
             raise WriteUnconfirmed("remote access", False, str(exc)) from None
         return found
-    return mapping_key(access.id, mapping.ipAddress or "", int(mapping.port or 0)), _endpoint(mapping,
-                                                                                             access.device_port)
+    return mapping_key(keys, access.id, mapping), _endpoint(mapping, access.device_port)
 
 
-async def _unrecorded(client: SoracomClient, access: Access) -> tuple[str, Endpoint] | None:
+async def _unrecorded(client: SoracomClient, keys: SecretBox, access: Access) -> tuple[str, Endpoint] | None:
     """A mapping to this SIM's port made since the row was written, not yet known by its key: the job's own."""
     since = int(access.created_at.timestamp() * 1000) - 1000
     for mapping in await client.list_port_mappings_for_subscriber(access.imsi):
         if _device_port(mapping) == access.device_port and (mapping.createdTime or 0) >= since:
-            return mapping_key(access.id, mapping.ipAddress or "", int(mapping.port or 0)), _endpoint(
-                mapping, access.device_port)
+            return mapping_key(keys, access.id, mapping), _endpoint(mapping, access.device_port)
     return None
 
 
 @service
-async def find_endpoint(client: SoracomClient, access: Access) -> Endpoint | None:
+async def find_endpoint(client: SoracomClient, keys: SecretBox, access: Access) -> Endpoint | None:
     """The endpoint of an open access, read from SORACOM (None when it is gone there)."""
-    mapping = await _find(client, access)
+    mapping = await _find(client, keys, access)
     return _endpoint(mapping, access.device_port) if mapping is not None else None
 
 
-async def _find(client: SoracomClient, access: Access) -> PortMapping | None:
+async def _find(client: SoracomClient, keys: SecretBox, access: Access) -> PortMapping | None:
     for mapping in await client.list_port_mappings_for_subscriber(access.imsi):
-        if access.mapping_key and mapping_key(access.id, mapping.ipAddress or "",
-                                              int(mapping.port or 0)) == access.mapping_key:
+        if access.mapping_key in (mapping_key(keys, access.id, mapping), _legacy_key(access.id, mapping)):
             return mapping
     return None
 
 
 @service
-async def close_mapping(client: SoracomClient, access: Access) -> bool:
+async def close_mapping(client: SoracomClient, keys: SecretBox, access: Access) -> bool:
     """Deletes the access at SORACOM if it is still there; False when it was gone already (expired there).
 
     An access that never recorded its mapping (its job died while opening) closes what it may have opened."""
     if access.mapping_key is None:
-        found = await _unrecorded(client, access)
+        found = await _unrecorded(client, keys, access)
         if found is None:
             return False
         endpoint = found[1]
         return await client.delete_port_mapping(endpoint.address, endpoint.port)
-    mapping = await _find(client, access)
+    mapping = await _find(client, keys, access)
     if mapping is None:
         return False
     return await client.delete_port_mapping(mapping.ipAddress or "", int(mapping.port or 0))
