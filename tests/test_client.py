@@ -36,6 +36,7 @@ from bot.soracom import (
 from bot.runtime import client_from_settings
 from bot.soracom.credentials import Credentials
 from bot.soracom.models import PayerInformation
+from tests.clock import Clock
 
 ENDPOINT = "http://soracom-emulator.localhost"
 ACTIVE_KM1 = "440100000000001"  # sensor-01, active, in the seed group
@@ -59,8 +60,8 @@ def connect(state: EmulatorState, credentials: Credentials | None = None) -> Sor
 
 
 @pytest.fixture
-def state() -> EmulatorState:
-    return EmulatorState()
+def state(clock: Clock) -> EmulatorState:
+    return EmulatorState(now=clock)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from bot.soracom import (
     SoracomUnavailable,
 )
 from bot.soracom.client import MAX_RATE_LIMIT_WAIT, RATE_LIMIT_HEADER
+from tests.clock import Clock as PinnedClock
 
 KEY_ID, KEY_SECRET = "keyId-test", "secret-very-private"
 OPERATOR = "OP0000000001"
@@ -530,7 +531,7 @@ class LosesResponses(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 def state() -> EmulatorState:
-    return EmulatorState()
+    return EmulatorState(now=PinnedClock())
 
 
 @pytest.fixture

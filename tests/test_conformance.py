@@ -36,6 +36,7 @@ from bot.soracom.client import OPERATION_EXTENSION
 from bot.soracom.models import PayerInformation
 from bot.soracom.operations import OPERATIONS
 from tests.openapi_spec import without_nulls
+from tests.clock import Clock
 
 ENDPOINT = "https://api.soracom.io"  # the spec's server; the ASGI transport keeps every call in-process
 
@@ -215,7 +216,7 @@ class Scenario:
 @pytest.fixture(scope="session")
 def scenario(openapi: Any) -> Scenario:
     """Every request/response pair of one full run, by operationId; a failing step ends the run, not the tests."""
-    state = EmulatorState()
+    state = EmulatorState(now=Clock())
     recorder = Recorder(httpx.ASGITransport(app=create_app(state)))
 
     async def run() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID, EmulatorState, create_app
 from bot.emulator import devices
+from tests.clock import Clock
 
 SENSOR_02, SENSOR_05, SENSOR_07, TRACKER_02, METER_02 = ("440100000000002", "440100000000005", "440100000000007",
                                                          "440100000000013", "440100000000015")
@@ -32,8 +33,8 @@ async def _login(client: httpx.AsyncClient, body: dict[str, str]) -> dict[str, s
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    state = EmulatorState()
+async def api(clock: Clock) -> AsyncIterator[Api]:
+    state = EmulatorState(now=clock)  # pinned: calls in one test happen in one millisecond
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state)),
                                  base_url="http://emulator") as client:
         headers = await _login(client, {"authKeyId": DEMO_AUTH_KEY_ID, "authKey": DEMO_AUTH_KEY})

@@ -27,6 +27,7 @@ from bot.emulator import specgen
 from bot.emulator.deviations import OFF_SPEC_OPERATIONS, apply_to_spec
 from bot.emulator.operations import OPERATIONS_BY_ID
 from tests.conftest import SHARED
+from tests.clock import Clock
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis import GenerationMode  # noqa: E402
@@ -87,7 +88,7 @@ def negative_in(case: Any, location: str) -> bool:
 
 
 def run_cases(operation: Any, mode: GenerationMode, examples: int, checks: list[Any]) -> None:
-    state = EmulatorState()
+    state = EmulatorState(now=Clock())
     state.add_user(SAM_USER, permission='{"statements":[{"effect":"allow","api":"*"}]}')
     app = create_app(state)
     known = known_values(state)

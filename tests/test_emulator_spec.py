@@ -26,13 +26,14 @@ from bot.emulator import (
     create_app,
 )
 from tests.openapi_spec import without_nulls
+from tests.clock import Clock
 
 SERVER = "https://api.soracom.io"
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(EmulatorState()))
+    transport = httpx.ASGITransport(app=create_app(EmulatorState(now=Clock())))
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
         auth = (await client.post("/v1/auth", json={"authKeyId": DEMO_AUTH_KEY_ID, "authKey": DEMO_AUTH_KEY})).json()
         client.headers.update({"X-Soracom-API-Key": auth["apiKey"], "X-Soracom-Token": auth["token"]})

@@ -30,6 +30,7 @@ from bot.store.tables import SeenRequest
 from bot.web import enroll_page
 from bot.web.limits import MAX_BODY_BYTES
 from tests.conftest import ADMIN, OPERATOR
+from tests.clock import Clock
 
 SIM = "440100000000005"  # ready in the seed: /sim activate changes it
 
@@ -146,7 +147,7 @@ async def two_bots(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Loc
 
     settings = Settings(_env_file=None, DATABASE_URL=database_url, BOT_DATA_DIR=str(tmp_path / "data"),  # type: ignore[call-arg]
                         BOT_ADMINS=ADMIN, BOT_SECRET_KEY="one-key-for-both")
-    emulator = EmulatorState()
+    emulator = EmulatorState(now=Clock())
     first, second = LocalBot(settings, emulator=emulator), LocalBot(settings, emulator=emulator)
     second.signing_secret = first.signing_secret  # one Slack app, two processes behind a load balancer
     await first.start()

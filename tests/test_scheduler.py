@@ -33,6 +33,7 @@ from bot.store.tables import ScheduleClaim
 from tests.conftest import ADMIN
 from tests.harness import assert_valid_slack_payloads
 from tests.test_bill import bar_heights
+from tests.clock import Clock as PinnedClock
 
 TOKYO = "Asia/Tokyo"
 SEPTEMBER_10_2019 = datetime(2019, 9, 10, 3, 0, tzinfo=timezone.utc)  # 12:00 in Tokyo
@@ -242,7 +243,7 @@ async def test_schedule_override_survives_a_restart(database_url: str, tmp_path:
         finally:
             await running.stop()
 
-    rt = Runtime.create(settings, emulator=EmulatorState())
+    rt = Runtime.create(settings, emulator=EmulatorState(now=PinnedClock()))
     restarted = BillScheduler(rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=fake.api_url), owner="bot-b")
     try:
         assert await current_schedule(rt) == Schedule("C_NEW", "0 0 1 * *", True, ADMIN)

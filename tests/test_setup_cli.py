@@ -36,6 +36,7 @@ from bot.setup_cli import SANDBOX_NOTICE, Terminal, main, write_env
 from bot.soracom import AuthKeyCredentials, PermissionDenied, SoracomClient
 from bot.soracom import client as client_module
 from bot.soracom.operations import OPERATIONS
+from tests.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT_USER = account.DEFAULT_BOT_USER
@@ -104,7 +105,7 @@ def held_secrets(state: EmulatorState) -> set[str]:
 
 @pytest.fixture
 def state() -> EmulatorState:
-    return EmulatorState()
+    return EmulatorState(now=Clock())
 
 
 @pytest.fixture
@@ -282,11 +283,11 @@ def test_mfa_enable_shows_uri_and_qr_then_verify_prints_backup_codes_once(cli, s
     assert uri in cli.stdout
     assert sum(1 for line in cli.stdout.splitlines() if "█" in line) > 10  # the QR code, drawn
 
-    assert cli.run("mfa", "verify", "000000" if pyotp.TOTP(mfa["secret"]).now() != "000000" else "111111") == 1
+    assert cli.run("mfa", "verify", "000000" if pyotp.TOTP(mfa["secret"]).at(state.now()) != "000000" else "111111") == 1
     assert cli.stderr.splitlines()[-1].startswith("error: OPM0012 ")
     assert mfa["status"] == "UNCONFIRMED"
 
-    assert cli.run("mfa", "verify", pyotp.TOTP(mfa["secret"]).now()) == 0
+    assert cli.run("mfa", "verify", pyotp.TOTP(mfa["secret"]).at(state.now())) == 0
     assert mfa["status"] == "ACTIVE"
     shown = [line.strip() for line in cli.stdout.splitlines() if line.startswith("  ")]
     assert shown == mfa["backupCodes"] and len(shown) == 5

@@ -52,8 +52,9 @@ def list_session_events(call: Call) -> Response:
     now = call.state.now_ms()
     start, end = _time_range(call, now - devices.SESSION_EVENT_DAYS * DAY_MS)
     start = max(start, now - devices.SESSION_EVENT_DAYS * DAY_MS)
-    events = [e for e in devices.device_of(call.state, sub).events if start <= e["time"] <= end]
-    events.sort(key=lambda e: -e["time"])  # newest first
+    # Newest first; of events in the same millisecond (a suspend, then an activate) the later one first.
+    events = [e for e in reversed(devices.device_of(call.state, sub).events) if start <= e["time"] <= end]
+    events.sort(key=lambda e: -e["time"])
     return _page(call, events, "time", EVENTS_DEFAULT_LIMIT)
 
 
