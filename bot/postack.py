@@ -175,7 +175,7 @@ class WorkerProcess:
         try:
             if after is not None:
                 await asyncio.wait([after])
-                if self.working():
+                if await self.busy():
                     # Its turn came after this user's earlier requests, which a working worker took: a busy
                     # worker's queue does not eat into this one's patience.
                     deadline = max(deadline, time.time() + self.patience)
@@ -187,7 +187,7 @@ class WorkerProcess:
                         return
                     raise TimeoutError  # read after its deadline, and refused: not run
                 except TimeoutError:  # before OSError, of which it is a subclass
-                    if not self.working():
+                    if not await self.busy():
                         raise
                     # Busy, not down or hung: a new copy with a new deadline (the late one is refused, or, if it
                     # was taken after all, this one is a replay and dropped).
@@ -220,9 +220,14 @@ class WorkerProcess:
             log.exception("could not tell the user that their request was not run")
 
     def working(self) -> bool:
-        """Running and not stopped (SIGSTOP): a busy worker (thousands of commands at once take it minutes) is
-        working, and what waits for it keeps waiting; /healthz reports one that stops answering."""
+        """Running and not stopped (SIGSTOP). A busy worker (thousands of commands at once take it minutes) is
+        working, and what waits for it keeps waiting; one whose loop stopped answering is not `busy`."""
         return self.running and self.process is not None and not _stopped(self.process.pid)
+
+    async def busy(self) -> bool:
+        """Slow to take a request, but neither stopped nor hung: its loop still answers (a loop blocked by a stuck
+        call does not, though the process runs)."""
+        return self.working() and await self.responsive()
 
     async def responsive(self) -> bool:
         """The worker is running and its event loop answers (a stopped or hung one does not, a busy one does);

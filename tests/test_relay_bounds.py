@@ -118,6 +118,9 @@ class BusyWorker:
     async def tell(self, body: dict[str, object]) -> None:
         self.told.append(str(body["text"]))
 
+    async def answers(self) -> bool:
+        return True
+
 
 async def test_a_copy_refused_as_late_by_a_busy_worker_goes_again_with_a_new_deadline(
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +132,7 @@ async def test_a_copy_refused_as_late_by_a_busy_worker_goes_again_with_a_new_dea
     worker = postack.WorkerProcess(Settings(_env_file=None, BOT_RELAY_PATIENCE_SECONDS=10),  # type: ignore[call-arg]
                                    build=lambda _: None, tell=busy.tell)
     monkeypatch.setattr(worker, "relay", busy.relay)
-    monkeypatch.setattr(worker, "working", lambda: True)
+    monkeypatch.setattr(worker, "busy", busy.answers)
     for text in ("list", "show"):
         worker.relay_later(AsyncBoltRequest(body=f"command=%2Fsim&text={text}&user_id=U_ONE", headers={}))
     await asyncio.wait_for(asyncio.gather(*worker._relayed), 5)
@@ -138,3 +141,34 @@ async def test_a_copy_refused_as_late_by_a_busy_worker_goes_again_with_a_new_dea
     refused, again = busy.copies[0][1], busy.copies[1][1]
     assert busy.now <= again and again >= refused + 0.5  # taken: its new deadline is ahead of the worker's clock
     assert busy.told == []  # the worker was busy, not hung: nobody told that nothing was done
+
+
+async def test_a_worker_whose_loop_stopped_answering_has_its_waiting_users_told(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running, not stopped, yet its loop answers nothing (a call stuck in it): after the patience each waiting
+    request's user is told that nothing was done, one after another in the order sent, not one patience each."""
+    started = time.monotonic()
+    clock = BusyWorker(now=1_800_000_000.0)
+    clock.time = lambda: 1_800_000_000.0 + time.monotonic() - started  # type: ignore[method-assign]
+    monkeypatch.setattr(postack, "time", clock)
+    worker = postack.WorkerProcess(Settings(_env_file=None, BOT_RELAY_PATIENCE_SECONDS=1),  # type: ignore[call-arg]
+                                   build=lambda _: None, tell=clock.tell)
+    copies: list[str] = []
+
+    async def never_answered(request: AsyncBoltRequest, deadline: float | None = None) -> BoltResponse:
+        copies.append(request.body["text"])
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def not_answering() -> bool:
+        return False
+
+    monkeypatch.setattr(worker, "relay", never_answered)
+    monkeypatch.setattr(worker, "working", lambda: True)  # running, not stopped
+    monkeypatch.setattr(worker, "responsive", not_answering)
+    for text in ("list", "show", "tag"):
+        worker.relay_later(AsyncBoltRequest(body=f"command=%2Fsim&text={text}&user_id=U_ONE", headers={}))
+    await asyncio.wait_for(asyncio.gather(*worker._relayed), 10)
+
+    assert clock.told == ["list", "show", "tag"]
+    assert copies == ["list"]  # the later ones' patience had passed by their turn: told without a copy sent
