@@ -91,6 +91,29 @@ def fake() -> Iterator["FakeSlack"]:  # noqa: F821
         yield slack
 
 
+
+# The process tests' SORACOM and database; test modules with an in-process `emulator` or a `db` of their own
+# override these.
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Any]:
+    """SORACOM as a process of its own (`python -m bot emulator`)."""
+    from tests.processes import Emulator
+
+    started = Emulator(tmp_path)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The test's database with its schema made."""
+    database = Database(database_url)
+    database.create_schema()
+    yield database
+    database.dispose()
+
+
 @pytest.fixture
 def clock():  # type: ignore[no-untyped-def]
     from tests.clock import Clock

@@ -29,21 +29,6 @@ FLEET = 300
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    started = Emulator(tmp_path)
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    database.create_schema()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 async def bots(tmp_path: Path, database_url: str, emulator: Emulator,
                fake: FakeSlack) -> AsyncIterator[Callable[[str], Bot]]:
     started: list[Bot] = []

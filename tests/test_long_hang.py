@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -34,21 +33,6 @@ FLEET = 120
 SINGLES = 5
 HANG = float(os.environ.get("TEST_HANG_SECONDS", "360"))
 BUSY = "The bot is restarting; nothing was done"
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    started = Emulator(tmp_path)
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    database.create_schema()
-    yield database
-    database.dispose()
 
 
 def health(bot: Bot) -> int:

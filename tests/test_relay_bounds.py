@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -26,13 +25,6 @@ from tests.processes import Bot, Emulator, output_of
 OPERATOR = "U_OP"
 BUSY = "The bot is restarting; nothing was done"
 STOPPED_FOR = 10.0
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    started = Emulator(tmp_path)
-    yield started
-    started.stop()
 
 
 def health(bot: Bot) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 import pyotp
 import pytest
@@ -28,21 +28,6 @@ CHANNEL = "C_OPS"
 OPEN_FOR = 6  # seconds
 ENDPOINT = re.compile(r"192\.0\.2\.\d+:\d+")
 HOSTNAME = re.compile(r"[0-9a-f]{16}\.napter\.example\.net")
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    started = Emulator(tmp_path)
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.create_schema()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +23,6 @@ from tests.processes import Bot, Emulator, output_of, wait_for
 OPERATOR = "U_OP"
 PENDING_TEXT = "refused its audit record"
 BUSY = "The bot is restarting; nothing was done"
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    started = Emulator(tmp_path)
-    yield started
-    started.stop()
 
 
 def tag_rows(db: Database) -> list[AuditEvent]:
