@@ -33,7 +33,6 @@ from bot.store.tables import ScheduleClaim
 from tests.conftest import ADMIN
 from tests.harness import assert_valid_slack_payloads
 from tests.test_bill import bar_heights
-from tests.clock import Clock as PinnedClock
 
 TOKYO = "Asia/Tokyo"
 SEPTEMBER_10_2019 = datetime(2019, 9, 10, 3, 0, tzinfo=timezone.utc)  # 12:00 in Tokyo
@@ -226,10 +225,11 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(processes: Start, fa
     assert len(summaries(fake, "C_BILLS")) == 2  # the first start posted, then the dead process's turn
 
 
-async def test_schedule_override_survives_a_restart(database_url: str, tmp_path: Path, fake: FakeSlack) -> None:
+async def test_schedule_override_survives_a_restart(database_url: str, tmp_path: Path, fake: FakeSlack,
+                                                    clock: RunningClock) -> None:
     settings = Settings(_env_file=None, DATABASE_URL=database_url,  # type: ignore[call-arg]
                         BOT_DATA_DIR=str(tmp_path / "data"), BOT_ADMINS=ADMIN)
-    async with LocalBot(settings) as local:
+    async with LocalBot(settings, clock=clock) as local:
         running = BillScheduler(local.rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=local.fake.api_url),
                                 owner="bot-a")
         await running.start()
@@ -243,7 +243,7 @@ async def test_schedule_override_survives_a_restart(database_url: str, tmp_path:
         finally:
             await running.stop()
 
-    rt = Runtime.create(settings, emulator=EmulatorState(now=PinnedClock()))
+    rt = Runtime.create(settings, emulator=EmulatorState(now=clock), clock=clock)
     restarted = BillScheduler(rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=fake.api_url), owner="bot-b")
     try:
         assert await current_schedule(rt) == Schedule("C_NEW", "0 0 1 * *", True, ADMIN)
