@@ -297,6 +297,10 @@ class SoracomClient:
     # Authentication
 
     async def _current_session(self) -> _Session:
+        session = self._session
+        if session is not None and not self._auth_lock.locked() and (
+                self._clock() < session.expires_at - self._refresh_margin):
+            return session  # the common case, without the lock's round trip (a bulk job asks for every call)
         async with self._auth_lock:
             session, now = self._session, self._clock()
             if session is None or now >= session.expires_at:
