@@ -42,9 +42,10 @@ SNAPSHOT_CURSOR = "snapshot"  # a listing's cursor that pages through the snapsh
 BULK_ACTION = "sim.bulk"
 BULK_CONCURRENCY = 8
 ROLE_FRESHNESS = 0.02  # seconds
-# A worker waits until its SIM's end is written before it takes the next; the spare workers keep SORACOM's 8 calls
-# going meanwhile. So a crash leaves at most this many SIMs done but unrecorded, to be done again.
-BULK_WORKERS = BULK_CONCURRENCY + 4
+# A worker waits until its SIM's end is written before it takes the next (the item log gathers ends for up to
+# 10 ms, ItemLog.GATHER); the spare workers keep SORACOM's 8 calls going meanwhile. So a crash leaves at most this
+# many SIMs done but unrecorded, to be done again.
+BULK_WORKERS = 2 * BULK_CONCURRENCY
 
 
 # Reading
@@ -276,7 +277,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
         await sims.apply(request.rt.soracom, change, imsi)
 
     async with ItemLog(request.rt.pending, job.id, action, actor=request.actor, command=request.command_line,
-                       reading=request.reading, admins=request.rt.settings.admins) as item_log:
+                       reading=request.reading, admins=request.rt.settings.admins,
+                       batch=BULK_CONCURRENCY) as item_log:
         result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, workers=BULK_WORKERS,
                                 describe=describe_failure, on_item=record, on_progress=report)
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,

@@ -8,11 +8,12 @@ keep one row per item, written with the action, so a job taken over knows what i
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert
 from sqlmodel import col, select, update
@@ -20,6 +21,7 @@ from sqlmodel import col, select, update
 from bot.jobs.rows import Item, ItemEnd, Pending
 from bot.jobs.states import FINAL_STATES, ItemState, JobState
 from bot.store import Database, off_loop
+from bot.store.driver import Statement
 from bot.store.tables import AuditEvent, JobItem, PendingAction, UserRole, as_utc, utcnow
 
 LIFETIME = timedelta(minutes=5)
@@ -203,23 +205,32 @@ class PendingActions:
         whose stored role (or None) is read in the same transaction and returned, the role check of the items to
         come at no extra trip to the database."""
         now = self.clock()
-        # Core statements, each executed once for many rows, on a bare connection: the ORM's per-row update cost
-        # 1 ms a SIM, and a Session around them a fifth of what remains.
+        # Run on the driver's cursor (bot.store.driver): the ORM's per-row update cost 1 ms a SIM, and SQLAlchemy's
+        # Core execution path most of what remained.
         with self.db.engine.begin() as connection:
             # A no-op write of the job's row: checks the lease and, on PostgreSQL, holds the row until the commit,
             # so a takeover cannot slip between the check and these rows.
-            if owner is not None and connection.execute(
-                    update(PendingAction).where(*_held(pending_id, owner, attempt))
-                    .values(lease_owner=owner)).rowcount != 1:
-                raise LeaseLost(pending_id)
-            if ends:
-                connection.execute(_END_ITEM, [
-                    {"b_job": pending_id, "b_item": end.item, "b_state": end.state, "b_reason": end.reason,
-                     "b_now": now} for end in ends])
-            if events:
-                connection.execute(_INSERT_AUDIT, list(events))
+            if owner is not None:
+                held = {"b_job": pending_id, "b_state": JobState.running, "b_owner": owner, "b_attempt": attempt}
+                if (_HOLD_ATTEMPT if attempt is not None else _HOLD).run(connection, held) != 1:
+                    raise LeaseLost(pending_id)
+            # Few statements, each for many rows: SQLite lets other threads run around each step of a statement,
+            # so a statement a row cost a hand-over of Python's lock a row, and the event loop its time.
+            same: dict[tuple[str, str | None], list[str]] = {}
+            for end in ends:
+                same.setdefault((end.state, end.reason), []).append(end.item)
+            for (state, reason), items in same.items():
+                for chunk in _chunks(items):
+                    ending = _end_items(len(chunk))
+                    ending.run(connection, {"b_job": pending_id, "b_state": state, "b_reason": reason, "b_now": now,
+                                            **dict(zip(_ITEM_NAMES, chunk))})
+            for rows in _chunks(events):
+                columns = tuple(rows[0])
+                inserting, names = _insert_audit(len(rows), columns)
+                inserting.run(connection, {name: row[column] for row, row_names in zip(rows, names)
+                                           for name, column in zip(row_names, columns)})
             if role_of is not None:
-                stored: str | None = connection.execute(_ROLE_OF, {"b_user": role_of}).scalar()
+                stored: str | None = _ROLE_OF.scalar(connection, {"b_user": role_of})
                 return stored
         return None
 
@@ -234,14 +245,51 @@ def _held(pending_id: str, owner: str, attempt: int | None) -> list[Any]:
 
 _ITEMS = (select(col(JobItem.item), col(JobItem.name), col(JobItem.state), col(JobItem.reason))
           .where(col(JobItem.job_id) == bindparam("b_job")))
-_ROLE_OF = select(col(UserRole.role)).where(col(UserRole.slack_user_id) == bindparam("b_user"))
-_INSERT_AUDIT = insert(AuditEvent)  # built once: building it costs a cache-key walk per transaction
 
-_END_ITEM = (
-    update(JobItem)
-    .where(col(JobItem.job_id) == bindparam("b_job"), col(JobItem.item) == bindparam("b_item"))
-    .values(state=bindparam("b_state"), reason=bindparam("b_reason"), finished_at=bindparam("b_now"))
+# An item log's transaction (`end_items`), each statement built once.
+_HOLD = Statement(
+    update(PendingAction)
+    .where(col(PendingAction.id) == bindparam("b_job"), col(PendingAction.state) == bindparam("b_state"),
+           col(PendingAction.lease_owner) == bindparam("b_owner"))
+    .values(lease_owner=bindparam("b_owner"))
 )
+_HOLD_ATTEMPT = Statement(
+    update(PendingAction)
+    .where(col(PendingAction.id) == bindparam("b_job"), col(PendingAction.state) == bindparam("b_state"),
+           col(PendingAction.lease_owner) == bindparam("b_owner"),
+           col(PendingAction.attempts) == bindparam("b_attempt"))
+    .values(lease_owner=bindparam("b_owner"))
+)
+_ROLE_OF = Statement(select(col(UserRole.role)).where(col(UserRole.slack_user_id) == bindparam("b_user")))
+
+
+_ROWS = 32  # rows a statement at most: SQLite takes at most 32,766 values a statement (999 before 3.32)
+_ITEM_NAMES = [f"b_item_{n}" for n in range(_ROWS)]
+T = TypeVar("T")
+
+
+def _chunks(rows: Sequence[T]) -> list[Sequence[T]]:
+    return [rows[start:start + _ROWS] for start in range(0, len(rows), _ROWS)]
+
+
+@functools.cache
+def _end_items(count: int) -> Statement:
+    """`count` items of a job ended alike (same state and reason)."""
+    return Statement(
+        update(JobItem)
+        .where(col(JobItem.job_id) == bindparam("b_job"),
+               col(JobItem.item).in_([bindparam(name) for name in _ITEM_NAMES[:count]]))
+        .values(state=bindparam("b_state"), reason=bindparam("b_reason"), finished_at=bindparam("b_now")))
+
+
+@functools.cache
+def _insert_audit(count: int, columns: tuple[str, ...]) -> tuple[Statement, list[list[str]]]:
+    """`count` audit rows (`audit.values`' columns) in one INSERT; each row's parameter names."""
+    table = AuditEvent.__table__.columns  # type: ignore[attr-defined]
+    names = [[f"{column}_{n}" for column in columns] for n in range(count)]
+    return Statement(insert(AuditEvent).values([
+        {column: bindparam(name, type_=table[column].type) for column, name in zip(columns, row)} for row in names
+    ])), names
 
 
 def _view(row: PendingAction) -> Pending:

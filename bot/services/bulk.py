@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -66,7 +67,10 @@ Describe = Callable[[BaseException], str]
 
 
 class Limiter:
-    """How many calls may run at once: halved on a rate limit, one more after each round of successes."""
+    """How many calls may run at once: halved on a rate limit, one more after each round of successes.
+
+    Callers wait in turn; a slot freed goes straight to the first of them (a wake-up for all, each checking again,
+    cost more CPU than the rest of the runner: the spare workers of a bulk job wait here all the time)."""
 
     def __init__(self, bound: int) -> None:
         self.bound = bound
@@ -75,42 +79,65 @@ class Limiter:
         self.peak = 0
         self._successes = 0  # since the limit last changed
         self._resume_at = 0.0
-        self._changed = asyncio.Condition()
+        self._waiting: deque[asyncio.Future[None]] = deque()  # each resolved once it holds a slot
+        self._timer: asyncio.TimerHandle | None = None  # hands slots on when a pause ends
 
     @staticmethod
     def _now() -> float:
         return asyncio.get_running_loop().time()
 
+    def _take(self) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+
     async def acquire(self) -> None:
-        async with self._changed:
-            while True:
-                pause = self._resume_at - self._now()
-                if pause <= 0 and self.running < self.limit:
-                    self.running += 1
-                    self.peak = max(self.peak, self.running)
-                    return
-                try:
-                    await asyncio.wait_for(self._changed.wait(), timeout=pause if pause > 0 else None)
-                except TimeoutError:
-                    pass
+        if not self._waiting and self.running < self.limit and self._now() >= self._resume_at:
+            self._take()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        self._hand_on()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a slot as it was cancelled: passed on
+                self.running -= 1
+                self._hand_on()
+            elif waiter in self._waiting:
+                self._waiting.remove(waiter)
+            raise
+
+    def _hand_on(self) -> None:
+        """Free slots to the first callers waiting; during a pause, once it ends."""
+        while self._waiting and self.running < self.limit:
+            pause = self._resume_at - self._now()
+            if pause > 0:
+                if self._timer is None:
+                    self._timer = asyncio.get_running_loop().call_later(pause, self._resume)
+                return
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # else cancelled while waiting
+                self._take()
+                waiter.set_result(None)
+
+    def _resume(self) -> None:
+        self._timer = None
+        self._hand_on()  # a pause extended meanwhile sets the timer again
 
     async def release(self, *, succeeded: bool) -> None:
-        async with self._changed:
-            self.running -= 1
-            if succeeded and self.limit < self.bound:
-                self._successes += 1
-                if self._successes >= self.limit:
-                    self.limit += 1
-                    self._successes = 0
-            self._changed.notify_all()
+        self.running -= 1
+        if succeeded and self.limit < self.bound:
+            self._successes += 1
+            if self._successes >= self.limit:
+                self.limit += 1
+                self._successes = 0
+        self._hand_on()
 
     async def back_off(self, seconds: float) -> None:
-        async with self._changed:
-            if self._now() >= self._resume_at:  # 429s of calls sent before the pause halve the limit once
-                self.limit = max(1, self.limit // 2)
-                self._successes = 0
-            self._resume_at = max(self._resume_at, self._now() + seconds)
-            self._changed.notify_all()
+        if self._now() >= self._resume_at:  # 429s of calls sent before the pause halve the limit once
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+        self._resume_at = max(self._resume_at, self._now() + seconds)
 
 
 @service

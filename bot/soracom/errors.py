@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    from bot.soracom.wire import Reply
 
 _MAX_TEXT = 200
 
@@ -61,7 +63,7 @@ class SoracomUnavailable(SoracomError):
 _BY_STATUS: dict[int, type[SoracomError]] = {401: AuthFailed, 403: PermissionDenied, 404: NotFound, 429: RateLimited}
 
 
-def error_code_and_message(response: httpx.Response) -> tuple[str | None, str]:
+def error_code_and_message(response: Reply) -> tuple[str | None, str]:
     """The `{"code","message"}` of a SORACOM error body; for any other body a short plain text."""
     try:
         body = json.loads(response.content) if response.content else None
@@ -79,7 +81,7 @@ def error_code_and_message(response: httpx.Response) -> tuple[str | None, str]:
     return None, f"{reason}: {text}" if text else reason
 
 
-def error_from_response(response: httpx.Response, retry_after: float | None = None) -> SoracomError:
+def error_from_response(response: Reply, retry_after: float | None = None) -> SoracomError:
     code, message = error_code_and_message(response)
     status = response.status_code
     if status == 429:
