@@ -20,6 +20,7 @@ minute; chat.update per summary per 2 s; the other user's ack p50/p99 quiet and 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import asyncio
 import json
 import os
@@ -206,7 +207,20 @@ async def main(events: int, rate: float, repeat: float, ack_every: float, quiet_
         env |= {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": fake.api_url,
                 "DATABASE_URL": database_url, "BOT_DATA_DIR": tmp, "HOST": "127.0.0.1", "PORT": str(port),
                 "BOT_ADMINS": ADMIN, "BOT_EVENTS_TOKEN": token, "BOT_PUBLIC_URL": "https://bot.example.test",
-                "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+                "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                               *filter(None, [os.environ.get("PYTHONPATH")])])}
+        if url:  # a database of tests or earlier runs: its alerts emptied first
+            from sqlalchemy import delete
+
+            from bot.store.tables import AlertMute, AlertStorm
+
+            emptied = Database(url)
+            emptied.create_schema()
+            with emptied.session() as session:
+                for table in (AlertEvent, AlertStorm, AlertMute, AlertSetting):
+                    session.exec(delete(table))  # type: ignore[call-overload]
+                session.commit()
+            emptied.dispose()
         log_file = open(Path(tmp) / "serve.log", "wb")
         server = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", env=env,
                                                       cwd=Path(__file__).resolve().parents[1],
@@ -299,7 +313,8 @@ async def main(events: int, rate: float, repeat: float, ack_every: float, quiet_
     lost = unanswered + (events - len(per_sim))
     print(f"{len(deliveries)} deliveries ({events} SIMs, {len(deliveries) - events} sent again with another time and "
           f"suffix) at {rate:.0f}/s planned, to `python -m bot serve` (front and worker processes), "
-          f"{'PostgreSQL' if url else 'SQLite'}")
+          f"{'PostgreSQL' if url else 'SQLite'}, uvicorn parsing with "
+          f"{'httptools' if importlib.util.find_spec('httptools') else 'h11'}")
     for line in killed:
         print(f"  {line}")
     print(f"  sender (own process): sustained {len(deliveries) / sent['sending_s']:.0f}/s "

@@ -280,7 +280,7 @@ class AlertStore:
     def record(self, event: Event, now: datetime) -> Recorded:
         """Inserts the delivery; the unique key makes a repeated one (on any replica) `new=False`."""
         row = AlertEvent(dedup_key=event.dedup_key(now), alert=event.alert, rule=event.rule, imsi=event.imsi,
-                         received_at=now)
+                         limit_mib=event.limit_mib, received_at=now)
         with self.db.session() as session:
             session.add(row)
             try:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 4  # batches on their way at once: a batch waiting for a card's Slack post does not hold the rest
 MAX_BATCH = 500
+ANSWER_CHUNK = 8
 RETRY_EVERY = 0.25
 NOT_TAKEN: Answer = (503, {"error": "the bot is restarting; nothing was done"})
 
@@ -69,11 +70,12 @@ class EventRelay:
     def _flush(self) -> None:
         self._flush_soon = False
         while self._pending and len(self._in_flight) < MAX_IN_FLIGHT:
-            batch: list[tuple[bytes, asyncio.Future[Answer]]] = []
-            size = 0
-            while self._pending and len(batch) < MAX_BATCH and size + len(self._pending[0][0]) + 4 <= MAX_BATCH_BYTES:
-                batch.append(self._pending.pop(0))
-                size += len(batch[-1][0]) + 4
+            count, size = 0, 0
+            for raw, _ in self._pending[:MAX_BATCH]:
+                if count and size + len(raw) + 4 > MAX_BATCH_BYTES:
+                    break
+                count, size = count + 1, size + len(raw) + 4
+            batch, self._pending = self._pending[:count], self._pending[count:]
             task = asyncio.get_running_loop().create_task(self._send(batch), name="event-relay")
             self._in_flight.add(task)
             task.add_done_callback(self._sent)
@@ -92,10 +94,18 @@ class EventRelay:
             while True:
                 try:
                     got = await asyncio.wait_for(self._exchange(body), max(RETRY_EVERY, deadline - time.monotonic()))
-                    if len(got) == len(batch):
-                        answers = got
-                    else:
+                    if len(got) != len(batch):
                         log.error("the worker answered %d of %d SORACOM deliveries", len(got), len(batch))
+                        return
+                    answers = got
+                    # Answered a few at a time, a turn of the loop between: a batch's answers sent at once would
+                    # hold a Slack command's ack that arrives meanwhile behind all of them.
+                    for start in range(0, len(batch), ANSWER_CHUNK):
+                        for (_, future), answer in zip(batch[start:start + ANSWER_CHUNK],
+                                                       answers[start:start + ANSWER_CHUNK], strict=True):
+                            if not future.done():
+                                future.set_result(answer)
+                        await asyncio.sleep(0)
                     return
                 except TimeoutError:
                     # Hung (or stopped) with the batch: whatever it records later is a repeat of SORACOM's resend.
