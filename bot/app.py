@@ -124,10 +124,11 @@ def build_app(rt: Runtime, *, signing_secret: str, client: AsyncWebClient) -> As
 
 def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: bool = True,
               dispatcher: Dispatcher | None = None, relayed: bool = False,
-              slack: SlackStatus | None = None) -> Starlette:
+              slack: SlackStatus | None = None, take_events: soracom_events.Take | None = None) -> Starlette:
     """With Socket Mode alone there is no signing secret, and no unsigned request may reach the app. With a
     dispatcher, the bot runs in a worker process and this process only answers Slack (bot.postack); `relayed`:
-    this is that worker, taking the requests the server's process verified."""
+    this is that worker, taking the requests the server's process verified. SORACOM's deliveries are recorded by
+    `take_events` (serve's front process hands them to its worker: bot.web.event_relay), else in this process."""
     if dispatcher is not None:
         events = SlackEvents(app, rt.db, signing_secret, dispatch=dispatcher.dispatch,
                              acks_at_once=dispatcher.acked_empty)
@@ -164,14 +165,15 @@ def build_web(rt: Runtime, app: AsyncApp, *, signing_secret: str, http_events: b
         return HTMLResponse(enroll_page.page(uri), headers=enroll_page.HEADERS)
 
     return Starlette(
-        middleware=[Middleware(BodyLimit)],
+        middleware=[Middleware(soracom_events.SoracomEvents, token=rt.settings.BOT_EVENTS_TOKEN,
+                               take=take_events or soracom_events.local_take(rt, app.client), batches=relayed),
+                    Middleware(BodyLimit)],
         routes=[
             *([Route("/slack/events", events.handle, methods=["POST"])] if http_events else []),
             Route("/healthz", healthz, methods=["GET"]),
             # The event loop answers: serve's process tells a busy worker from a hung one (bot.postack).
             Route("/livez", lambda _: Response("ok"), methods=["GET"]),
             Route("/mfa/enroll/{token}", enroll, methods=["GET", "HEAD"]),
-            soracom_events.route(rt, app.client),
         ],
     )
 

@@ -21,6 +21,8 @@ from bot.runtime import Runtime
 from handlers import relay
 from handlers.common import SlashCommands
 from bot.web.access_log import redact_access_log
+from bot.web.event_relay import EventRelay
+from bot.web.events import local_take
 from bot.web.slack_status import SlackStatus, checking_slack
 
 log = logging.getLogger(__name__)
@@ -61,10 +63,13 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
         if worker and secret else None
     dispatcher = Dispatcher(app, process, secret, frozenset(rt.state(SlashCommands)),
                             busy_answer=relay.busy_answer) if process and secret else None
+    # SORACOM's deliveries are recorded by the worker too, in batches (bot.web.event_relay).
+    events = EventRelay(process, settings.BOT_EVENTS_TOKEN, settings.BOT_RELAY_PATIENCE_SECONDS,
+                        local=local_take(rt, client)) if process and settings.BOT_EVENTS_TOKEN else None
     # The process that answers /healthz asks Slack whether it takes the token; a relayed worker leaves that to it.
     slack = None if relayed else SlackStatus(client)
     web = build_web(rt, app, signing_secret=secret or "", http_events=bool(secret), dispatcher=dispatcher,
-                    relayed=relayed, slack=slack)
+                    relayed=relayed, slack=slack, take_events=events.take if events else None)
     web.state.worker = process
 
     @contextlib.asynccontextmanager
@@ -84,6 +89,8 @@ def build_server(settings: Settings, *, worker: bool = True, relayed: bool = Fal
             yield
         finally:
             gc.unfreeze()
+            if events is not None:
+                await events.stop()
             await process.stop()
             await rt.aclose()
 

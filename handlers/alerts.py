@@ -92,11 +92,23 @@ class Purges:
 
 
 async def _purge_now_and_then(rt: Runtime, now: datetime) -> None:
+    """Hourly, in a task of its own: the delivery that finds it due does not wait for it."""
     purges = rt.state(Purges)
     if purges.next is not None and now < purges.next:
         return
     purges.next = now + Purges.EVERY
-    removed = await store(rt).purge(now)
+    task = asyncio.get_running_loop().create_task(_purge(rt, now), name="alert-purge")
+    tasks = rt.state(StormTasks)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _purge(rt: Runtime, now: datetime) -> None:
+    try:
+        removed = await store(rt).purge(now)
+    except Exception:  # noqa: BLE001 - the next hour's purge takes what this one left
+        log.exception("could not forget old alert rows")
+        return
     if removed:
         log.info("forgot %d alert rows older than %d days", removed, alerts.KEEP_EVENTS.days)
 
@@ -111,7 +123,8 @@ class StormUpdates(dict[int, float]):
 
 
 class StormTasks(set["asyncio.Task[None]"]):
-    """The summaries' tasks running (per bot: `rt.state(StormTasks)`): held so that none is collected mid-way."""
+    """The alerts' tasks running, the summaries' and the purge (per bot: `rt.state(StormTasks)`): held so that none is
+    collected mid-way."""
 
 
 def _summarise(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) -> None:
@@ -132,22 +145,30 @@ def _summarise(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) -> None:
     storm_id, kept = taken.storm_id, store(rt)
     try:
-        if taken.starts:
+        posted = None if taken.starts else await kept.storm_message(storm_id)
+        if posted is None:
+            # Posted by the delivery that started the storm; or taken over from a process that died posting it,
+            # or gave it back when Slack refused it. Else it is being posted (here or by another replica), and
+            # that one refreshes the count.
+            if not taken.starts and not await kept.take_over_storm(storm_id, rt.clock()):
+                return
             count = await kept.storm_count(storm_id)
-            blocks = views.storm_blocks(event.rule, count, event.limit_mib, storm_id, [])
-            ts = await _post(rt, client, taken.channel_id or "", views.storm_text(event.rule, count, event.limit_mib),
-                             blocks)
+            try:
+                ts = await _post(rt, client, taken.channel_id or "",
+                                 views.storm_text(event.rule, count, event.limit_mib),
+                                 views.storm_blocks(event.rule, count, event.limit_mib, storm_id, []))
+            except Exception as exc:
+                error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+                log.error("could not post storm summary %s (%s); the storm's next delivery in %d s or later tries "
+                          "again", storm_id, error, alerts.POST_AGAIN_AFTER.seconds)
+                await kept.give_back_storm(storm_id, rt.clock())
+                return
             await kept.set_storm_message(storm_id, taken.channel_id or "", ts)
             rt.state(StormUpdates)[storm_id] = asyncio.get_running_loop().time()
             where, shown = (taken.channel_id or "", ts), count
         else:
-            posted = await kept.storm_message(storm_id)
-            if posted is None:
-                return  # its summary is being posted (here or by another replica); that one refreshes the count
             where, shown = posted, -1
         await _refresh_storm(rt, client, storm_id, where, event, shown)
-    except SlackApiError as exc:  # the summary is not posted: its storm's cards stand, and are logged
-        log.warning("could not post storm summary %s: %s", storm_id, exc.response.get("error"))
     except Exception:
         log.exception("storm summary %s", storm_id)
     finally:

@@ -115,3 +115,87 @@ async def test_a_batch_the_database_refuses_is_503_for_each_delivery_and_taken_w
     taken = await asyncio.gather(*(post(harness, event(imsi)) for imsi in sims))
     await harness.local.settle()
     assert {r.status_code for r in taken} == {200} and len(rows(harness)) == 30
+
+
+def summary_texts(harness) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each summary's text as Slack shows it last (its post, then its edits)."""
+    latest = {c.response["ts"]: c.args["text"] for c in harness.fake.calls_to("chat.postMessage")
+              if c.args.get("channel") == OPS and (c.response or {}).get("ok")
+              and any(b.get("block_id") == "storm_buttons" for b in _blocks(c.args))}
+    for call in harness.fake.calls_to("chat.update"):
+        if call.args.get("ts") in latest:
+            latest[call.args["ts"]] = call.args["text"]
+    return sorted(latest.values())
+
+
+async def test_a_rule_set_up_with_two_limits_makes_a_summary_for_each_limit(harness) -> None:  # type: ignore[no-untyped-def]
+    await ready(harness)
+    sims = [s["imsi"] for s in harness.emulator.add_subscribers(60, status="active", speedClass="s1.standard")]
+    # The account's rule at 100 MiB, a group's at 500 MiB: one kind of rule, two limits.
+    bodies = [event(imsi) if n % 3 else {**event(imsi), "alert": "daily-traffic@g-1", "limitMiB": 500}
+              for n, imsi in enumerate(sims)]
+    responses = [await post(harness, body) for body in bodies]
+    await harness.local.settle()
+    assert {r.status_code for r in responses} == {200}
+    per_minute = harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE
+    assert len(cards(harness)) == per_minute + 2  # the rule's cards a minute, then a summary per limit
+    kept = rows(harness)
+    carded = Counter(r.limit_mib for r in kept if r.state == "carded")
+    folded = Counter(r.limit_mib for r in kept if r.state == "folded")
+    assert sum(carded.values()) == per_minute
+    over_500, over_100 = carded[500] + folded[500], carded[100] + folded[100]
+    assert (over_500, over_100) == (20, 40)
+    shown = summary_texts(harness)
+    assert len(shown) == 2, shown
+    assert [f"{over_100} SIMs crossed 100 MiB today" in text for text in shown].count(True) == 1, shown
+    assert [f"{over_500} SIMs crossed 500 MiB today" in text for text in shown].count(True) == 1, shown
+    with harness.rt.db.session() as session:
+        storms = {s.alert: s.id for s in session.exec(select(AlertStorm))}
+    assert set(storms) == {"daily-traffic/100", "daily-traffic/500"}
+    assert {(r.limit_mib, r.storm_id) for r in kept} == {(100, storms["daily-traffic/100"]),
+                                                         (500, storms["daily-traffic/500"])}
+
+
+async def test_a_summary_whose_poster_died_is_posted_by_the_storms_next_delivery(harness) -> None:  # type: ignore[no-untyped-def]
+    from bot.services.alert_intake import record_batch
+    from bot.services.alerts import Event
+
+    await ready(harness)
+    sims = [s["imsi"] for s in harness.emulator.add_subscribers(16, status="active", speedClass="s1.standard")]
+    per_minute = harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE
+    # Another process recorded a storm, and died before it posted the summary.
+    batch = [(Event("daily-traffic", "daily-traffic", imsi, limit_mib=100), harness.clock.now) for imsi in sims[:12]]
+    taken = await harness.rt.db.run(record_batch, harness.rt.db, batch, per_minute)
+    assert [t.starts for t in taken].count(True) == 1 and cards(harness) == []
+    harness.clock.advance(20)  # a post may still be on its way: left to that process
+    assert (await post(harness, event(sims[12]))).json()["result"] == "folded"
+    await harness.local.settle()
+    assert summaries(harness) == []
+    harness.clock.advance(30)  # past the poster's patience: it died
+    assert (await post(harness, event(sims[13]))).json()["result"] == "folded"
+    await harness.local.settle()
+    shown = summary_texts(harness)
+    assert len(shown) == 1 and "14 SIMs crossed 100 MiB today" in shown[0], shown
+    assert (await post(harness, event(sims[14]))).json()["result"] == "folded"
+    await harness.local.settle()
+    assert len(summaries(harness)) == 1  # posted once; edited after
+
+
+async def test_a_summary_slack_refused_is_posted_again_by_a_later_delivery(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    await ready(harness)
+    sims = [s["imsi"] for s in harness.emulator.add_subscribers(14, status="active", speedClass="s1.standard")]
+    per_minute = harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE
+    for imsi in sims[:per_minute]:
+        assert (await post(harness, event(imsi))).json()["result"] == "carded"
+    harness.fake.fail_next("chat.postMessage", "internal_error")
+    assert (await post(harness, event(sims[per_minute]))).json()["result"] == "folded"
+    await harness.local.settle()
+    assert summaries(harness) == [] and "could not post storm summary" in caplog.text
+    assert (await post(harness, event(sims[per_minute + 1]))).json()["result"] == "folded"
+    await harness.local.settle()
+    assert summaries(harness) == []  # given back to a delivery a few seconds on, not to the very next one
+    harness.clock.advance(11)
+    assert (await post(harness, event(sims[per_minute + 2]))).json()["result"] == "folded"
+    await harness.local.settle()
+    shown = summary_texts(harness)
+    assert len(shown) == 1 and f"{per_minute + 3} SIMs crossed 100 MiB today" in shown[0], shown

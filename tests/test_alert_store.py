@@ -141,3 +141,36 @@ async def test_rows_older_than_90_days_are_purged(database_url: str) -> None:
         assert await store.purge(now) == 0
     finally:
         db.dispose()
+
+
+async def test_a_purge_goes_in_transactions_of_a_bounded_size_and_takes_every_old_row(database_url: str,
+                                                                                      monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import alerts
+
+    monkeypatch.setattr(alerts, "PURGE_CHUNK", 4)
+    db = Database(database_url)
+    db.create_schema()
+    store, now = AlertStore(db), pinned_now()
+    try:
+        old, recent = now - timedelta(days=91), now - timedelta(days=89)
+        _channel(db, now)
+        batch = [(Event("daily-traffic", "daily-traffic", f"4401000000005{n:02d}", limit_mib=100), old)
+                 for n in range(11)]
+        await db.run(record_batch, db, batch, 2)  # two cards, then a storm of nine
+        await db.run(record_batch, db, [(Event("daily-traffic", "daily-traffic", "440100000000600"), recent)], 2)
+        commits: list[int] = []
+        real = store._purge_chunk
+
+        def counted(*args: object) -> int:
+            went = real(*args)  # type: ignore[arg-type]
+            commits.append(went)
+            return went
+
+        monkeypatch.setattr(store, "_purge_chunk", counted)
+        assert await store.purge(now) == 11 + 1
+        assert commits == [4, 4, 3, 1]  # the deliveries in transactions of 4, then the storm
+        with db.session() as session:
+            assert [r.imsi for r in session.exec(select(AlertEvent))] == ["440100000000600"]
+            assert session.exec(select(func.count()).select_from(AlertStorm)).one() == 0
+    finally:
+        db.dispose()

@@ -271,15 +271,16 @@ async def test_a_card_slack_refused_is_posted_when_the_event_comes_again(harness
 
 
 async def test_without_bot_events_token_the_endpoint_is_off() -> None:
-    from types import SimpleNamespace
-
     import httpx
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
 
     from bot.web import events
 
-    rt = SimpleNamespace(settings=SimpleNamespace(BOT_EVENTS_TOKEN=None))
-    app = Starlette(routes=[events.route(rt, client=None)])  # type: ignore[arg-type]
+    async def take(*_: object) -> events.Answer:
+        raise AssertionError("nothing is taken while the endpoint is off")
+
+    app = Starlette(middleware=[Middleware(events.SoracomEvents, token=None, take=take)])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http:
         response = await http.post("/soracom/events", headers={TOKEN_HEADER: ""}, json=event(SENSOR_02))
     assert response.status_code == 404

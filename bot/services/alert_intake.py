@@ -4,7 +4,8 @@ them holding the database's write lock ahead of the other users' commands.
 
 Each delivery's caller is answered only once the transaction holding its row has committed: nothing answered is
 lost. One batch decides, for each event it recorded, what becomes of it: a repeat, muted, no channel to post to, a
-card (below the rule's cards per minute), or folded into its rule's storm.
+card (below the rule's cards per minute), or folded into a storm: the rule's, of the event's limit (rules of one
+kind set up per group with other limits each get a summary of their own, saying their limit).
 """
 
 from __future__ import annotations
@@ -98,9 +99,14 @@ class GroupCommit:
 
 @dataclass
 class _Rule:
-    carded: int  # cards of the last minute, posted or on their way, before this batch
-    storm: AlertStorm | None
-    started: bool = False
+    carded: int | None  # cards of the last minute, posted or on their way; None: not counted yet (a storm going)
+    storms: dict[int | None, AlertStorm | None]  # limit → its storm still going, as far as this batch has looked
+    started: set[int | None]  # the limits whose storm this batch started
+
+
+def storm_key(rule: str, limit_mib: int | None) -> str:
+    """What AlertStorm.alert holds: the rule, and its limit when it has one."""
+    return rule if limit_mib is None else f"{rule}/{limit_mib}"
 
 
 def record_batch(db: Database, deliveries: Sequence[tuple[Event, datetime]], per_minute: int) -> list[Taken]:
@@ -113,7 +119,8 @@ def record_batch(db: Database, deliveries: Sequence[tuple[Event, datetime]], per
         first.setdefault(key, position)
     with db.session() as session:
         rows = [{"dedup_key": key, "alert": deliveries[p][0].alert, "rule": deliveries[p][0].rule,
-                 "imsi": deliveries[p][0].imsi, "received_at": deliveries[p][1], "state": "new"}
+                 "imsi": deliveries[p][0].imsi, "limit_mib": deliveries[p][0].limit_mib,
+                 "received_at": deliveries[p][1], "state": "new"}
                 for key, p in sorted(first.items())]
         # One statement compiled once (cached), sent as one multi-row INSERT: SQLAlchemy's "insertmanyvalues".
         inserted = dict(session.connection().execute(_insert(session), rows).tuples().all())  # key → id
@@ -171,53 +178,70 @@ def _decide(session: Session, deliveries: Sequence[tuple[Event, datetime]], ids:
             by_state.setdefault(("unrouted", None), []).append(row_id)
             taken.append(Taken("unrouted", row_id))
         else:
-            rule = rules.get(event.rule) or rules.setdefault(event.rule, _rule(session, event.rule, now, ids.values()))
-            if rule.storm is None and rule.carded < per_minute:
-                rule.carded += 1
+            rule = rules.setdefault(event.rule, _Rule(None, {}, set()))
+            limit = event.limit_mib
+            if limit not in rule.storms:
+                rule.storms[limit] = _storm(session, storm_key(event.rule, limit), now)
+            storm = rule.storms[limit]
+            if storm is None and rule.carded is None:
+                rule.carded = _carded(session, event.rule, now, ids.values())
+            if storm is None and (rule.carded or 0) < per_minute:
+                rule.carded = (rule.carded or 0) + 1
                 taken.append(Taken("card", row_id, channel))
                 continue
             starts = False
-            if rule.storm is None:
-                rule.storm, starts = _start_storm(session, event.rule, now)
-                rule.started = starts
-            assert rule.storm.id is not None
-            by_state.setdefault(("folded", rule.storm.id), []).append(row_id)
-            taken.append(Taken("folded", row_id, channel, rule.storm.id, starts))
+            if storm is None:
+                storm, starts = _start_storm(session, storm_key(event.rule, limit), now)
+                rule.storms[limit] = storm
+                if starts:
+                    rule.started.add(limit)
+            assert storm.id is not None
+            by_state.setdefault(("folded", storm.id), []).append(row_id)
+            taken.append(Taken("folded", row_id, channel, storm.id, starts))
     for (state, storm_id), rows in by_state.items():
         values: dict[str, Any] = {"state": state} if storm_id is None else {"state": state, "storm_id": storm_id}
         session.execute(update(AlertEvent).where(col(AlertEvent.id).in_(rows)).values(**values)
                         .execution_options(synchronize_session=False))
     for name, rule in sorted(rules.items()):
-        if rule.storm is None:
-            continue
-        rule.storm.last_at = newest
-        session.add(rule.storm)
-        if rule.started:  # the cards of the last minute belong to the storm: "Slow down all" covers them too
-            session.execute(update(AlertEvent).where(
-                col(AlertEvent.rule) == name, col(AlertEvent.state).in_(CARDED),
-                col(AlertEvent.received_at) > newest - STORM_WINDOW, col(AlertEvent.storm_id).is_(None))
-                .values(storm_id=rule.storm.id).execution_options(synchronize_session=False))
+        for limit, storm in rule.storms.items():
+            if storm is None:
+                continue
+            storm.last_at = newest
+            session.add(storm)
+            if limit in rule.started:  # the cards of the last minute belong to the storm: "Slow down all" too
+                same_limit = col(AlertEvent.limit_mib).is_(None) if limit is None else \
+                    col(AlertEvent.limit_mib) == limit
+                session.execute(update(AlertEvent).where(
+                    col(AlertEvent.rule) == name, same_limit, col(AlertEvent.state).in_(CARDED),
+                    col(AlertEvent.received_at) > newest - STORM_WINDOW, col(AlertEvent.storm_id).is_(None))
+                    .values(storm_id=storm.id).execution_options(synchronize_session=False))
     return taken
 
 
-def _rule(session: Session, rule: str, now: datetime, batch: Any) -> _Rule:
-    """The rule's storm still going (an event of it in the last minute), and its cards of the last minute."""
-    since = now - STORM_WINDOW
-    storm = session.execute(select(AlertStorm).where(col(AlertStorm.alert) == rule, col(AlertStorm.last_at) > since)
-                            .order_by(col(AlertStorm.id).desc())).scalars().first()
-    carded = 0 if storm is not None else session.execute(select(func.count()).select_from(AlertEvent).where(
-        col(AlertEvent.rule) == rule, col(AlertEvent.state).in_(CARDED), col(AlertEvent.received_at) > since,
-        col(AlertEvent.id).not_in(list(batch)))).scalar_one()
-    return _Rule(carded, storm)
+def _carded(session: Session, rule: str, now: datetime, batch: Any) -> int:
+    """The rule's cards of the last minute, whatever their limit (the cards a minute are the rule's); counted only
+    while a limit of it has no storm going (a storm's minute holds thousands of the rule's rows)."""
+    return session.execute(select(func.count()).select_from(AlertEvent).where(
+        col(AlertEvent.rule) == rule, col(AlertEvent.state).in_(CARDED),
+        col(AlertEvent.received_at) > now - STORM_WINDOW, col(AlertEvent.id).not_in(list(batch)))).scalar_one()
 
 
-def _start_storm(session: Session, rule: str, now: datetime) -> tuple[AlertStorm, bool]:
-    """Exactly one storm per rule and starting minute, whichever replica sees it first; True: this one did."""
+def _storm(session: Session, key: str, now: datetime) -> AlertStorm | None:
+    """The storm of this rule and limit still going (an event of it in the last minute)."""
+    return session.execute(select(AlertStorm).where(col(AlertStorm.alert) == key,
+                                                    col(AlertStorm.last_at) > now - STORM_WINDOW)
+                           .order_by(col(AlertStorm.id).desc())).scalars().first()
+
+
+def _start_storm(session: Session, key: str, now: datetime) -> tuple[AlertStorm, bool]:
+    """Exactly one storm per rule, limit and starting minute, whichever replica sees it first; True: this one did
+    (and posts its summary: posting_at)."""
     minute = now.strftime("%Y%m%d%H%M")
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    made = session.execute(dialect.insert(AlertStorm).values(alert=rule, minute=minute, started_at=now, last_at=now)
+    made = session.execute(dialect.insert(AlertStorm).values(alert=key, minute=minute, started_at=now, last_at=now,
+                                                             posting_at=now)
                            .on_conflict_do_nothing(index_elements=["alert", "minute"])
                            .returning(col(AlertStorm.id))).scalar_one_or_none()
-    storm = session.execute(select(AlertStorm).where(col(AlertStorm.alert) == rule, col(AlertStorm.minute) == minute)
+    storm = session.execute(select(AlertStorm).where(col(AlertStorm.alert) == key, col(AlertStorm.minute) == minute)
                             ).scalars().one()
     return storm, made is not None

@@ -239,6 +239,12 @@ OPEN_ALERTS_SINCE = timedelta(hours=24)
 KEEP_EVENTS = timedelta(days=90)
 # A delivery still unfinished this long after it arrived was being handled by a process that died.
 UNFINISHED_AFTER = timedelta(minutes=1)
+# A storm's summary still unposted this long after a process took it on: that process died (a post takes a second
+# or two, Slack's client gives up after 30 s), and the storm's next delivery takes it over.
+POSTER_PATIENCE = timedelta(seconds=45)
+# After Slack refused a summary, the storm's next delivery this much later posts it again.
+POST_AGAIN_AFTER = timedelta(seconds=10)
+PURGE_CHUNK = 2000  # rows a purge transaction deletes: the write lock is held a moment, never for a whole day's storm
 
 
 class AlertStore:
@@ -274,7 +280,7 @@ class AlertStore:
     def record(self, event: Event, now: datetime) -> Recorded:
         """Inserts the delivery; the unique key makes a repeated one (on any replica) `new=False`."""
         row = AlertEvent(dedup_key=event.dedup_key(now), alert=event.alert, rule=event.rule, imsi=event.imsi,
-                         received_at=now)
+                         limit_mib=event.limit_mib, received_at=now)
         with self.db.session() as session:
             session.add(row)
             try:
@@ -341,21 +347,50 @@ class AlertStore:
             rows = session.exec(select(AlertMute).order_by(col(AlertMute.target))).all()
             return [row for row in rows if (as_utc(row.until) or now) > now]
 
-    @off_loop
-    def purge(self, now: datetime) -> int:
-        """Forgets deliveries and storms older than KEEP_EVENTS; returns how many rows went."""
-        cutoff = now - KEEP_EVENTS
+    async def purge(self, now: datetime) -> int:
+        """Forgets deliveries and storms older than KEEP_EVENTS; returns how many rows went. In transactions of
+        PURGE_CHUNK rows: a day's storm is 100,000 rows, and the intake's batches and the users' writes go between."""
+        cutoff, removed = now - KEEP_EVENTS, 0
+        for table, moment in ((AlertEvent, AlertEvent.received_at), (AlertStorm, AlertStorm.last_at)):
+            while True:
+                went = await self.db.run(self._purge_chunk, table, moment, cutoff)
+                removed += went
+                if went < PURGE_CHUNK:
+                    break
+        return removed
+
+    def _purge_chunk(self, table: Any, moment: Any, cutoff: datetime) -> int:
         with self.db.session() as session:
-            events = session.exec(delete(AlertEvent).where(col(AlertEvent.received_at) < cutoff))
-            storms = session.exec(delete(AlertStorm).where(col(AlertStorm.last_at) < cutoff))
+            oldest = select(table.id).where(col(moment) < cutoff).order_by(col(table.id)).limit(PURGE_CHUNK)
+            went = session.exec(delete(table).where(col(table.id).in_(oldest.scalar_subquery())))
             session.commit()
-            return (events.rowcount or 0) + (storms.rowcount or 0)
+            return went.rowcount or 0
 
     @off_loop
     def set_storm_message(self, storm_id: int, channel_id: str, message_ts: str) -> None:
         with self.db.session() as session:
             session.exec(update(AlertStorm).where(col(AlertStorm.id) == storm_id)
-                         .values(channel_id=channel_id, message_ts=message_ts))
+                         .values(channel_id=channel_id, message_ts=message_ts, posting_at=None))
+            session.commit()
+
+    @off_loop
+    def take_over_storm(self, storm_id: int, now: datetime) -> bool:
+        """Whether this process is now the one to post the storm's summary: still unposted, and the process that
+        took it on last did so POSTER_PATIENCE ago (it died) or gave it back (Slack refused it)."""
+        with self.db.session() as session:
+            taken = session.exec(update(AlertStorm).where(
+                col(AlertStorm.id) == storm_id, col(AlertStorm.message_ts).is_(None),
+                col(AlertStorm.posting_at).is_(None) | (col(AlertStorm.posting_at) < now - POSTER_PATIENCE),
+            ).values(posting_at=now).execution_options(synchronize_session=False))
+            session.commit()
+            return bool(taken.rowcount)
+
+    @off_loop
+    def give_back_storm(self, storm_id: int, now: datetime) -> None:
+        """The summary's post failed: the storm's next delivery POST_AGAIN_AFTER from now takes it over."""
+        with self.db.session() as session:
+            session.exec(update(AlertStorm).where(col(AlertStorm.id) == storm_id, col(AlertStorm.message_ts).is_(None))
+                         .values(posting_at=now - POSTER_PATIENCE + POST_AGAIN_AFTER))
             session.commit()
 
     @off_loop

@@ -217,6 +217,7 @@ class AlertEvent(SQLModel, table=True):
     alert: str = Field(max_length=100, index=True)
     rule: str = Field(max_length=32)
     imsi: str = Field(max_length=32)
+    limit_mib: int | None = None  # a traffic rule's limit: a storm folds one rule's deliveries of one limit
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     state: str = Field(default="new", max_length=16)  # new, carded, folded, muted, unrouted, failed
     storm_id: int | None = Field(default=None, index=True)
@@ -226,8 +227,9 @@ class AlertEvent(SQLModel, table=True):
 
 
 class AlertStorm(SQLModel, table=True):
-    """Events of one rule folded into one summary card; unique per rule and starting minute. `alert` holds the rule:
-    storms fold per rule, whatever group each alert watches."""
+    """Events of one rule and limit folded into one summary card; unique per rule, limit and starting minute. `alert`
+    holds the rule and its limit (bot.services.alert_intake.storm_key): storms fold per rule, whatever group each
+    alert watches, and apart per limit (a summary says which limit its SIMs crossed)."""
 
     __tablename__ = "alert_storm"
     __table_args__ = (UniqueConstraint("alert", "minute", name="uq_alert_storm"),)
@@ -238,6 +240,9 @@ class AlertStorm(SQLModel, table=True):
     last_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
+    # When a process took on posting the summary (the storm's first, or one taking over from a process that died
+    # or whose post Slack refused); None once posted.
+    posting_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class AlertMute(SQLModel, table=True):

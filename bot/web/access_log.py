@@ -48,7 +48,19 @@ def redact_remote_endpoints(*names: str) -> None:
             logger.addFilter(RedactRemoteEndpoints())
 
 
+class QuietDeliveries(logging.Filter):
+    """SORACOM's deliveries answered 2xx leave no access line: a storm is hundreds a second, and writing each line
+    would cost serve's front process more than the delivery itself. Refused ones (401, 400, 413, 503) are logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (isinstance(args, tuple) and len(args) >= 5 and args[2] == "/soracom/events"
+                    and isinstance(args[4], int) and 200 <= args[4] < 300)
+
+
 def redact_access_log() -> None:
     access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuietDeliveries) for f in access.filters):
+        access.addFilter(QuietDeliveries())
     if not any(isinstance(f, RedactEnrollTokens) for f in access.filters):
         access.addFilter(RedactEnrollTokens())
