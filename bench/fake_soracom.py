@@ -7,7 +7,7 @@ this process's work included, as SORACOM's work is part of the latency its clien
 made); activate, which bench/bulk.py measures 8 at a time, is answered directly after the latency (the emulator's
 validation and logging cost more than SORACOM's own pace would let through 8 at a time).
 
-    python bench/fake_soracom.py PORT        (started by FakeSoracom)
+    python bench/fake_soracom.py PORT PARENT_PID        (started by FakeSoracom)
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from bot.local import free_port  # noqa: E402
 
 
-def serve(port: int) -> None:
-    """The fake SORACOM's process."""
+def serve(port: int, parent: int) -> None:
+    """The fake SORACOM's process, until its bench (process `parent`) is gone."""
     from aiohttp import web
 
     from bot.emulator import EmulatorState, create_app
@@ -124,8 +124,6 @@ def serve(port: int) -> None:
     async def activations(_: web.Request) -> web.Response:
         return web.json_response({"calls": calls, "answered": answered, "peak": knobs["peak"]})
 
-    parent = os.getppid()
-
     async def watch_parent(app: web.Application) -> None:
         async def watch() -> None:
             while os.getppid() == parent:
@@ -152,8 +150,8 @@ class FakeSoracom:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([sys.executable, __file__, str(port)], cwd=ROOT, stdout=self.log,
-                                        stderr=self.log)
+        self.process = subprocess.Popen([sys.executable, __file__, str(port), str(os.getpid())], cwd=ROOT,
+                                        stdout=self.log, stderr=self.log)
         self.http = httpx.Client(base_url=f"{self.url}/_bench", timeout=600)
         deadline = time.monotonic() + 30
         while True:
@@ -205,4 +203,4 @@ class FakeSoracom:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), int(sys.argv[2]))
