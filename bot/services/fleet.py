@@ -193,9 +193,10 @@ def _insert(connection: Connection, table: Table, columns: Sequence[str], rows: 
 def _carry_traffic(generation: str, current: str, first: str, last: str) -> Any:
     """The traffic readings of the current snapshot's SIMs copied onto the same SIMs just written to the
     refresh's generation (IMSIs first…last), by the database in one statement."""
-    return (sa_update(_SIMS)
-            .where(_SIMS.c.generation == generation, _SIMS.c.imsi >= first, _SIMS.c.imsi <= last,
-                   _HELD.c.generation == current, _HELD.c.imsi == _SIMS.c.imsi, _HELD.c.traffic_bytes.is_not(None))
+    return (sa_update(_SIMS)  # the range on both sides: each is read by its primary key, whatever the planner's
+            .where(_SIMS.c.generation == generation, _SIMS.c.imsi >= first, _SIMS.c.imsi <= last,  # estimates
+                   _HELD.c.generation == current, _HELD.c.imsi >= first, _HELD.c.imsi <= last,
+                   _HELD.c.imsi == _SIMS.c.imsi, _HELD.c.traffic_bytes.is_not(None))
             .values(traffic_month=_HELD.c.traffic_month, traffic_bytes=_HELD.c.traffic_bytes,
                     traffic_read_at=_HELD.c.traffic_read_at))
 
