@@ -51,6 +51,7 @@ from bot.config import Settings  # noqa: E402
 from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID  # noqa: E402
 from bot.local import LOCAL_BOT_TOKEN, LocalBot  # noqa: E402
 from bot.services import fleet  # noqa: E402
+from bot.soracom.client import NEXT_KEY_HEADER, RATE_LIMIT_HEADER  # noqa: E402
 from bot.store import Database  # noqa: E402
 
 USER, CHANNEL = "U_OP", "C_BENCH"
@@ -111,7 +112,7 @@ async def timed_list(local: LocalBot, text: str, times: int) -> tuple[list[float
 
 async def bare_paging(url: str) -> dict[str, float]:
     """The least any client spends paging the fleet: aiohttp, each call after the previous one's cursor, the page's
-    JSON parsed and counted, nothing else (in a process of its own)."""
+    JSON parsed and counted, nothing else (in a process of its own); a 429 waits out the window it names."""
     import aiohttp
 
     async with aiohttp.ClientSession(base_url=url) as session:
@@ -124,10 +125,13 @@ async def bare_paging(url: str) -> dict[str, float]:
         while True:
             params = {"limit": "100", **({"last_evaluated_key": key} if key else {})}
             async with session.get("/v1/subscribers", params=params, headers=headers) as response:
+                if response.status == 429:  # --rate-limit: the window's end, then the same page again
+                    await asyncio.sleep(float(response.headers.get(RATE_LIMIT_HEADER, "1")))
+                    continue
                 response.raise_for_status()
                 sims += len(json.loads(await response.read()))
                 pages += 1
-                next_key = response.headers.get("x-soracom-next-key")
+                next_key = response.headers.get(NEXT_KEY_HEADER)
             if not next_key or next_key == key:
                 break
             key = next_key
