@@ -1,6 +1,6 @@
 """Bulk activation of many SIMs through the real bot path, against the API's floor and a bare client.
 
-SORACOM is the emulator in a process of its own (`python -m bot emulator`), answering every call after --latency
+SORACOM is the emulator in a process of its own (bench/fake_soracom.py), answering every call after --latency
 seconds. The bot runs in this process, as Slack drives it: a signed `/sim activate tag:…` command, its preview, a
 press of Confirm; it reaches SORACOM over loopback HTTP with the credentials a real deployment would hold; the
 database is a SQLite file. Measured in the same run, alternately with the bot: a bare aiohttp client in a process
@@ -34,124 +34,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID  # noqa: E402
-from bot.local import LocalBot, free_port  # noqa: E402
+from bot.local import LocalBot  # noqa: E402
 from bot.security.roles import Role  # noqa: E402
 from bot.services import audit  # noqa: E402
 from bot.services.roles import set_role  # noqa: E402
+from bench.fake_soracom import FakeSoracom  # noqa: E402
 
 OPERATOR, CHANNEL = "U_BENCH", "C_BENCH"
 CPU_BOUND = 0.0006  # seconds of the bot's CPU per SIM
 RATIO_BOUND = 1.3  # the bot's time over the floor
-
-
-def serve_soracom(port: int) -> None:
-    """The fake SORACOM's process: the emulator answers every call, except activate, the call this measures, which
-    is answered here after the latency with the SIM now active: the emulator's request validation and logging cost
-    a few milliseconds of CPU a call, more than SORACOM's own pace would let through 8 at a time on this machine."""
-    from aiohttp import web
-
-    from bot.emulator import EmulatorState, create_app
-
-    state = EmulatorState()
-    emulator = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state)), base_url="http://emulator")
-    calls, answered = Counter[str](), Counter[str]()
-    knobs = {"latency": 0.0, "in_flight": 0, "peak": 0}
-
-    async def activate(request: web.Request) -> web.Response:
-        imsi = request.match_info["imsi"]
-        calls[imsi] += 1
-        if not request.headers.get("X-Soracom-Token"):
-            return web.json_response({"code": "AUM0001", "message": "No token."}, status=401)
-        knobs["in_flight"] += 1
-        knobs["peak"] = max(knobs["peak"], knobs["in_flight"])
-        try:
-            await asyncio.sleep(knobs["latency"])
-        finally:
-            knobs["in_flight"] -= 1
-        sim = state.demo.subscribers.get(imsi)
-        if sim is None:
-            return web.json_response({"code": "SEM0004", "message": "No such subscriber."}, status=404)
-        sim["status"] = "active"
-        answered[imsi] += 1
-        return web.json_response(sim)
-
-    async def by_emulator(request: web.Request) -> web.Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        answer = await emulator.request(request.method, request.path_qs, content=await request.read(), headers=headers)
-        return web.Response(body=answer.content, status=answer.status_code, headers={
-            k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "transfer-encoding")})
-
-    async def fleet(request: web.Request) -> web.Response:
-        body = await request.json()
-        state.reset()
-        calls.clear(), answered.clear()
-        knobs.update(latency=0.0, peak=0)
-        added = state.add_subscribers(int(body["count"]), status="ready")
-        for sim in added:
-            sim["tags"]["fleet"] = body["tag"]
-        return web.json_response([sim["imsi"] for sim in added])
-
-    async def latency(request: web.Request) -> web.Response:
-        knobs["latency"] = state.faults.latency = float((await request.json())["seconds"])
-        return web.json_response(knobs)
-
-    async def activations(_: web.Request) -> web.Response:
-        return web.json_response({"calls": calls, "answered": answered, "peak": knobs["peak"]})
-
-    app = web.Application()
-    app.router.add_post("/_bench/fleet", fleet)
-    app.router.add_post("/_bench/latency", latency)
-    app.router.add_get("/_bench/activations", activations)
-    app.router.add_post("/v1/subscribers/{imsi}/activate", activate)
-    app.router.add_route("*", "/{tail:.*}", by_emulator)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-class FakeSoracom:
-    """The fake SORACOM in its own process (`serve_soracom`), driven over HTTP."""
-
-    def __init__(self) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([sys.executable, __file__, "--soracom", str(port)],
-                                        cwd=ROOT, stdout=self.log, stderr=self.log)
-        self.http = httpx.Client(base_url=f"{self.url}/_bench", timeout=120)
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if self.http.get("/activations").status_code == 200:
-                    return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the fake SORACOM did not start")
-            time.sleep(0.1)
-
-    def fleet(self, count: int, tag: str) -> list[str]:
-        """A fresh SORACOM (seed only, no latency, no calls counted) with `count` ready SIMs tagged fleet=tag."""
-        added = self.http.post("/fleet", json={"count": count, "tag": tag})
-        added.raise_for_status()
-        return list(added.json())
-
-    def latency(self, seconds: float) -> None:
-        self.http.post("/latency", json={"seconds": seconds}).raise_for_status()
-
-    def activations(self) -> tuple[Counter[str], Counter[str], int]:
-        """Activate calls received per IMSI: all of them, and those answered 200; the most in flight at once."""
-        counted = self.http.get("/activations").json()
-        return Counter(counted["calls"]), Counter(counted["answered"]), int(counted["peak"])
-
-    def stop(self) -> None:
-        self.http.close()
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self.log.close()
 
 
 # ---- the bare client, in a process of its own ------------------------------------------------------------------
@@ -260,7 +157,7 @@ async def memory(soracom: FakeSoracom, count: int, latency: float) -> int:
     print("memory left by a bulk activate, the stand-in's records left out (traced, so slower; not timed):")
     left = []
     for sims in (count, 10 * count):
-        imsis = soracom.fleet(sims, "memory")
+        imsis = soracom.ready_sims(sims, "memory")
         with tempfile.TemporaryDirectory() as tmp:
             left.append(float((await through_the_bot(soracom, imsis, "memory", latency, tmp, traced=True))["memory"]))
         print(f"  {sims:6d} SIMs: {left[-1] / 2**10:8.1f} KiB, {left[-1] / sims:6.0f} bytes a SIM")
@@ -274,7 +171,7 @@ async def profile(soracom: FakeSoracom, count: int, latency: float, out: str) ->
     import pstats
 
     profiler = cProfile.Profile()
-    imsis = soracom.fleet(count, "profile")
+    imsis = soracom.ready_sims(count, "profile")
     with tempfile.TemporaryDirectory() as tmp:
         run = await through_the_bot(soracom, imsis, "profile", latency, tmp, profiler=profiler)
     profiler.dump_stats(out)
@@ -293,10 +190,10 @@ async def measure(soracom: FakeSoracom, count: int, latency: float, concurrency:
           f"{concurrency} in flight, SQLite file; floor {count} x {latency * 1000:.0f} ms / {concurrency} = "
           f"{floor:.2f} s")
     for run in range(1, repeat + 1):  # alternating, so that a slower minute of the machine weighs on both
-        imsis = soracom.fleet(count, f"bare{run}")
+        imsis = soracom.ready_sims(count, f"bare{run}")
         soracom.latency(latency)
         bares.append(run_bare(soracom, imsis, concurrency))
-        imsis = soracom.fleet(count, f"bot{run}")
+        imsis = soracom.ready_sims(count, f"bot{run}")
         with tempfile.TemporaryDirectory() as tmp:
             bots.append(await through_the_bot(soracom, imsis, f"bot{run}", latency, tmp))
         bare, bot = bares[-1], bots[-1]
@@ -344,11 +241,7 @@ if __name__ == "__main__":
     parser.add_argument("--memory", action="store_true", help="the memory a run leaves, at --sims and 10x")
     parser.add_argument("--profile", metavar="FILE", help="one bot run at --sims under cProfile, stats to FILE")
     parser.add_argument("--bare", metavar="URL", help=argparse.SUPPRESS)  # the bare client's own process
-    parser.add_argument("--soracom", metavar="PORT", type=int, help=argparse.SUPPRESS)  # the fake SORACOM's
     options = parser.parse_args()
-    if options.soracom:
-        serve_soracom(options.soracom)
-        sys.exit(0)
     if options.bare:
         print(json.dumps(asyncio.run(bare_client(options.bare, json.loads(sys.stdin.read()), options.concurrency))))
         sys.exit(0)

@@ -3,20 +3,23 @@ Home tab and `/sim list` with selectors answered from the snapshot; on SQLite or
 
 SORACOM has no count call: a refresh reads the fleet 100 SIMs a call, each call after the previous one's cursor,
 so no client can be faster than pages × the latency of one call (or than the rate limit, where one is applied:
---rate-limit calls per --rate-window seconds on listSubscribers). Measured in the same run, for the machine's
-load: a bare client reading the same pages from the same emulator, nothing done with them.
+--rate-limit calls per --rate-window seconds on listSubscribers). SORACOM is the emulator in a process of its own
+(bench/fake_soracom.py, over loopback HTTP: its work is not the bot's). Measured in the same run, for the machine's
+load: a bare client in a process of its own reading the same pages (aiohttp, each page's JSON parsed, nothing else).
 
 The refresh is driven through the service (`fleet.refresh`, what the background refresher and the Home's Refresh
-button call); the Home and `/sim list` as Slack drives them: a signed `app_home_opened` event until views.publish,
-a signed `/sim list …` command until its reply reaches the response_url. Memory is the peak resident set of this
-process (the bot with its emulator) during the refreshes, over the resident set before: the kernel's VmHWM, reset
-before the refresh through /proc/self/clear_refs (or, where that is refused, getrusage's ru_maxrss, which can only
-overstate).
+button call), over the client and credentials a deployment uses; the Home and `/sim list` as Slack drives them: a
+signed `app_home_opened` event until views.publish, a signed `/sim list …` command until its reply reaches the
+response_url. The bot's CPU is this process's (time.process_time: every thread, the database's included) during a
+refresh, over its pages. Memory is the peak resident set of this process (the bot and the Slack stand-in) during
+the refreshes, over the resident set before: the kernel's VmHWM, reset before the refresh through
+/proc/self/clear_refs (or, where that is refused, getrusage's ru_maxrss, which can only overstate).
 
     python bench/fleet.py [--sims 100000] [--latency 0.05] [--db sqlite|postgresql] [--database-url URL]
                           [--repeat 5] [--opens 20] [--lists 9] [--refreshes 2] [--rate-limit N --rate-window S]
+                          [--profile FILE]
 
-Each run is a process of its own (a fresh emulator, database and heap); --repeat prints every run and the medians.
+Each run is a process of its own (a fresh SORACOM, database and heap); --repeat prints every run and the medians.
 On PostgreSQL the database (--database-url, else TEST_DATABASE_URL) is emptied first: give it a test database.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
 import math
@@ -39,32 +43,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 from sqlalchemy import MetaData  # noqa: E402
 
+from bench.fake_soracom import FakeSoracom  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID, EmulatorState, create_app  # noqa: E402
-from bot.local import EMBEDDED_EMULATOR_ENDPOINT, LOCAL_BOT_TOKEN, LocalBot  # noqa: E402
+from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID  # noqa: E402
+from bot.local import LOCAL_BOT_TOKEN, LocalBot  # noqa: E402
 from bot.services import fleet  # noqa: E402
-from bot.soracom import AuthKeyCredentials, SoracomClient  # noqa: E402
+from bot.soracom.client import NEXT_KEY_HEADER, RATE_LIMIT_HEADER  # noqa: E402
 from bot.store import Database  # noqa: E402
 
 USER, CHANNEL = "U_OP", "C_BENCH"
 SITES = 100  # tag site=site-00 … site-99: 1,000 SIMs each at 100,000
 BARE_VIEW = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]}
 BOUNDS = {"refresh_ratio": 1.2, "rss_growth_mib": 150.0, "home_ms": 100.0, "list_tag_ms": 300.0}
-
-
-def build_fleet(state: EmulatorState, count: int) -> tuple[str, str]:
-    """`count` SIMs, each tagged with one of SITES sites, every tenth in a group; (that group's name, its id)."""
-    state.add_subscribers(count - len(state.subscribers))
-    group = next(iter(state.groups.values()))
-    for number, sub in enumerate(state.subscribers.values()):
-        sub["tags"]["site"] = f"site-{number % SITES:02d}"
-        if number % 10 == 0:
-            sub["groupId"] = group["groupId"]
-    return group["tags"]["name"], group["groupId"]
 
 
 def rss_now() -> float:
@@ -117,18 +110,56 @@ async def timed_list(local: LocalBot, text: str, times: int) -> tuple[list[float
     return samples, local.fake.calls_to("response_url")[-1].args["text"]
 
 
+async def bare_paging(url: str) -> dict[str, float]:
+    """The least any client spends paging the fleet: aiohttp, each call after the previous one's cursor, the page's
+    JSON parsed and counted, nothing else (in a process of its own); a 429 waits out the window it names."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(base_url=url) as session:
+        async with session.post("/v1/auth", json={"authKeyId": DEMO_AUTH_KEY_ID, "authKey": DEMO_AUTH_KEY}) as auth:
+            body = await auth.json()
+        headers = {"X-Soracom-API-Key": body["apiKey"], "X-Soracom-Token": body["token"]}
+        sims = pages = 0
+        key: str | None = None
+        started, cpu = time.perf_counter(), time.process_time()
+        while True:
+            params = {"limit": "100", **({"last_evaluated_key": key} if key else {})}
+            async with session.get("/v1/subscribers", params=params, headers=headers) as response:
+                if response.status == 429:  # --rate-limit: the window's end, then the same page again
+                    await asyncio.sleep(float(response.headers.get(RATE_LIMIT_HEADER, "1")))
+                    continue
+                response.raise_for_status()
+                sims += len(json.loads(await response.read()))
+                pages += 1
+                next_key = response.headers.get(NEXT_KEY_HEADER)
+            if not next_key or next_key == key:
+                break
+            key = next_key
+        return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "sims": sims,
+                "pages": pages}
+
+
+def run_bare(soracom: FakeSoracom) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--bare", soracom.url], capture_output=True, text=True,
+                          check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 async def one_run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
-    state = EmulatorState()
-    group_name, group_id = build_fleet(state, args.sims)
-    subscribers = list(state.subscribers.values())
-    total = len(subscribers)
-    site_count = sum(1 for sub in subscribers if sub["tags"]["site"] == "site-07")
-    active = sum(1 for sub in subscribers if sub["status"] == "active")
-    in_group = sum(1 for sub in subscribers if sub.get("groupId") == group_id)
-    del subscribers
-    state.faults.latency = args.latency
+    soracom = FakeSoracom()
+    try:
+        return await _measured(args, database_url, soracom)
+    finally:
+        soracom.stop()
+
+
+async def _measured(args: argparse.Namespace, database_url: str, soracom: FakeSoracom) -> dict[str, Any]:
+    made = soracom.fleet(total=args.sims, sites=SITES, group_every=10)
+    total, group_name = made["total"], made["group"]["name"]
+    site_count, active, in_group = made["by_site"]["site-07"], made["by_status"].get("active", 0), made["group"]["sims"]
+    soracom.latency(args.latency)
     if args.rate_limit:
-        state.faults.rate_limit("/v1/subscribers", args.rate_limit, args.rate_window, method="GET")
+        soracom.rate_limit("/v1/subscribers", args.rate_limit, args.rate_window, method="GET")
     pages = math.ceil(total / 100)
     floor = pages * args.latency
     if args.rate_limit:  # a fixed window: rate_limit calls, then the next window
@@ -139,59 +170,64 @@ async def one_run(args: argparse.Namespace, database_url: str) -> dict[str, Any]
         if url.startswith("postgres"):
             empty_postgres(url)
         settings = Settings(_env_file=None, DATABASE_URL=url, BOT_DATA_DIR=tmp,  # type: ignore[call-arg]
-                            BOT_ADMINS=USER)
-        async with LocalBot(settings, emulator=state) as local:
+                            BOT_ADMINS=USER, SORACOM_ENDPOINT=soracom.url, SORACOM_AUTH_KEY_ID=DEMO_AUTH_KEY_ID,
+                            SORACOM_AUTH_KEY=DEMO_AUTH_KEY)
+        async with LocalBot(settings) as local:
             assert local.rt is not None and local.sender is not None
             rt = local.rt
-            await local.sender.command("/sim", "help", user_id=USER, channel_id=CHANNEL)  # warm up, authenticate
+            await local.sender.command("/sim", "help", user_id=USER, channel_id=CHANNEL)  # warm up
             await local.settle()
+            await rt.soracom.auth()  # authentication is in no figure
 
-            # The least any client can take on this emulator, in this process, now: the same pages read one after
-            # the other by a bare client, nothing done with them (the machine's load shows here as well).
-            async with SoracomClient(EMBEDDED_EMULATOR_ENDPOINT, AuthKeyCredentials(DEMO_AUTH_KEY_ID, DEMO_AUTH_KEY),
-                                     transport=httpx.ASGITransport(app=create_app(state))) as bare_soracom:
-                await bare_soracom.auth()
-                start = time.perf_counter()
-                bare_sims = sum([len(page.items) async for page in bare_soracom.subscriber_pages()])
-                bare_paging = time.perf_counter() - start
-            assert bare_sims == total
+            # The least any client can take on this SORACOM now: the same pages read one after the other by a
+            # bare client in a process of its own (the machine's load shows here as well).
+            bare = run_bare(soracom)
+            assert bare["sims"] == total, (bare, total)
 
             gc.collect()
             rss_before = rss_now()
             reset = reset_peak()
             refreshes = []
-            for _ in range(args.refreshes):  # the first fills an empty snapshot, the next replace one
-                calls_before = len(state.requests)
-                start = time.perf_counter()
+            profiler = cProfile.Profile() if args.profile else None
+            for number in range(args.refreshes):  # the first fills an empty snapshot, the next replace one
+                mark = soracom.calls_made()
+                if profiler is not None and number == args.refreshes - 1:
+                    profiler.enable()
+                start, cpu = time.perf_counter(), time.process_time()
                 assert await fleet.refresh(rt.db, rt.soracom, owner="bench", clock=rt.clock,
                                            zone=rt.settings.timezone)
-                seconds = time.perf_counter() - start
-                calls = [r for r in state.requests[calls_before:]]
-                refreshes.append({"seconds": seconds, "pages": sum(1 for r in calls if r.path == "/v1/subscribers"),
-                                  "other_calls": sum(1 for r in calls if r.path != "/v1/subscribers"),
-                                  "429s": sum(1 for r in calls if r.status == 429)})
+                seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+                if profiler is not None:
+                    profiler.disable()
+                calls = soracom.calls_since(mark)
+                refreshes.append({"seconds": seconds, "cpu": cpu,
+                                  "pages": sum(1 for path, _ in calls if path == "/v1/subscribers"),
+                                  "other_calls": sum(1 for path, _ in calls if path != "/v1/subscribers"),
+                                  "429s": sum(1 for _, status in calls if status == 429)})
             peak, peak_how = peak_since_reset(reset)
+            if profiler is not None:
+                profiler.dump_stats(args.profile)
             snapshot = await fleet.read_snapshot(rt.db, rt.clock())
             assert snapshot.sim_count == total, (snapshot.sim_count, total)
 
             bare_client = AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=local.fake.api_url)
-            bare = []
+            bare_publish = []
             for _ in range(args.opens):
                 start = time.perf_counter()
                 await bare_client.views_publish(user_id="U_BARE", view=BARE_VIEW)
-                bare.append(time.perf_counter() - start)
-            calls_before = len(state.requests)
+                bare_publish.append(time.perf_counter() - start)
+            mark = soracom.calls_made()
             home = []
             for _ in range(args.opens):
                 start = time.perf_counter()
                 await local.sender.event({"type": "app_home_opened", "user": USER, "tab": "home"})
                 await local.settle()
                 home.append(time.perf_counter() - start)
-            home_calls = len(state.requests) - calls_before
+            home_calls = len(soracom.calls_since(mark))
             shown = json.dumps(local.fake.homes[USER], ensure_ascii=False)
             assert f"{total:,}" in shown or str(total) in shown, "the Home does not show the fleet's size"
 
-            calls_before = len(state.requests)
+            mark = soracom.calls_made()
             lists = {}
             for name, text, expected in (("list", "list", total), ("tag", "list tag:site=site-07", site_count),
                                          ("status", "list status:active", active),
@@ -200,17 +236,17 @@ async def one_run(args: argparse.Namespace, database_url: str) -> dict[str, Any]
                 assert f"*{expected} SIM" in reply, (text, expected, reply[:200])
                 lists[name] = {"text": f"/sim {text}", "median_ms": median_ms(samples), "max_ms": max(samples) * 1000,
                                "sims": expected}
-            list_subscriber_calls = sum(1 for r in state.requests[calls_before:] if r.path == "/v1/subscribers")
+            list_subscriber_calls = sum(1 for path, _ in soracom.calls_since(mark) if path == "/v1/subscribers")
             assert list_subscriber_calls == 0, "a listing paged SORACOM instead of the snapshot"
 
     return {
         "db": "postgresql" if url.startswith("postgres") else "sqlite", "sims": total, "latency": args.latency,
         "pages": pages, "floor_s": floor, "rate_limit": args.rate_limit, "rate_window": args.rate_window,
-        "bare_paging_s": bare_paging, "refreshes": refreshes, "rss_before_mib": rss_before, "rss_peak_mib": peak,
-        "rss_how": peak_how,
-        "rss_growth_mib": peak - rss_before, "bare_publish_ms": median_ms(bare), "home_ms": median_ms(home),
+        "bare_paging_s": bare["seconds"], "bare_cpu_s": bare["cpu"], "refreshes": refreshes,
+        "rss_before_mib": rss_before, "rss_peak_mib": peak, "rss_how": peak_how,
+        "rss_growth_mib": peak - rss_before, "bare_publish_ms": median_ms(bare_publish), "home_ms": median_ms(home),
         "home_p95_ms": sorted(home)[min(len(home) - 1, round(len(home) * 0.95))] * 1000, "home_calls": home_calls,
-        "opens": args.opens, "lists": lists,
+        "opens": args.opens, "lists": lists, "load": os.getloadavg(),
     }
 
 
@@ -218,15 +254,17 @@ def report(run: dict[str, Any], index: int | None = None) -> None:
     head = f"run {index}: " if index is not None else ""
     limit = (f", rate limit {run['rate_limit']} calls / {run['rate_window']:g} s" if run["rate_limit"] else "")
     print(f"{head}{run['sims']} SIMs on {run['db']}, SORACOM at {run['latency'] * 1000:g} ms a call{limit}")
+    print(f"  load average at the end of the run: {' '.join(f'{x:.2f}' for x in run['load'])}")
     print(f"  paging floor: {run['pages']} pages × {run['latency'] * 1000:g} ms = {run['floor_s']:.1f} s;  "
-          f"a bare client paging the same emulator in this run: {run['bare_paging_s']:.1f} s "
-          f"= {run['bare_paging_s'] / run['floor_s']:.3f}× the floor")
+          f"a bare client paging the same SORACOM in this run: {run['bare_paging_s']:.1f} s "
+          f"= {run['bare_paging_s'] / run['floor_s']:.3f}× the floor (its CPU "
+          f"{run['bare_cpu_s'] / run['pages'] * 1000:.2f} ms a page)")
     for number, refresh in enumerate(run["refreshes"], 1):
         kind = "first (empty snapshot)" if number == 1 else "replacing a snapshot"
         print(f"  refresh {number}, {kind}: {refresh['seconds']:.1f} s = {refresh['seconds'] / run['floor_s']:.3f}× "
-              f"the floor, {refresh['seconds'] / run['bare_paging_s']:.3f}× the bare client  "
-              f"({refresh['pages']} pages, {refresh['other_calls']} other calls, "
-              f"{refresh['429s']} answered 429)")
+              f"the floor, {refresh['seconds'] / run['bare_paging_s']:.3f}× the bare client; the bot's CPU "
+              f"{refresh['cpu'] / run['pages'] * 1000:.2f} ms a page  ({refresh['pages']} pages, "
+              f"{refresh['other_calls']} other calls, {refresh['429s']} answered 429)")
     print(f"  memory: {run['rss_before_mib']:.0f} MiB before, peak {run['rss_peak_mib']:.0f} MiB during the refreshes "
           f"→ growth {run['rss_growth_mib']:.1f} MiB  [{run['rss_how']}]")
     print(f"  Home open (app_home_opened → views.publish), median of {run['opens']}: {run['home_ms']:.1f} ms "
@@ -255,7 +293,9 @@ def verdict(runs: list[dict[str, Any]]) -> bool:
         ok &= passed
         print(f"  {names[key]:<52} {value:8.3f}   bound ≤ {BOUNDS[key]:g}   {'ok' if passed else 'OVER'}")
     bare = statistics.median(max(r["seconds"] for r in run["refreshes"]) / run["bare_paging_s"] for run in runs)
-    print(f"  {'refresh / the bare client paging the same emulator':<52} {bare:8.3f}")
+    print(f"  {'refresh / the bare client paging the same SORACOM':<52} {bare:8.3f}")
+    cpu = statistics.median(max(r["cpu"] for r in run["refreshes"]) / run["pages"] * 1000 for run in runs)
+    print(f"  {'CPU of the bot a page during a refresh, ms':<52} {cpu:8.2f}")
     for name in ("list", "status", "group"):
         print(f"  {runs[0]['lists'][name]['text']:<52} "
               f"{statistics.median(run['lists'][name]['median_ms'] for run in runs):8.1f} ms")
@@ -274,8 +314,14 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=2, help="refreshes in a row (the first fills the snapshot)")
     parser.add_argument("--rate-limit", type=int, default=0, help="listSubscribers calls per window (0: none)")
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds of the rate-limit window")
+    parser.add_argument("--profile", metavar="FILE", help="the last refresh of a run under cProfile, stats to FILE "
+                        "(the event loop's thread only; the database threads are not in it)")
     parser.add_argument("--json", action="store_true", help="print one run as JSON (used by --repeat)")
+    parser.add_argument("--bare", metavar="URL", help=argparse.SUPPRESS)  # the bare client's own process
     args = parser.parse_args()
+    if args.bare:
+        print(json.dumps(asyncio.run(bare_paging(args.bare))))
+        return
     url = ""
     if args.db == "postgresql":
         url = args.database_url or os.environ.get("TEST_DATABASE_URL", "")
@@ -293,6 +339,10 @@ def main() -> None:
             sys.exit(f"run {index} failed")
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         report(runs[-1], index)
+        if args.profile:
+            import pstats
+
+            pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
         sys.stdout.flush()
     sys.exit(0 if verdict(runs) else 1)
 

@@ -4,11 +4,13 @@ by cursor; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
+import httpx
 import pytest
 from alembic import command
 from sqlalchemy import text
@@ -17,10 +19,10 @@ from sqlmodel import col, func, select
 from bot.emulator import EmulatorState
 from bot.services import fleet
 from bot.soracom import SoracomClient
-from bot.soracom.models import RateWindow
+from bot.soracom.models import RateWindow, Subscriber
 from bot.store import Database, migrations
 from bot.store.db import make_engine
-from bot.store.tables import FleetSim, FleetSimTag, FleetSnapshot
+from bot.store.tables import FleetSim, FleetSimTag, FleetSnapshot, as_utc
 from tests.conftest import VIEWER
 from tests.harness import Harness
 from tests.test_bill import reply_text
@@ -279,3 +281,183 @@ def test_an_old_snapshot_becomes_the_first_generation_on_upgrade(database_url: s
             assert session.get(FleetSnapshot, "fleet").generation == "g1"  # type: ignore[union-attr]
     finally:
         db.dispose()
+
+
+def snapshot_sims(db: Database) -> dict[str, FleetSim]:
+    with db.session() as session:
+        return {sim.imsi: sim for sim in session.exec(select(FleetSim).where(fleet.in_snapshot())).all()}
+
+
+def snapshot_tags(db: Database) -> set[tuple[str, str, str]]:
+    with db.session() as session:
+        current = session.get(FleetSnapshot, fleet.ROW).generation  # type: ignore[union-attr]
+        return {(t.imsi, t.key, t.value) for t in session.exec(
+            select(FleetSimTag).where(col(FleetSimTag.generation) == current)).all()}
+
+
+async def test_the_refresh_reads_soracoms_json_as_the_client_models_would_and_fields_of_another_type_as_missing(
+        harness: Harness) -> None:
+    """The refresh reads each SIM's JSON without validating a model per SIM: what it stores is what the Subscriber
+    model gives for every SIM as SORACOM sends them, and a field of another type counts as missing (where the model
+    would have refused the whole page)."""
+    state, db = harness.emulator, harness.rt.db
+    build(state, 250)
+    subs = sorted(state.subscribers.values(), key=lambda s: s["imsi"])
+    odd = {sub["imsi"]: sub for sub in subs[100:106]}  # on the second page
+    a, b, c, d, e, f = odd.values()
+    a["tags"]["floor"] = 3  # not text: left out
+    b["sessionStatus"] = None
+    c["sessionStatus"] = {"online": "yes", "lastUpdatedAt": "soon"}
+    d["status"] = None
+    d["speedClass"] = None
+    e["tags"] = "not an object"
+    f["groupId"] = 42
+    assert await take_snapshot(harness)
+
+    rows, tags = snapshot_sims(db), snapshot_tags(db)
+    assert set(rows) == {sub["imsi"] for sub in subs}
+    for sub in subs:
+        row = rows[sub["imsi"]]
+        if sub["imsi"] in odd:
+            continue
+        model = Subscriber.model_validate(sub)
+        session = model.sessionStatus
+        seen = session.lastUpdatedAt if session and session.lastUpdatedAt else None
+        assert (row.sim_id, row.name, row.status, row.online, row.group_id, row.speed_class) == (
+            model.simId or model.iccid, (model.tags or {}).get("name", ""), model.status,
+            session.online if session else None, model.groupId, model.speedClass or "")
+        assert as_utc(row.last_seen_at) == (datetime.fromtimestamp(seen / 1000, timezone.utc) if seen else None)
+        assert json.loads(row.tags_json) == model.tags
+        assert {(key, value) for imsi, key, value in tags if imsi == sub["imsi"]} == {
+            (key, value) for key, value in (model.tags or {}).items() if key != "name"}
+    assert json.loads(rows[a["imsi"]].tags_json) == {k: v for k, v in a["tags"].items() if k != "floor"}
+    assert (a["imsi"], "floor", "3") not in tags and (a["imsi"], "site", a["tags"]["site"]) in tags
+    assert (rows[b["imsi"]].online, rows[b["imsi"]].last_seen_at) == (None, None)
+    assert (rows[c["imsi"]].online, rows[c["imsi"]].last_seen_at) == (None, None)
+    assert (rows[d["imsi"]].status, rows[d["imsi"]].speed_class) == ("unknown", "")
+    assert (rows[e["imsi"]].name, rows[e["imsi"]].tags_json) == ("", "{}")
+    assert not any(imsi == e["imsi"] for imsi, _, _ in tags)
+    assert rows[f["imsi"]].group_id is None
+
+
+async def test_what_is_not_a_sim_in_a_page_is_skipped(harness: Harness) -> None:
+    state, db = harness.emulator, harness.rt.db
+    good = sorted(state.subscribers.values(), key=lambda s: s["imsi"])[0]
+    state.faults.fail_next("GET", r"^/v1/subscribers$", status=200,
+                           body=[good, "a string", None, {"imsi": 5, "status": "active"}, {"status": "active"}])
+    assert await take_snapshot(harness)
+    assert list(snapshot_sims(db)) == [good["imsi"]]
+    assert (await fleet.read_snapshot(db, harness.clock.now)).sim_count == 1
+
+
+@pytest.mark.parametrize("answer", [{"subscribers": []}, "<html>busy</html>"])
+async def test_an_answer_that_is_not_a_list_of_sims_fails_the_refresh_and_keeps_the_snapshot(
+        harness: Harness, answer: Any) -> None:
+    state, db = harness.emulator, harness.rt.db
+    assert await take_snapshot(harness)
+    before = await fleet.read_snapshot(db, harness.clock.now)
+    harness.clock.advance(600)
+    state.faults.fail_next("GET", r"^/v1/subscribers$", status=200, body=answer)
+    assert not await take_snapshot(harness)
+    after = await fleet.read_snapshot(db, harness.clock.now)
+    assert (after.sim_count, after.by_status, after.refreshed_at) == (before.sim_count, before.by_status,
+                                                                      before.refreshed_at)
+    assert after.last_error and "not the JSON list" in after.last_error
+    assert len(rows_by_generation(db)) == 1
+
+
+async def test_the_next_page_is_asked_for_before_a_page_is_handed_over() -> None:
+    """The call for the next page is on its way before the caller gets the page it works on (the refresh's work on
+    a page overlaps SORACOM's answer to the next, instead of coming before it)."""
+    from bot.emulator import DEMO_AUTH_KEY, DEMO_AUTH_KEY_ID, create_app
+    from bot.local import EMBEDDED_EMULATOR_ENDPOINT
+    from bot.soracom import AuthKeyCredentials
+
+    state = EmulatorState()
+    state.add_subscribers(450 - len(state.subscribers))
+    asked: list[str | None] = []
+    emulator = httpx.ASGITransport(app=create_app(state))
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/subscribers"):
+                asked.append(request.url.params.get("last_evaluated_key"))
+            return await emulator.handle_async_request(request)
+
+    handed: list[str] = []
+    pages = 0
+    async with SoracomClient(EMBEDDED_EMULATOR_ENDPOINT, AuthKeyCredentials(DEMO_AUTH_KEY_ID, DEMO_AUTH_KEY),
+                             transport=Recording()) as client:
+        async for page in client.subscriber_pages():
+            pages += 1
+            if page.next_key:
+                assert asked[-1] == page.next_key and len(asked) == pages + 1  # the next page asked for already
+            else:
+                assert len(asked) == pages  # the last page: nothing more asked
+            handed += [sim["imsi"] for sim in page.items]
+    assert handed == sorted(state.subscribers) and pages == 5
+
+
+def traffic_reads(db: Database) -> dict[str, datetime]:
+    return {imsi: as_utc(sim.traffic_read_at) for imsi, sim in snapshot_sims(db).items()  # type: ignore[misc]
+            if sim.traffic_read_at is not None}
+
+
+async def test_each_refresh_reads_the_traffic_of_the_snapshots_least_recently_read_sims(harness: Harness) -> None:
+    """Up to `traffic_per_refresh` SIMs a refresh, chosen from the snapshot it replaces (read while the fleet is
+    paged): never read first, then the oldest reading; on the first refresh, the first SIMs written. A SIM new to
+    SORACOM is read once it is in the snapshot."""
+    state, db = harness.emulator, harness.rt.db
+    state.add_subscribers(32 - len(state.subscribers))
+    imsis = sorted(state.subscribers)
+    for imsi in imsis:
+        state.subscribers[imsi]["status"] = "active"
+    state.subscribers[imsis[3]]["status"], state.subscribers[imsis[7]]["status"] = "terminated", "ready"
+    due = [imsi for imsi in imsis if imsi not in (imsis[3], imsis[7])]  # 30 SIMs SORACOM has traffic for
+    times = []
+
+    async def refresh() -> None:
+        harness.clock.advance(1)
+        times.append(harness.clock.now)
+        assert await take_snapshot(harness, traffic_per_refresh=10)
+
+    await refresh()  # no snapshot yet: the first SIMs written
+    assert traffic_reads(db) == {imsi: times[0] for imsi in due[:10]}
+    await refresh()
+    assert traffic_reads(db) == {imsi: times[0] for imsi in due[:10]} | {imsi: times[1] for imsi in due[10:20]}
+    [new] = state.add_subscribers(1, status="active")
+    await refresh()  # chosen from the snapshot, which does not hold the new SIM yet
+    assert traffic_reads(db) == ({imsi: times[0] for imsi in due[:10]} | {imsi: times[1] for imsi in due[10:20]}
+                                 | {imsi: times[2] for imsi in due[20:30]})
+    await refresh()  # never read first, then the oldest readings
+    assert traffic_reads(db) == ({new["imsi"]: times[3]} | {imsi: times[3] for imsi in due[:9]}
+                                 | {due[9]: times[0]} | {imsi: times[1] for imsi in due[10:20]}
+                                 | {imsi: times[2] for imsi in due[20:30]})
+
+
+async def test_the_bill_and_the_traffic_are_read_while_the_fleet_is_paged(harness: Harness,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each page after the sixth is held until a traffic reading and a bill call have been made: a refresh that
+    read them only after the paging would never end (the guard below fails it instead)."""
+    state = harness.emulator
+    build(state, 1200)
+    real = SoracomClient._call
+    made: list[str] = []
+    both = asyncio.Event()
+
+    async def holding(self: SoracomClient, operation_id: str, **kwargs: Any) -> Any:
+        made.append(operation_id)
+        if {"getAirStats", "getBilling"} <= set(made):
+            both.set()
+        if operation_id == "listSubscribers" and made.count("listSubscribers") > 6:
+            await asyncio.wait_for(both.wait(), 60)  # a guard against a hang, not a measure of time
+        return await real(self, operation_id, **kwargs)
+
+    monkeypatch.setattr(SoracomClient, "_call", holding)
+    for _ in range(2):  # without a snapshot (read after the first write), then replacing one
+        made.clear()
+        both.clear()
+        assert await take_snapshot(harness)
+        last_page = len(made) - 1 - made[::-1].index("listSubscribers")
+        assert "getAirStats" in made[:last_page] and "getBilling" in made[:last_page]
+        assert made.count("listSubscribers") == 12

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.services import audit, fleet
 from bot.services.alerts import AlertStore, Event
 from bot.services.sims import month_traffic
+from bot.soracom import SoracomClient
 from bot.store import Database
 from tests.clock import Clock
 from tests.conftest import ADMIN, OPERATOR, VIEWER
@@ -127,6 +128,75 @@ async def test_fifteen_refresh_presses_in_ten_seconds_read_the_fleet_once(harnes
     assert len(fleet_reads) == 1  # the first press; the others see that snapshot
     last = view_text(harness.fake.homes[users[-1]])
     assert "Snapshot from 9 s ago" in last and "Refresh reads SORACOM again in 51 s" in last
+
+
+async def test_fifteen_presses_while_the_first_ones_read_is_paging_make_that_one_read(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """15 users press Refresh within 10 s, the first press's read of the fleet still paging SORACOM (held until
+    all 15 are in): the 14 others join it, none reads the fleet; every Home then shows the snapshot it made and
+    its age. A press within the team's minute, and one by a user who pressed within their 5 minutes, serve that
+    snapshot and say when Refresh reads again; another user past the minute reads the fleet."""
+    await open_home(harness, OPERATOR)  # a snapshot, as the team's Home shows it
+    harness.clock.advance(fleet.REFRESH_COOLDOWN.total_seconds())  # old enough for a Refresh to read SORACOM
+    harness.emulator.add_subscribers(3)  # what the read will find
+    fleet_reads: list[str] = []
+    real_call, real_lease = SoracomClient._call, fleet.take_lease
+    paging, release = asyncio.Event(), asyncio.Event()
+    refused = [0]
+
+    async def holding(self: SoracomClient, operation_id: str, **kwargs: Any) -> Any:
+        if operation_id == "listSubscribers":
+            if not kwargs["params"].get("last_evaluated_key"):
+                fleet_reads.append(operation_id)  # the first page of a read of the whole fleet
+            paging.set()
+            await release.wait()
+        return await real_call(self, operation_id, **kwargs)
+
+    async def counted_lease(*args: Any, **kwargs: Any) -> bool:
+        taken = await real_lease(*args, **kwargs)
+        refused[0] += not taken
+        return taken
+
+    async def until(condition: Any) -> None:  # a guard against a hang, not a measure of time
+        async with asyncio.timeout(30):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(SoracomClient, "_call", holding)
+    monkeypatch.setattr(fleet, "take_lease", counted_lease)
+    view, button = harness.find_element("home_refresh")
+    started = harness.clock.now
+    users = [f"U_PRESS{n:02d}" for n in range(15)]
+    assert harness.local.sender is not None
+    for number, user in enumerate(users):
+        response = await harness.local.sender.block_action("home_refresh", button["value"], user_id=user,
+                                                           view=view)
+        assert response.status_code == 200  # acked at once, the read going on
+        await until(paging.is_set if number == 0 else lambda joined=number: refused[0] == joined)  # under way
+        harness.clock.now = started + timedelta(seconds=10 * (number + 1) / len(users))
+    release.set()
+    await harness.local.settle()
+
+    assert fleet_reads == ["listSubscribers"]  # one read, by the first press; the 14 others joined it
+    assert refused[0] == 14
+    for user in users:
+        text = view_text(harness.fake.homes[user])
+        assert f"*SIMs*\\n{len(harness.emulator.subscribers)}" in text and "Snapshot from 0 s ago" in text
+        assert "reads SORACOM again" not in text
+
+    harness.clock.advance(5)  # within the team's minute: the snapshot as it is
+    await harness.press("home_refresh", user="U_LATE")
+    text = view_text(harness.fake.homes["U_LATE"])
+    assert "Snapshot from 5 s ago" in text and "Refresh reads SORACOM again in 55 s" in text
+    harness.clock.advance(56)  # past the team's minute; users[3] pressed 2 s after the first, 71 s ago
+    await harness.press("home_refresh", user=users[3])
+    text = view_text(harness.fake.homes[users[3]])
+    assert harness.clock.now - started == timedelta(seconds=71)
+    assert "Snapshot from 1 min ago" in text and "Refresh reads SORACOM again in 231 s" in text
+    assert fleet_reads == ["listSubscribers"]
+    await harness.press("home_refresh", user=VIEWER)  # past the minute, no press of their own: a read
+    assert fleet_reads == ["listSubscribers"] * 2
+    assert "Snapshot from 0 s ago" in view_text(harness.fake.homes[VIEWER])
 
 
 async def test_one_user_reads_the_fleet_at_most_once_in_five_minutes(harness: Harness) -> None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, and_, case, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, select, update
@@ -33,7 +34,7 @@ from bot.services.budget import month_forecast
 from bot.services.sims import SimRow, group_names, month_traffic
 from bot.services.targets import NAME_TAG, Query
 from bot.soracom import SoracomClient, SoracomError
-from bot.soracom.models import RateWindow, Subscriber
+from bot.soracom.models import RateWindow
 from bot.store import Database, off_loop
 from bot.store.tables import FleetSim, FleetSimTag, FleetSnapshot, as_utc
 
@@ -105,69 +106,120 @@ def refresh_wait(snapshot: Snapshot, last_by_user: datetime | None, now: datetim
     return max(waits)
 
 
-def _rows_of(sub: Subscriber, generation: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The SIM's row of this generation and its tag rows (those that fit the tag columns)."""
-    session = sub.sessionStatus
-    seen = session.lastUpdatedAt if session and session.lastUpdatedAt else None
-    tags = sub.tags or {}
-    imsi = sub.imsi or ""
-    sim = {
-        "generation": generation, "imsi": imsi, "sim_id": sub.simId or sub.iccid,
-        "name": tags.get(NAME_TAG, "")[:200], "status": sub.status or "unknown",
-        "online": session.online if session else None,
-        "last_seen_at": datetime.fromtimestamp(seen / 1000, timezone.utc) if seen else None,
-        "group_id": sub.groupId, "speed_class": sub.speedClass or "", "tags_json": json.dumps(tags),
-        "traffic_month": None, "traffic_bytes": None, "traffic_read_at": None,
-    }
-    return sim, [{"generation": generation, "imsi": imsi, "key": key, "value": value} for key, value in tags.items()
-                 if key != NAME_TAG and len(key) <= TAG_LENGTH and len(str(value)) <= TAG_LENGTH]
+# The columns a refresh writes, in the order of the rows it builds (the table's own order is no matter).
+_SIM_COLUMNS = ("generation", "imsi", "sim_id", "name", "status", "online", "last_seen_at", "group_id", "speed_class",
+                "tags_json", "traffic_month", "traffic_bytes", "traffic_read_at")
+_TAG_COLUMNS = ("generation", "imsi", "key", "value")
+_SIMS: Table = FleetSim.__table__  # type: ignore[attr-defined]
+_TAGS: Table = FleetSimTag.__table__  # type: ignore[attr-defined]
+_HELD = _SIMS.alias("held")
+_tags_json = json.JSONEncoder().encode  # json.dumps' own encoder, without its per-call look at the options
 
 
-_INSERTS: dict[tuple[str, str], tuple[str, list[tuple[str, Any]]]] = {}
+def _text(value: Any) -> str | None:
+    return value if type(value) is str else None
 
 
-def _insert_many(session: Session, table: type[FleetSim] | type[FleetSimTag], rows: list[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING (a SIM listed twice while the fleet changes) of many rows through the driver's
-    executemany: SQLAlchemy's per-row parameter handling was a third of a page's write. Values go through the
-    columns' own bind processors (SQLite's datetimes), so what is read back is what the ORM would have written."""
-    connection = session.connection()
-    dialect = connection.dialect
-    key = (dialect.name, table.__tablename__)
-    if key not in _INSERTS:
-        columns = list(table.__table__.columns)  # type: ignore[union-attr]
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        sql = (f"INSERT INTO {table.__tablename__} ({', '.join(c.name for c in columns)}) "
-               f"VALUES ({', '.join(mark for _ in columns)}) ON CONFLICT DO NOTHING")
-        _INSERTS[key] = sql, [(c.name, c.type._cached_bind_processor(dialect)) for c in columns]
-    sql, processors = _INSERTS[key]
-    connection.exec_driver_sql(sql, [tuple(row[name] if process is None or row[name] is None else process(row[name])
-                                           for name, process in processors) for row in rows])
+def _plain_tags(tags: dict[str, Any]) -> dict[str, str]:
+    return {key: value for key, value in tags.items() if type(value) is str}
+
+
+class _Rows:
+    """The rows of some pages of SIMs, built from SORACOM's JSON as each page comes in and written together: the
+    SIMs' in _SIM_COLUMNS order, their tags' (but the name, a column of the SIM's) in _TAG_COLUMNS order, the
+    values already as the columns' bind processors make them for this database, so that the driver takes them as
+    they are. Each SIM is read as untrusted JSON: a field of another type than SORACOM's counts as missing (a tag
+    that is not text is left out), a SIM without an IMSI is skipped."""
+
+    def __init__(self, generation: str, dialect: Dialect) -> None:
+        self.generation = generation
+        columns = _SIMS.columns
+        self._online: Callable[[Any], Any] = (columns["online"].type._cached_bind_processor(dialect)
+                                              or (lambda online: online))
+        self._when: Callable[[Any], Any] = (columns["last_seen_at"].type._cached_bind_processor(dialect)
+                                            or (lambda when: when))
+        self.sims: list[tuple[Any, ...]] = []
+        self.tags: list[tuple[str, str, str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.sims)
+
+    def add(self, items: list[Any]) -> None:
+        generation, sims, tag_rows = self.generation, self.sims, self.tags
+        for item in items:
+            if type(item) is not dict or type(imsi := item.get("imsi")) is not str or not imsi:
+                continue
+            tags = item.get("tags")
+            if type(tags) is not dict:
+                tags = {}
+            elif not all(type(value) is str for value in tags.values()):
+                tags = _plain_tags(tags)
+            for key, value in tags.items():
+                if key != NAME_TAG and len(key) <= TAG_LENGTH and len(value) <= TAG_LENGTH:
+                    tag_rows.append((generation, imsi, key, value))
+            online = seen = None
+            if type(session := item.get("sessionStatus")) is dict:
+                online = self._online(online) if type(online := session.get("online")) is bool else None
+                seen = self._seen(session.get("lastUpdatedAt"))
+            sims.append((generation, imsi, _text(item.get("simId")) or _text(item.get("iccid")),
+                         tags.get(NAME_TAG, "")[:200], _text(item.get("status")) or "unknown", online, seen,
+                         _text(item.get("groupId")), _text(item.get("speedClass")) or "", _tags_json(tags),
+                         None, None, None))
+
+    def _seen(self, epoch_ms: Any) -> Any:
+        """SORACOM's lastUpdatedAt (milliseconds since the epoch) as the column takes it."""
+        if type(epoch_ms) not in (int, float) or not epoch_ms:
+            return None
+        try:
+            return self._when(datetime.fromtimestamp(epoch_ms / 1000, timezone.utc))
+        except (OverflowError, OSError, ValueError):
+            return None
+
+
+def _insert(connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING (a SIM listed twice while the fleet changes) of many rows at once, the values
+    as the driver takes them: SQLite's executemany steps through the rows in C; psycopg's handles each row in
+    Python (most of a page's write), so PostgreSQL is sent one statement of column arrays instead."""
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=connection.dialect)}[]" for name in columns)
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
+                                   "ON CONFLICT DO NOTHING", tuple(list(values) for values in zip(*rows)))
+        return
+    marks = ", ".join("?" if connection.dialect.paramstyle == "qmark" else "%s" for _ in columns)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+
+
+def _carry_traffic(generation: str, current: str, first: str, last: str) -> Any:
+    """The traffic readings of the current snapshot's SIMs copied onto the same SIMs just written to the
+    refresh's generation (IMSIs first…last), by the database in one statement."""
+    return (sa_update(_SIMS)  # the range on both sides: each is read by its primary key, whatever the planner's
+            .where(_SIMS.c.generation == generation, _SIMS.c.imsi >= first, _SIMS.c.imsi <= last,  # estimates
+                   _HELD.c.generation == current, _HELD.c.imsi >= first, _HELD.c.imsi <= last,
+                   _HELD.c.imsi == _SIMS.c.imsi, _HELD.c.traffic_bytes.is_not(None))
+            .values(traffic_month=_HELD.c.traffic_month, traffic_bytes=_HELD.c.traffic_bytes,
+                    traffic_read_at=_HELD.c.traffic_read_at))
 
 
 @off_loop
-def _store_page(db: Database, owner: str, current: str | None, stale: Sequence[str], sims: list[dict[str, Any]],
-                tags: list[dict[str, Any]], now: datetime, lease: timedelta = LEASE) -> bool:
+def _store_page(db: Database, owner: str, current: str | None, stale: Sequence[str], rows: _Rows, now: datetime,
+                lease: timedelta = LEASE) -> bool:
     """Writes some pages into the refresh's generation (carrying the SIMs' traffic readings over from the current
     one), drops the rows of the stale generations up to the same IMSI (so the snapshot a refresh replaced goes as
     the next one is written, at no cost of its own), and renews the lease, in one transaction; False, and nothing
     written, when the lease was taken over."""
     with db.session() as session:
-        if current is not None and sims:
-            carried = {imsi: (month, total, read_at) for imsi, month, total, read_at in session.exec(
-                select(FleetSim.imsi, FleetSim.traffic_month, FleetSim.traffic_bytes, FleetSim.traffic_read_at)
-                .where(col(FleetSim.generation) == current, col(FleetSim.imsi).in_([row["imsi"] for row in sims]),
-                       col(FleetSim.traffic_bytes).is_not(None))).all()}
-            for row in sims:
-                if (reading := carried.get(row["imsi"])) is not None:
-                    row["traffic_month"], row["traffic_bytes"], row["traffic_read_at"] = reading
-        if sims:
-            _insert_many(session, FleetSim, sims)
-            upto = sims[-1]["imsi"]
+        if rows.sims:
+            connection = session.connection()
+            _insert(connection, _SIMS, _SIM_COLUMNS, rows.sims)
+            first, last = min(row[1] for row in rows.sims), max(row[1] for row in rows.sims)
+            if current is not None:
+                connection.execute(_carry_traffic(rows.generation, current, first, last))
             for table in (FleetSimTag, FleetSim):
                 for generation in stale:
-                    session.exec(delete(table).where(col(table.generation) == generation, col(table.imsi) <= upto))
-        if tags:
-            _insert_many(session, FleetSimTag, tags)
+                    session.exec(delete(table).where(col(table.generation) == generation, col(table.imsi) <= last))
+            if rows.tags:
+                _insert(connection, _TAGS, _TAG_COLUMNS, rows.tags)
         renewed = session.exec(update(FleetSnapshot)
                                .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
                                .values(lease_until=now + lease))
@@ -262,23 +314,24 @@ def _give_up(db: Database, owner: str, generation: str, error: str) -> None:
 
 @off_loop
 def _traffic_due(db: Database, generation: str, month: str, limit: int) -> list[str]:
+    """Not read this month first, never read first among them, then the oldest readings. (A comparison with a
+    NULL month is NULL, which PostgreSQL sorts after true, SQLite before: the case makes it false on both.)"""
     with db.session() as session:
         return list(session.exec(
             select(FleetSim.imsi)
             .where(col(FleetSim.generation) == generation, col(FleetSim.status).not_in(NO_TRAFFIC))
-            .order_by(col(FleetSim.traffic_month) == month, col(FleetSim.traffic_read_at).is_not(None),
-                      col(FleetSim.traffic_read_at), col(FleetSim.imsi))
+            .order_by(case((col(FleetSim.traffic_month) == month, 1), else_=0),
+                      col(FleetSim.traffic_read_at).is_not(None), col(FleetSim.traffic_read_at), col(FleetSim.imsi))
             .limit(limit)
         ).all())
 
 
 @off_loop
-def _store_traffic(db: Database, generation: str, readings: Sequence[tuple[str, int]], month: str,
-                   now: datetime) -> None:
+def _store_traffic(db: Database, generation: str, readings: Sequence[tuple[str, int]], now: datetime) -> None:
     with db.session() as session:
         for imsi, total in readings:
             session.exec(update(FleetSim).where(col(FleetSim.generation) == generation, col(FleetSim.imsi) == imsi)
-                         .values(traffic_month=month, traffic_bytes=total, traffic_read_at=now))
+                         .values(traffic_month=_traffic_month(now), traffic_bytes=total, traffic_read_at=now))
         session.commit()
 
 
@@ -292,25 +345,45 @@ def in_snapshot() -> ColumnElement[bool]:
 async def refresh(db: Database, client: SoracomClient, *, owner: str, clock: Callable[[], datetime],
                   zone: Any, pages_per_second: float | None = PAGES_PER_SECOND,
                   traffic_per_refresh: int = TRAFFIC_PER_REFRESH) -> bool:
-    """Reads the fleet from SORACOM into the snapshot; False when another refresh holds the lease."""
+    """Reads the fleet from SORACOM into the snapshot; False when another refresh holds the lease.
+
+    The bill figures and the traffic readings are read while the fleet is paged (they take calls of their own, not
+    pages): the refresh takes as long as the paging. The SIMs whose traffic is read are the current snapshot's
+    least recently read (on the first refresh, the first SIMs written), stored into the new generation once it is
+    all written."""
     if not await take_lease(db, owner, clock()):
         return False
-    generation = secrets.token_hex(8)
+    generation, now = secrets.token_hex(8), clock()
+    beside: list[asyncio.Future[Any]] = []
     try:
         current, stale = await _begin(db)
-        await _read_sims(db, client, owner, clock, generation, current, stale, pages_per_second)
-        figures = await _bill_figures(client, bills.month_of(clock(), zone))
-        await _read_traffic(db, client, clock, generation, traffic_per_refresh)
-        await _swap(db, owner, generation, stale, clock(), figures)
+        written = asyncio.Event()
+        figures = asyncio.ensure_future(_bill_figures(client, bills.month_of(now, zone)))
+        traffic = asyncio.ensure_future(_read_traffic(db, client, now, current or generation, traffic_per_refresh,
+                                                      after=None if current else written))
+        beside += [figures, traffic]
+        await _read_sims(db, client, owner, clock, generation, current, stale, pages_per_second, written)
+        await _store_traffic(db, generation, await traffic, now)
+        await _swap(db, owner, generation, stale, clock(), await figures)
     except (SoracomError, LeaseLost) as exc:
+        await _cancel(beside)
         error = f"{type(exc).__name__}: {exc}"
         log.warning("fleet snapshot refresh by %s failed: %s", owner, error)
         await _give_up(db, owner, generation, error)  # the snapshot stays as it was, whole
         return False
     except BaseException:
+        await _cancel(beside)
         await _give_up(db, owner, generation, "interrupted")
         raise
     return True  # the snapshot it replaced is dropped while the next refresh writes
+
+
+async def _cancel(futures: Sequence[asyncio.Future[Any]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.cancel()
+        with contextlib.suppress(BaseException):
+            await future
 
 
 class LeaseLost(Exception):
@@ -333,16 +406,21 @@ STORE_ROWS = 500  # SIMs written in one transaction (five pages): fewer commits,
 
 async def _read_sims(db: Database, client: SoracomClient, owner: str, clock: Callable[[], datetime],
                      generation: str, current: str | None, stale: Sequence[str],
-                     pages_per_second: float | None) -> None:
+                     pages_per_second: float | None, written: asyncio.Event) -> None:
     """Pages through the fleet in IMSI order, the calls one after the other (each after the previous one's cursor),
     while what was read is written in the background: the refresh takes as long as SORACOM's answers, and holds no
-    more than the SIMs of one write and of the page being read."""
+    more than the SIMs of one write and of the page being read. `written` is set once rows are in the database."""
     loop = asyncio.get_running_loop()
+    dialect = db.engine.dialect
     writing: asyncio.Future[bool] | None = None
-    sims: list[dict[str, Any]] = []
-    tags: list[dict[str, Any]] = []
+    rows = _Rows(generation, dialect)
 
-    async def written() -> None:
+    async def store(rows: _Rows) -> bool:
+        if stored := await _store_page(db, owner, current, stale, rows, clock()):
+            written.set()
+        return stored
+
+    async def wrote() -> None:
         if writing is not None and not await writing:
             raise LeaseLost("the refresh lease was taken over")
 
@@ -351,19 +429,15 @@ async def _read_sims(db: Database, client: SoracomClient, owner: str, clock: Cal
 
     pages = client.subscriber_pages(pause=pause)
     try:
-        async for page in pages:
-            for sub in page.items:
-                if sub.imsi:
-                    sim, its_tags = _rows_of(sub, generation)
-                    sims.append(sim)
-                    tags += its_tags
-            if len(sims) >= STORE_ROWS:
-                await written()  # one write at a time, in IMSI order
-                writing = asyncio.ensure_future(_store_page(db, owner, current, stale, sims, tags, clock()))
-                sims, tags = [], []
-        await written()
-        writing = asyncio.ensure_future(_store_page(db, owner, current, stale, sims, tags, clock()))
-        await written()
+        async for page in pages:  # the next page's call is on its way already
+            rows.add(page.items)
+            if len(rows) >= STORE_ROWS:
+                await wrote()  # one write at a time, in IMSI order
+                writing = asyncio.ensure_future(store(rows))
+                rows = _Rows(generation, dialect)
+        await wrote()
+        writing = asyncio.ensure_future(store(rows))
+        await wrote()
     finally:
         await pages.aclose()  # type: ignore[attr-defined]
         if writing is not None and not writing.done():
@@ -387,11 +461,13 @@ async def _bill_figures(client: SoracomClient, month: str) -> dict[str, Any]:
     return figures
 
 
-async def _read_traffic(db: Database, client: SoracomClient, clock: Callable[[], datetime], generation: str,
-                        limit: int) -> None:
-    now = clock()
-    month = now.astimezone(timezone.utc).strftime("%Y%m")  # SORACOM aggregates traffic by UTC month
-    due = await _traffic_due(db, generation, month, limit)
+async def _read_traffic(db: Database, client: SoracomClient, now: datetime, generation: str, limit: int, *,
+                        after: asyncio.Event | None) -> list[tuple[str, int]]:
+    """This month's traffic (bytes) of up to `limit` SIMs of `generation` (once `after` is set), the least recently
+    read first."""
+    if after is not None:
+        await after.wait()
+    due = await _traffic_due(db, generation, _traffic_month(now), limit)
     gate = asyncio.Semaphore(TRAFFIC_CONCURRENCY)
 
     async def one(imsi: str) -> tuple[str, int] | None:
@@ -399,8 +475,11 @@ async def _read_traffic(db: Database, client: SoracomClient, clock: Callable[[],
             traffic = await month_traffic(client, imsi, now)
         return None if traffic is None else (imsi, traffic.upload_bytes + traffic.download_bytes)
 
-    readings = [r for r in await asyncio.gather(*(one(imsi) for imsi in due)) if r is not None]
-    await _store_traffic(db, generation, readings, month, now)
+    return [r for r in await asyncio.gather(*(one(imsi) for imsi in due)) if r is not None]
+
+
+def _traffic_month(now: datetime) -> str:
+    return now.astimezone(timezone.utc).strftime("%Y%m")  # SORACOM aggregates traffic by UTC month
 
 
 def _stored_figures(session: Session, row: FleetSnapshot | None, month: str) -> dict[str, Any]:
