@@ -92,8 +92,8 @@ def fake() -> Iterator["FakeSlack"]:  # noqa: F821
 
 
 
-# The process tests' SORACOM and database; test modules with an in-process `emulator` or a `db` of their own
-# override these.
+# SORACOM as a process (the process tests), and a database with its schema; test modules with an in-process
+# `emulator` or a `db` of their own override these.
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Any]:

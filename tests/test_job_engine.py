@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -77,14 +76,6 @@ class TagExecutor:
                     await asyncio.Event().wait()
                 await item_log.end(item.item, None)
         return Outcome(True, f"tagged {len(todo)} of {len(await self.store.items(job.id))}")
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.create_schema()
-    yield database
-    database.dispose()
 
 
 def engine(store: PendingActions, db: Database, worker: str, executor: TagExecutor,

@@ -20,14 +20,6 @@ from tests.clock import Clock
 
 
 @pytest.fixture
-def db(database_url: str) -> Database:
-    database = Database(database_url)
-    database.create_schema()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def box() -> SecretBox:
     return SecretBox("test-key-not-secret")
 
