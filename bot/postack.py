@@ -33,7 +33,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
-from bot.net import DEADLINE_HEADER, free_port
+from bot.net import DEADLINE_HEADER, Connection, free_port, post
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class WorkerProcess:
         self._alive_at = 0.0  # when the worker last answered anything
         self.process: multiprocessing.process.BaseProcess | None = None
         self.port = 0
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[Connection] = []
         self._relayed: set[asyncio.Task[Any]] = set()
         self._last_of: dict[str, asyncio.Task[Any]] = {}  # each user's latest relay, which their next one follows
         self._watch: asyncio.Task[None] | None = None
@@ -277,7 +277,7 @@ class WorkerProcess:
         reused = bool(self._idle)
         connection = self._idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
         try:
-            status, answer_headers, content = await _exchange(connection, body, headers)
+            status, answer_headers, content = await post(connection, "/slack/events", body, headers)
         except asyncio.CancelledError:
             connection[1].close()  # mid-exchange: never to be used again
             raise
@@ -287,28 +287,14 @@ class WorkerProcess:
                 raise
             # A kept-alive connection the worker closed (it restarted): the request never reached it.
             connection = await asyncio.open_connection("127.0.0.1", self.port)
-            status, answer_headers, content = await _exchange(connection, body, headers)
+            status, answer_headers, content = await post(connection, "/slack/events", body, headers)
         self._idle.append(connection)
         self._alive_at = time.monotonic()
         # a new dict of bolt's value type (str | Sequence[str]): a dict[str, str] is not one, dicts being invariant
-        return BoltResponse(status=status, body=content.decode(), headers=dict(answer_headers))
+        return BoltResponse(status=status, body=content.decode(), headers={
+            name: value for name, value in answer_headers.items()
+            if name not in HOP_BY_HOP and name not in ("date", "server")})
 
-
-async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], body: bytes,
-                    headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """One POST /slack/events in HTTP/1.1 on a kept-alive connection."""
-    reader, writer = connection
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    writer.write(f"POST /slack/events HTTP/1.1\r\nHost: bot-worker\r\nContent-Length: {len(body)}\r\n{head}\r\n"
-                 .encode("latin-1") + body)
-    await writer.drain()
-    status = int((await reader.readuntil(b"\r\n")).split()[1])
-    answer: dict[str, str] = {}
-    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
-        name, _, value = line.decode("latin-1").partition(":")
-        answer[name.strip().lower()] = value.strip()
-    content = await reader.readexactly(int(answer.get("content-length", "0")))
-    return status, {k: v for k, v in answer.items() if k not in HOP_BY_HOP and k not in ("date", "server")}, content
 
 
 def _stopped(pid: int | None) -> bool:

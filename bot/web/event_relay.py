@@ -20,6 +20,7 @@ import logging
 import time
 from typing import Protocol
 
+from bot.net import Connection, post
 from bot.services.alerts import TOKEN_HEADER, Event
 from bot.web.events import BATCH_PATH, MAX_BATCH_BYTES, Answer, Take, pack
 
@@ -30,9 +31,6 @@ MAX_BATCH = 500
 ANSWER_CHUNK = 8
 RETRY_EVERY = 0.25
 NOT_TAKEN: Answer = (503, {"error": "the bot is restarting; nothing was done"})
-
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
 
 class Worker(Protocol):
     port: int
@@ -49,7 +47,7 @@ class EventRelay:
 
     def __init__(self, worker: Worker, token: str, patience: float, local: Take) -> None:
         self.worker, self.patience, self.local = worker, patience, local
-        self._head = f"POST {BATCH_PATH} HTTP/1.1\r\nHost: bot-worker\r\n{TOKEN_HEADER}: {token}\r\n".encode()
+        self._headers = {TOKEN_HEADER: token}
         self._pending: list[tuple[bytes, asyncio.Future[Answer]]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._idle: list[Connection] = []
@@ -129,18 +127,10 @@ class EventRelay:
         if not self.worker.running:
             raise ConnectionError("no worker")
         connection = self._idle.pop() if self._idle else await asyncio.open_connection("127.0.0.1", self.worker.port)
-        reader, writer = connection
         try:
-            writer.write(self._head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-            await writer.drain()
-            status = int((await reader.readuntil(b"\r\n")).split()[1])
-            length = 0
-            while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            content = await reader.readexactly(length)
+            status, _, content = await post(connection, BATCH_PATH, body, self._headers)
         except BaseException:
-            writer.close()  # mid-exchange: never used again
+            connection[1].close()  # mid-exchange: never used again
             raise
         self._idle.append(connection)
         if status != 200:
