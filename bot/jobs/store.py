@@ -235,8 +235,10 @@ class PendingActions:
         return None
 
 
-def _held(pending_id: str, owner: str, attempt: int | None) -> list[Any]:
-    conditions = [col(PendingAction.id) == pending_id, col(PendingAction.state) == JobState.running,
+def _held(pending_id: Any, owner: Any, attempt: Any | None, state: Any = JobState.running) -> list[Any]:
+    """The job's row while this run holds it: running, its lease this owner's (and of this attempt). Values or
+    bindparams."""
+    conditions = [col(PendingAction.id) == pending_id, col(PendingAction.state) == state,
                   col(PendingAction.lease_owner) == owner]
     if attempt is not None:
         conditions.append(col(PendingAction.attempts) == attempt)
@@ -247,19 +249,14 @@ _ITEMS = (select(col(JobItem.item), col(JobItem.name), col(JobItem.state), col(J
           .where(col(JobItem.job_id) == bindparam("b_job")))
 
 # An item log's transaction (`end_items`), each statement built once.
-_HOLD = Statement(
-    update(PendingAction)
-    .where(col(PendingAction.id) == bindparam("b_job"), col(PendingAction.state) == bindparam("b_state"),
-           col(PendingAction.lease_owner) == bindparam("b_owner"))
-    .values(lease_owner=bindparam("b_owner"))
-)
-_HOLD_ATTEMPT = Statement(
-    update(PendingAction)
-    .where(col(PendingAction.id) == bindparam("b_job"), col(PendingAction.state) == bindparam("b_state"),
-           col(PendingAction.lease_owner) == bindparam("b_owner"),
-           col(PendingAction.attempts) == bindparam("b_attempt"))
-    .values(lease_owner=bindparam("b_owner"))
-)
+def _hold(attempt: Any | None) -> Statement:
+    """The no-op write of the job's row, where the run holds it (`_held`): every value a bindparam, for the driver."""
+    return Statement(update(PendingAction)
+                     .where(*_held(bindparam("b_job"), bindparam("b_owner"), attempt, state=bindparam("b_state")))
+                     .values(lease_owner=bindparam("b_owner")))
+
+
+_HOLD, _HOLD_ATTEMPT = _hold(None), _hold(bindparam("b_attempt"))
 _ROLE_OF = Statement(select(col(UserRole.role)).where(col(UserRole.slack_user_id) == bindparam("b_user")))
 
 
