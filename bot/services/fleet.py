@@ -274,17 +274,20 @@ def _figures(session: Session, generation: str, month: str) -> dict[str, Any]:
             "traffic_month": month, "traffic_read": sum(int(read or 0) for *_, read in rows)}
 
 
+def _delete_generation(session: Session, generation: str) -> None:
+    for table in (FleetSimTag, FleetSim):
+        session.exec(delete(table).where(col(table.generation) == generation))
+
+
 @off_loop
 def _swap(db: Database, owner: str, generation: str, stale: Sequence[str], now: datetime,
           figures: dict[str, Any]) -> None:
     """Makes the refresh's generation the snapshot and frees the lease, in one transaction, if this owner still
     holds the lease; stale rows past the last IMSI written go too."""
-    month = now.astimezone(timezone.utc).strftime("%Y%m")
     with db.session() as session:
-        counts = _figures(session, generation, month)
-        for table in (FleetSimTag, FleetSim):
-            for old in stale:
-                session.exec(delete(table).where(col(table.generation) == old))
+        counts = _figures(session, generation, _traffic_month(now))
+        for old in stale:
+            _delete_generation(session, old)
         swapped = session.exec(update(FleetSnapshot)
                                .where(col(FleetSnapshot.name) == ROW, col(FleetSnapshot.lease_owner) == owner)
                                .values(refreshed_at=now, generation=generation,
@@ -294,11 +297,6 @@ def _swap(db: Database, owner: str, generation: str, stale: Sequence[str], now: 
             session.rollback()
             raise LeaseLost("the refresh lease was taken over")
         session.commit()
-
-
-def _delete_generation(session: Session, generation: str) -> None:
-    for table in (FleetSimTag, FleetSim):
-        session.exec(delete(table).where(col(table.generation) == generation))
 
 
 @off_loop
@@ -497,7 +495,7 @@ def _stored_figures(session: Session, row: FleetSnapshot | None, month: str) -> 
 def read_snapshot(db: Database, now: datetime) -> Snapshot:
     """Everything the Home tab shows, from the database alone: the counts the refresh summed, the SIMs seen in the
     last hour and the top traffic from their indexes."""
-    month = now.astimezone(timezone.utc).strftime("%Y%m")
+    month = _traffic_month(now)
     with db.session() as session:
         row = session.get(FleetSnapshot, ROW)
         current = row.generation if row else None
@@ -598,7 +596,7 @@ def snapshot_page(db: Database, query: Query, offset: int, size: int) -> FleetPa
             counts = Counter(dict(session.exec(counting.where(*conditions).group_by(FleetSim.status)).all()))
         else:  # the whole fleet, or some statuses of it: as the refresh counted them
             counts = Counter({status: count for status, count in _stored_figures(
-                session, row, as_utc(row.refreshed_at).strftime("%Y%m"))["by_status"].items()  # type: ignore[union-attr]
+                session, row, _traffic_month(as_utc(row.refreshed_at)))["by_status"].items()  # type: ignore[arg-type]
                 if not query.statuses or status in query.statuses})
         rows = list(session.exec(listing.where(*conditions).order_by(col(FleetSim.imsi))
                                  .offset(offset).limit(size)).all())
