@@ -162,12 +162,16 @@ class Endpoint:
 
 
 def mapping_key(keys: SecretBox, access_id: str, mapping: PortMapping) -> str:
-    return keys.digest("remote endpoint", f"{access_id}|{mapping.ipAddress or ''}|{int(mapping.port or 0)}")
+    return keys.digest("remote endpoint", _keyed_text(access_id, mapping))
 
 
 def _legacy_key(access_id: str, mapping: PortMapping) -> str:
     """The plain hash rows kept before 2026-12 (an access lives at most REMOTE_LIMIT): still found and closed."""
-    return hashlib.sha256(f"{access_id}|{mapping.ipAddress or ''}|{int(mapping.port or 0)}".encode()).hexdigest()
+    return hashlib.sha256(_keyed_text(access_id, mapping).encode()).hexdigest()
+
+
+def _keyed_text(access_id: str, mapping: PortMapping) -> str:
+    return f"{access_id}|{mapping.ipAddress or ''}|{int(mapping.port or 0)}"
 
 
 def _endpoint(mapping: PortMapping, device_port: int) -> Endpoint:

@@ -30,7 +30,6 @@ from yarl import URL
 log = logging.getLogger(__name__)
 
 
-
 class Reply(Protocol):
     """What the client reads of an answer: an `Answer`, or an `httpx.Response` (a transport given to the client)."""
 
