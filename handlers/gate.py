@@ -6,6 +6,7 @@ exactly once; for actions that need a second factor, Confirm opens the code moda
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -108,9 +109,20 @@ async def on_confirm(request: Request) -> None:
         return
     if not await request.rt.pending.claim(pending.id, request.rt.worker_id):
         raise UserError(truth(await request.rt.pending.get(pending.id)))
-    await request.reply(t("common.running"), replace_original=True)
-    outcome = await jobs.run(request, pending)
+    # The work starts while the user is told it runs: the outcome replaces that notice, so it waits for it.
+    running = asyncio.ensure_future(request.reply(t("common.running"), replace_original=True))
+    try:
+        outcome = await jobs.run(request, pending)
+    finally:
+        await _noticed(running)
     await request.reply(outcome.summary, replace_original=True)
+
+
+async def _noticed(notice: asyncio.Future[None]) -> None:
+    try:
+        await notice
+    except Exception as exc:  # noqa: BLE001 - a notice Slack refused: the job's outcome is said all the same
+        log.warning("could not say a job is running: %s", getattr(exc, "response", {}).get("error") or exc)
 
 
 async def on_cancel(request: Request) -> None:

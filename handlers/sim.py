@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -247,6 +248,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                         failures=[Failure(i.item, i.reason or "") for i in items if i.state == ItemState.failed])
     left = [item.item for item in items if item.state == ItemState.todo]
 
+    ts: str | None = job.message_ts  # the progress message's, once posted
+
     def overall(progress: Progress) -> Progress:
         return Progress(len(items), len(before.done) + progress.done, len(before.failures) + progress.failed)
 
@@ -256,7 +259,12 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
             await request.update(ts, request.for_channel(views.progress_text, change, now, request.user_id),
                                  request.for_channel(views.progress_blocks, change, now, request.user_id))
 
-    ts = job.message_ts or await progress_message(request, job, change, before.progress)
+    async def post_progress() -> None:
+        nonlocal ts
+        ts = await progress_message(request, job, change, before.progress)
+
+    # The first calls go while the message is being posted: a report before it is there is left out.
+    posting = asyncio.ensure_future(post_progress()) if ts is None else None
     refused: set[str] = set()
 
     async def record(imsi: str, reason: str | None) -> None:
@@ -278,9 +286,16 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
 
     async with ItemLog(request.rt.pending, job.id, action, actor=request.actor, command=request.command_line,
                        reading=request.reading, admins=request.rt.settings.admins,
-                       batch=BULK_CONCURRENCY) as item_log:
-        result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, workers=BULK_WORKERS,
-                                describe=describe_failure, on_item=record, on_progress=report)
+                       batch=BULK_CONCURRENCY, expected=len(left)) as item_log:
+        try:
+            result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, workers=BULK_WORKERS,
+                                    describe=describe_failure, on_item=record, on_progress=report)
+        except BaseException:
+            if posting is not None:
+                posting.cancel()
+            raise
+    if posting is not None:
+        await posting
     result = BulkResult(len(items), before.done + result.done, before.failures + result.failures, result.seconds,
                         result.peak_concurrency, result.rate_limited)
     summary = views.report_summary(change, result, request.user_id, names)

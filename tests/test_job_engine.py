@@ -118,6 +118,20 @@ async def test_a_job_runs_through_the_engine_with_a_plain_executor(db: Database)
         (f"item-{n}", "ok", OWNER, "/demo tag x") for n in range(3)]
 
 
+async def test_the_last_ends_of_a_job_are_written_at_once_with_nothing_left_to_gather(db: Database) -> None:
+    store = PendingActions(db, clock=Clock(), lease=LEASE)
+    job = await new_job(store, 3)
+    async with ItemLog(store, job.id, job.action, actor=audit.Actor(OWNER, "T1", "C1"), command=job.command,
+                       expected=3) as item_log:
+        item_log.GATHER = 3600.0  # ends wait for others this long while more are to come
+        first = asyncio.gather(item_log.end("item-0", None), item_log.end("item-1", None))
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        await asyncio.wait_for(asyncio.gather(first, item_log.end("item-2", None)), timeout=30)
+    assert {item.state for item in await store.items(job.id)} == {ItemState.done}
+    assert len(item_rows(await audit.latest(db, 20))) == 3
+
+
 async def test_a_role_taken_away_is_what_the_executor_reads(db: Database) -> None:
     store = PendingActions(db, clock=Clock(), lease=LEASE)
     await roles.set_role(db, OWNER, Role.viewer, granted_by=ADMIN)

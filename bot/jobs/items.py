@@ -32,11 +32,13 @@ class ItemLog:
     GATHER = 0.010
 
     def __init__(self, store: PendingActions, job_id: str, action: str, *, actor: audit.Actor, command: str,
-                 reading: RoleReading | None = None, admins: frozenset[str] = frozenset(), batch: int = 8) -> None:
+                 reading: RoleReading | None = None, admins: frozenset[str] = frozenset(), batch: int = 8,
+                 expected: int | None = None) -> None:
         self.store, self.job_id, self.action = store, job_id, action
         self.actor, self.command = actor, command
         self.reading, self.admins = reading, admins
         self.batch = batch  # ends that are written at once, without waiting out GATHER: the calls in flight
+        self._to_come = expected  # ends not yet given: at 0 there is nothing to gather for
         self._ends: list[tuple[ItemEnd, str, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._filled: asyncio.Future[None] | None = None  # the writer's wait for a full batch
@@ -51,15 +53,20 @@ class ItemLog:
     async def end(self, item: str, reason: str | None, *, refused: bool = False) -> None:
         written = asyncio.get_running_loop().create_future()
         self._ends.append((ItemEnd(item, reason), "refused" if refused else "failed" if reason else "ok", written))
+        if self._to_come is not None:
+            self._to_come -= 1
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_all())
-        elif len(self._ends) >= self.batch and self._filled is not None and not self._filled.done():
+        elif self._full() and self._filled is not None and not self._filled.done():
             self._filled.set_result(None)
         await written
 
+    def _full(self) -> bool:
+        return len(self._ends) >= self.batch or self._to_come == 0
+
     async def _gather(self) -> None:
-        """Until `batch` ends wait, or GATHER has passed."""
-        if len(self._ends) >= self.batch:
+        """Until `batch` ends wait (or the last expected), or GATHER has passed."""
+        if self._full():
             return
         loop = asyncio.get_running_loop()
         filled = self._filled = loop.create_future()
