@@ -179,6 +179,7 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
                          event: Event, shown: int) -> None:
     refreshing = rt.state(StormRefreshes)
     updated, loop = rt.state(StormUpdates), asyncio.get_running_loop()
+    refused = 0  # edits Slack refused in a row: one refused in passing is made again, so that the card ends true
     try:
         while True:
             # At most one edit per interval: the events folded meanwhile are counted by the next one.
@@ -193,8 +194,17 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
                                              text=message_text(views.storm_text(event.rule, count, event.limit_mib)),
                                              blocks=with_marker([b.to_dict() for b in views.storm_blocks(
                                                  event.rule, count, event.limit_mib, storm_id, [])], rt.sandbox))
-                except SlackApiError as exc:  # the storm's next event updates it again
-                    log.warning("could not update storm summary %s: %s", storm_id, exc.response.get("error"))
+                except SlackApiError as exc:
+                    error = exc.response.get("error")
+                    refused += 1
+                    again = error in PASSING_REFUSALS and refused < SUMMARY_ATTEMPTS
+                    log.warning("could not update storm summary %s: %s%s", storm_id, error,
+                                "; trying again" if again else "")
+                    if again:
+                        pause = _retry_after(exc) - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS
+                        updated[storm_id] = loop.time() + max(0.0, pause)
+                        continue
+                refused = 0
                 updated[storm_id] = loop.time()  # once Slack has it: the next edit reaches Slack a whole interval later
                 shown = count
             if not refreshing[storm_id]:
@@ -203,6 +213,18 @@ async def _refresh_storm(rt: Runtime, client: AsyncWebClient, storm_id: int, whe
         stale = loop.time() - rt.settings.BOT_ALERT_STORM_UPDATE_SECONDS
         for done in [key for key, at in updated.items() if at < stale]:
             del updated[done]
+
+
+# Slack's refusals that pass: a summary edit refused so is made again after the interval (or Slack's Retry-After).
+PASSING_REFUSALS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+SUMMARY_ATTEMPTS = 5
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    try:
+        return float(exc.response.headers.get("Retry-After", 0))
+    except (TypeError, ValueError):
+        return 0.0
 
 
 async def _post(rt: Runtime, client: AsyncWebClient, channel: str, text: str, blocks: Sequence[Block]) -> str:

@@ -128,6 +128,21 @@ def summary_texts(harness) -> list[str]:  # type: ignore[no-untyped-def]
     return sorted(latest.values())
 
 
+async def test_a_summary_edit_slack_refused_in_passing_is_made_again(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    harness.rt.settings = harness.rt.settings.model_copy(update={"BOT_ALERT_STORM_UPDATE_SECONDS": 0.1})
+    await ready(harness)
+    sims = [s["imsi"] for s in harness.emulator.add_subscribers(30, status="active", speedClass="s1.standard")]
+    await asyncio.gather(*(post(harness, event(imsi)) for imsi in sims[:20]))
+    await harness.local.settle()
+    harness.fake.fail_next("chat.update", "ratelimited")  # the last wave's edit: no delivery comes after it
+    await asyncio.gather(*(post(harness, event(imsi)) for imsi in sims[20:]))
+    await harness.local.settle()
+    refused = [c for c in harness.fake.calls_to("chat.update") if not (c.response or {}).get("ok")]
+    assert len(refused) == 1 and "trying again" in caplog.text
+    shown = summary_texts(harness)
+    assert len(shown) == 1 and "30 SIMs crossed 100 MiB today" in shown[0], shown
+
+
 async def test_a_rule_set_up_with_two_limits_makes_a_summary_for_each_limit(harness) -> None:  # type: ignore[no-untyped-def]
     await ready(harness)
     sims = [s["imsi"] for s in harness.emulator.add_subscribers(60, status="active", speedClass="s1.standard")]
