@@ -27,7 +27,7 @@ from bot.services.alert_intake import GroupCommit, Taken
 from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group
 from bot.services.language import writing_in
-from handlers import sim as sim_handlers
+from handlers import jobs, sim as sim_handlers
 from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
 from handlers.views import alerts as views
 from handlers.views.common import message_text, traffic_mib, with_marker
@@ -140,6 +140,14 @@ def _summarise(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) 
                                                   name=f"storm-summary-{taken.storm_id}")
     tasks.add(task)
     task.add_done_callback(tasks.discard)
+
+
+async def post_unposted_summaries(rt: Runtime, client: AsyncWebClient) -> None:
+    """A sweep's pass: the summaries of storms that went quiet unposted (their poster died, or Slack refused it)."""
+    for storm in await store(rt).unposted_storms(rt.clock()):
+        with writing_in(rt.settings.BOT_LANG):
+            _summarise(rt, client, Taken("folded", channel_id=storm.channel_id, storm_id=storm.storm_id),
+                       Event(alert=storm.rule, rule=storm.rule, imsi="", limit_mib=storm.limit_mib))
 
 
 async def _show_storm(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) -> None:
@@ -455,4 +463,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         Subcommand("mute", mute, role=Role.operator, mutating=True),
         Subcommand("unmute", unmute, role=Role.operator, mutating=True),
     ], usage_id="alerts.usage")
+    passes = rt.state(jobs.SweepPasses)
+    if post_unposted_summaries not in passes:
+        passes.append(post_unposted_summaries)
 

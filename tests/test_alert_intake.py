@@ -196,16 +196,60 @@ async def test_a_summary_whose_poster_died_is_posted_by_the_storms_next_delivery
     assert len(summaries(harness)) == 1  # posted once; edited after
 
 
-async def test_a_summary_slack_refused_is_posted_again_by_a_later_delivery(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+async def a_storm_whose_summary_slack_refused(harness, count: int, folded: int | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """The rule's cards of a minute, then `folded` of `count` SIMs' deliveries (all the rest by default) folded into
+    a storm whose summary Slack refused; the SIMs."""
     await ready(harness)
-    sims = [s["imsi"] for s in harness.emulator.add_subscribers(14, status="active", speedClass="s1.standard")]
+    sims = [s["imsi"] for s in harness.emulator.add_subscribers(count, status="active", speedClass="s1.standard")]
     per_minute = harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE
     for imsi in sims[:per_minute]:
         assert (await post(harness, event(imsi))).json()["result"] == "carded"
     harness.fake.fail_next("chat.postMessage", "internal_error")
-    assert (await post(harness, event(sims[per_minute]))).json()["result"] == "folded"
+    stormy = sims[per_minute:] if folded is None else sims[per_minute:per_minute + folded]
+    answers = await asyncio.gather(*(post(harness, event(imsi)) for imsi in stormy))
+    assert {r.json()["result"] for r in answers} == {"folded"}
     await harness.local.settle()
-    assert summaries(harness) == [] and "could not post storm summary" in caplog.text
+    assert summaries(harness) == []
+    return sims
+
+
+async def test_a_summary_slack_refused_in_a_storm_that_went_quiet_is_posted_by_a_sweep(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.app import job_sweeper
+    from bot.local import LOCAL_BOT_TOKEN
+
+    sims = await a_storm_whose_summary_slack_refused(harness, 13)
+    assert "could not post storm summary" in caplog.text
+    sweeper = job_sweeper(harness.rt, AsyncWebClient(token=LOCAL_BOT_TOKEN, base_url=harness.fake.api_url))
+    await sweeper.sweep()
+    await harness.local.settle()
+    assert summaries(harness) == []  # Slack is given a few seconds
+    harness.clock.advance(11)  # no delivery comes: the storm went quiet
+    await sweeper.sweep()
+    await harness.local.settle()
+    shown = summary_texts(harness)
+    assert len(shown) == 1 and f"{len(sims)} SIMs crossed 100 MiB today" in shown[0], shown
+    await sweeper.sweep()
+    await harness.local.settle()
+    assert len(summaries(harness)) == 1  # posted once
+    harness.fake.fail_next("chat.postMessage", "channel_not_found", times=100)
+    harness.clock.advance(60)
+    another = harness.emulator.add_subscribers(13, status="active", speedClass="s1.standard")
+    for sim in another:
+        await post(harness, event(sim["imsi"]))
+    await harness.local.settle()
+    harness.clock.advance(11 * 60)  # a storm Slack kept refusing, quiet for more than ten minutes: no more tries
+    posts = len(harness.fake.calls_to("chat.postMessage"))
+    await sweeper.sweep()
+    await harness.local.settle()
+    assert len(harness.fake.calls_to("chat.postMessage")) == posts
+
+
+async def test_a_summary_slack_refused_is_posted_again_by_a_later_delivery(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    sims = await a_storm_whose_summary_slack_refused(harness, 14, folded=1)
+    per_minute = harness.rt.settings.BOT_ALERT_STORM_PER_MINUTE
+    assert "could not post storm summary" in caplog.text
     assert (await post(harness, event(sims[per_minute + 1]))).json()["result"] == "folded"
     await harness.local.settle()
     assert summaries(harness) == []  # given back to a delivery a few seconds on, not to the very next one

@@ -240,11 +240,21 @@ KEEP_EVENTS = timedelta(days=90)
 # A delivery still unfinished this long after it arrived was being handled by a process that died.
 UNFINISHED_AFTER = timedelta(minutes=1)
 # A storm's summary still unposted this long after a process took it on: that process died (a post takes a second
-# or two, Slack's client gives up after 30 s), and the storm's next delivery takes it over.
+# or two, Slack's client gives up after 30 s), and the storm's next delivery (or the next sweep) takes it over.
 POSTER_PATIENCE = timedelta(seconds=45)
-# After Slack refused a summary, the storm's next delivery this much later posts it again.
+# After Slack refused a summary, the storm's next delivery this much later posts it again (or the next sweep).
 POST_AGAIN_AFTER = timedelta(seconds=10)
+# A storm quiet this long whose summary Slack kept refusing (a channel gone, the bot removed) is no longer tried.
+SWEPT_SUMMARIES = timedelta(minutes=10)
 PURGE_CHUNK = 2000  # rows a purge transaction deletes: the write lock is held a moment, never for a whole day's storm
+
+
+@dataclass(frozen=True)
+class UnpostedStorm:
+    storm_id: int
+    rule: str
+    limit_mib: int | None
+    channel_id: str
 
 
 class AlertStore:
@@ -384,6 +394,25 @@ class AlertStore:
             ).values(posting_at=now).execution_options(synchronize_session=False))
             session.commit()
             return bool(taken.rowcount)
+
+    @off_loop
+    def unposted_storms(self, now: datetime) -> list[UnpostedStorm]:
+        """Storms of the last SWEPT_SUMMARIES whose summary is unposted and no process is posting (`take_over_storm`
+        would take it): the one that took it on died, or Slack refused it, and no delivery of the storm came since."""
+        with self.db.session() as session:
+            setting = session.get(AlertSetting, CHANNEL_SETTING)
+            if setting is None:
+                return []
+            storms = session.exec(select(AlertStorm.id).where(
+                col(AlertStorm.message_ts).is_(None), col(AlertStorm.last_at) > now - SWEPT_SUMMARIES,
+                col(AlertStorm.posting_at).is_(None) | (col(AlertStorm.posting_at) < now - POSTER_PATIENCE))).all()
+            found = []
+            for storm_id in storms:
+                first = session.exec(select(AlertEvent.rule, AlertEvent.limit_mib)
+                                     .where(col(AlertEvent.storm_id) == storm_id).limit(1)).first()
+                if first is not None:
+                    found.append(UnpostedStorm(storm_id or 0, first[0], first[1], setting.value))
+            return found
 
     @off_loop
     def give_back_storm(self, storm_id: int, now: datetime) -> None:
