@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlmodel import func, select
 
@@ -32,7 +32,9 @@ async def test_a_delivery_left_unfinished_by_a_dead_process_is_taken_again_by_on
     db = Database(database_url)
     db.create_schema()
     try:
-        store, now = AlertStore(db), pinned_now()
+        pinned = pinned_now().astimezone(timezone.utc)
+        # Every delivery below in one UTC day, the daily rule's period: 10 minutes on from 23:55 is a new event.
+        store, now = AlertStore(db), min(pinned, pinned.replace(hour=23, minute=0, second=0, microsecond=0))
         event = Event(alert="daily-traffic", rule="daily-traffic", imsi="440100000000002", time=1)
         first = await store.record(event, now)
         await store.set_state(first.id, "carded", channel_id="C_ALERTS")  # then killed before the card was posted
