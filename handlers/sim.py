@@ -43,10 +43,10 @@ SNAPSHOT_CURSOR = "snapshot"  # a listing's cursor that pages through the snapsh
 BULK_ACTION = "sim.bulk"
 BULK_CONCURRENCY = 8
 ROLE_FRESHNESS = 0.02  # seconds
-# A worker waits until its SIM's end is written before it takes the next (the item log gathers ends for up to
-# 10 ms, ItemLog.GATHER); the spare workers keep SORACOM's 8 calls going meanwhile. So a crash leaves at most this
-# many SIMs done but unrecorded, to be done again.
-BULK_WORKERS = 2 * BULK_CONCURRENCY
+# A worker's SIM's end is written (the item log gathers ends for up to 10 ms, ItemLog.GATHER) while it calls
+# SORACOM for its next, which it ends only once the first is written. So a crash leaves at most this many SIMs done
+# but unrecorded, to be done again.
+BULK_UNRECORDED = 2 * BULK_CONCURRENCY
 
 
 # Reading
@@ -267,8 +267,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
     posting = asyncio.ensure_future(post_progress()) if ts is None else None
     refused: set[str] = set()
 
-    async def record(imsi: str, reason: str | None) -> None:
-        await item_log.end(imsi, reason, refused=imsi in refused)
+    def record(imsi: str, reason: str | None) -> asyncio.Future[None]:
+        return item_log.submit(imsi, reason, refused=imsi in refused)
 
     async def work(imsi: str) -> None:
         await hold_lease()
@@ -288,8 +288,8 @@ async def run_many(request: Request, job: Pending, change: Change, items: list[I
                        reading=request.reading, admins=request.rt.settings.admins,
                        batch=BULK_CONCURRENCY, expected=len(left)) as item_log:
         try:
-            result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, workers=BULK_WORKERS,
-                                    describe=describe_failure, on_item=record, on_progress=report)
+            result = await run_bulk(left, work, concurrency=BULK_CONCURRENCY, describe=describe_failure,
+                                    on_item=record, on_progress=report)
         except BaseException:
             if posting is not None:
                 posting.cancel()

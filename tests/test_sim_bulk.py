@@ -94,6 +94,30 @@ async def test_concurrency_is_bounded() -> None:
     assert peak == 8 and result.peak_concurrency == 8 and len(result.done) == 40
 
 
+async def test_an_items_record_overlaps_its_workers_next_call_and_no_more() -> None:
+    started: list[str] = []
+    records: dict[str, asyncio.Future[None]] = {}
+
+    async def work(item: str) -> None:
+        started.append(item)
+
+    def on_item(item: str, reason: str | None) -> asyncio.Future[None]:
+        records[item] = asyncio.get_running_loop().create_future()
+        return records[item]
+
+    run = asyncio.ensure_future(run_bulk([str(i) for i in range(10)], work, concurrency=2, on_item=on_item))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    # Each worker did its second item while its first was being recorded, and waits for that record now.
+    assert sorted(started) == ["0", "1", "2", "3"] and len(records) == 2 and set(records) < set(started)
+    while not run.done():
+        for record in records.values():
+            if not record.done():
+                record.set_result(None)
+        await asyncio.sleep(0)
+    assert sorted(run.result().done) == sorted(records) == sorted(started) == sorted(str(i) for i in range(10))
+
+
 async def test_rate_limited_pauses_everyone_slows_down_and_completes() -> None:
     loop = asyncio.get_running_loop()
     refusals = {"3": 1, "20": 1}  # item → 429s it still answers

@@ -17,10 +17,11 @@ log = logging.getLogger(__name__)
 
 class ItemLog:
     """Ends of a bulk job's items with their audit rows, group-committed: each transaction takes the ends that
-    arrived within `GATHER` of the first (fewer once `batch` are waiting), and `end` returns once its own is written.
-    A worker takes its next item only then, so at most the job's workers' items are done but unrecorded when the
-    process dies (the worker that takes the job over does those again, or reads them first). A database that
-    refuses the write is tried again.
+    arrived within `GATHER` of the first (fewer once `batch` are waiting, or the last `expected`), and `end` returns
+    once its own is written (`submit`'s future is done then). A bulk run's worker awaits it once it has called
+    SORACOM for its next item, so at most two items a worker are done but unrecorded when the process dies (the run
+    that takes the job over does those again, or reads them first). A database that refuses the write is tried
+    again.
 
     `actor` and `command`: who the audit rows name, and the command line they record. `reading` (with `admins`):
     the actor's role reading, refreshed by each transaction, which reads the stored role in passing: the checks
@@ -51,7 +52,11 @@ class ItemLog:
             self._writer.cancel()  # the job was stopped (its lease lost): what is unwritten is the next worker's
 
     async def end(self, item: str, reason: str | None, *, refused: bool = False) -> None:
-        written = asyncio.get_running_loop().create_future()
+        await self.submit(item, reason, refused=refused)
+
+    def submit(self, item: str, reason: str | None, *, refused: bool = False) -> asyncio.Future[None]:
+        """`end`, whose caller goes on meanwhile: the future is done once the end is written."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ends.append((ItemEnd(item, reason), "refused" if refused else "failed" if reason else "ok", written))
         if self._to_come is not None:
             self._to_come -= 1
@@ -59,7 +64,7 @@ class ItemLog:
             self._writer = asyncio.get_running_loop().create_task(self._write_all())
         elif self._full() and self._filled is not None and not self._filled.done():
             self._filled.set_result(None)
-        await written
+        return written
 
     def _full(self) -> bool:
         return len(self._ends) >= self.batch or self._to_come == 0

@@ -146,7 +146,6 @@ async def run_bulk(
     work: Work,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
-    workers: int | None = None,
     describe: Describe = str,
     on_item: OnItem | None = None,
     on_progress: OnProgress | None = None,
@@ -156,8 +155,9 @@ async def run_bulk(
 
     `on_item` is called once per item as it ends; `on_progress` at most every `progress_interval` seconds
     while something changed (the caller reports the end itself, from the result). At most `concurrency` calls of
-    `work` run at once; `workers` (default: as many) take items, so more workers than that let an item's
-    `on_item` (a database write) overlap the next calls.
+    `work` run at once, each by a worker of its own. A worker awaits an item's `on_item` (a database write) once it
+    has done its next item's work: the write overlaps the next call, and at most twice `concurrency` items are done
+    and not yet recorded.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -184,22 +184,26 @@ async def run_bulk(
             return
 
     async def worker() -> None:
+        # As many workers as calls at once: a slot freed is taken again by its own worker, with no hand-over.
+        recording: asyncio.Future[None] | None = None  # the previous item's on_item
         while queue:
             item = queue.pop()
+            reason: str | None = None
             try:
                 await attempt(item)
             except Exception as exc:  # noqa: BLE001 - one item's failure is reported, the others go on
                 reason = describe(exc)
                 result.failures.append(Failure(item, reason))
-                await _notify(on_item, item, reason)
             else:
                 result.done.append(item)
-                await _notify(on_item, item, None)
+            await _recorded(recording)
+            recording = _record(on_item, item, reason)
+        await _recorded(recording)
 
     finished = asyncio.Event()
     reporter = loop.create_task(_report(result, on_progress, progress_interval, finished)) if on_progress else None
     try:
-        await asyncio.gather(*(worker() for _ in range(min(max(1, workers or concurrency), len(items)))))
+        await asyncio.gather(*(worker() for _ in range(min(max(1, concurrency), len(items)))))
     finally:
         finished.set()
         if reporter is not None:
@@ -209,13 +213,23 @@ async def run_bulk(
     return result
 
 
-async def _notify(on_item: OnItem | None, item: str, reason: str | None) -> None:
+def _record(on_item: OnItem | None, item: str, reason: str | None) -> asyncio.Future[None] | None:
     if on_item is None:
-        return
+        return None
     try:
-        await on_item(item, reason)
+        return asyncio.ensure_future(on_item(item, reason))
     except Exception:  # noqa: BLE001 - bookkeeping must not stop the work
         log.exception("bulk: recording the end of %s failed", item)
+        return None
+
+
+async def _recorded(recording: asyncio.Future[None] | None) -> None:
+    if recording is None:
+        return
+    try:
+        await recording
+    except Exception:  # noqa: BLE001 - bookkeeping must not stop the work
+        log.exception("bulk: recording the end of an item failed")
 
 
 async def _report(result: BulkResult, on_progress: OnProgress, interval: float, finished: asyncio.Event) -> None:
