@@ -69,8 +69,8 @@ Describe = Callable[[BaseException], str]
 class Limiter:
     """How many calls may run at once: halved on a rate limit, one more after each round of successes.
 
-    Callers wait in turn; a slot freed goes straight to the first of them (a wake-up for all, each checking again,
-    cost more CPU than the rest of the runner: the spare workers of a bulk job wait here all the time)."""
+    Callers wait in turn (while a rate limit holds the limit below the bound); a slot freed goes straight to the
+    first of them (a wake-up for all, each checking again, cost more CPU than the rest of the runner)."""
 
     def __init__(self, bound: int) -> None:
         self.bound = bound
