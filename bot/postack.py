@@ -296,7 +296,6 @@ class WorkerProcess:
             if name not in HOP_BY_HOP and name not in ("date", "server")})
 
 
-
 def _stopped(pid: int | None) -> bool:
     """Stopped by a signal (SIGSTOP, a debugger): Linux's process state T or t."""
     if pid is None:

@@ -28,7 +28,8 @@ from bot.services.alerts import AlertSpec, AlertStore, Event
 from bot.services.groups import find_group
 from bot.services.language import writing_in
 from handlers import jobs, sim as sim_handlers
-from handlers.common import Request, Subcommand, UserError, parse_channel, register_action, register_command
+from handlers.common import (Request, Subcommand, UserError, in_background, parse_channel, register_action,
+                             register_command)
 from handlers.views import alerts as views
 from handlers.views.common import message_text, traffic_mib, with_marker
 
@@ -97,10 +98,7 @@ async def _purge_now_and_then(rt: Runtime, now: datetime) -> None:
     if purges.next is not None and now < purges.next:
         return
     purges.next = now + Purges.EVERY
-    task = asyncio.get_running_loop().create_task(_purge(rt, now), name="alert-purge")
-    tasks = rt.state(StormTasks)
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    in_background(rt, _purge(rt, now), "alert-purge")
 
 
 async def _purge(rt: Runtime, now: datetime) -> None:
@@ -122,11 +120,6 @@ class StormUpdates(dict[int, float]):
     """Storm id → the event loop's time of its summary's last chat.update (per bot: `rt.state(StormUpdates)`)."""
 
 
-class StormTasks(set["asyncio.Task[None]"]):
-    """The alerts' tasks running, the summaries' and the purge (per bot: `rt.state(StormTasks)`): held so that none is
-    collected mid-way."""
-
-
 def _summarise(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) -> None:
     """The storm's summary posted (by the delivery that started it) or brought up to date, in a task of its own:
     the deliveries folded while it waits are counted by its next edit."""
@@ -135,17 +128,14 @@ def _summarise(rt: Runtime, client: AsyncWebClient, taken: Taken, event: Event) 
         refreshing[taken.storm_id] = True
         return
     refreshing[taken.storm_id] = False
-    tasks = rt.state(StormTasks)
-    task = asyncio.get_running_loop().create_task(_show_storm(rt, client, taken, event),
-                                                  name=f"storm-summary-{taken.storm_id}")
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    in_background(rt, _show_storm(rt, client, taken, event), f"storm-summary-{taken.storm_id}")
 
 
 async def post_unposted_summaries(rt: Runtime, client: AsyncWebClient) -> None:
     """A sweep's pass: the summaries of storms that went quiet unposted (their poster died, or Slack refused it)."""
-    for storm in await store(rt).unposted_storms(rt.clock()):
-        with writing_in(rt.settings.BOT_LANG):
+    unposted = await store(rt).unposted_storms(rt.clock())
+    with writing_in(rt.settings.BOT_LANG):  # the summaries' tasks take the channel's language with them
+        for storm in unposted:
             _summarise(rt, client, Taken("folded", channel_id=storm.channel_id, storm_id=storm.storm_id),
                        Event(alert=storm.rule, rule=storm.rule, imsi="", limit_mib=storm.limit_mib))
 

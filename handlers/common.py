@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 import shlex
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -346,6 +346,18 @@ async def speak_to(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
 
 
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
+class Background(set["asyncio.Task[Any]"]):
+    """Tasks handlers started that outlive them (per bot: `rt.state(Background)`): held so that none is collected
+    mid-way."""
+
+
+def in_background(rt: Runtime, work: Coroutine[Any, Any, Any], name: str) -> None:
+    task = asyncio.get_running_loop().create_task(work, name=name)
+    running = rt.state(Background)
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
 class SlashCommands(set[str]):

@@ -20,7 +20,7 @@ from bot.services import audit, devices, fleet
 from bot.services.alerts import AlertStore
 from bot.services.roles import role_of
 from handlers import bill, sim
-from handlers.common import Request, register_action, speak_to
+from handlers.common import Request, in_background, register_action, speak_to
 from handlers.views import devices as device_views
 from handlers.views import home as views
 
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 AUDIT_ENTRIES = 10
 WAIT_SECONDS = 60.0  # how long a Refresh waits for another process's refresh
 POLL_SECONDS = 0.5
-
-
-class Background(set[asyncio.Task[Any]]):
-    """Refreshes started by an open, kept until done (per bot: `rt.state(Background)`)."""
 
 
 class RefreshPresses(dict[str, datetime]):
@@ -78,13 +74,6 @@ async def _wait_for_other_refresh(rt: Runtime) -> None:
         await asyncio.sleep(POLL_SECONDS)
 
 
-def _in_background(rt: Runtime, client: AsyncWebClient, user_id: str) -> None:
-    task = asyncio.get_running_loop().create_task(refresh_and_publish(rt, client, user_id), name="home-refresh")
-    running = rt.state(Background)
-    running.add(task)
-    task.add_done_callback(running.discard)
-
-
 async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> None:
     if event.get("tab", "home") != "home" or not event.get("user"):
         return
@@ -93,7 +82,7 @@ async def opened(rt: Runtime, client: AsyncWebClient, event: dict[str, Any]) -> 
     snapshot = await publish(rt, client, user_id)
     if not snapshot.fresh(rt.clock()):
         # An old or missing snapshot: this page updates once it is read (here, or by the process reading it now).
-        _in_background(rt, client, user_id)
+        in_background(rt, refresh_and_publish(rt, client, user_id), "home-refresh")
 
 
 async def refresh(request: Request) -> None:

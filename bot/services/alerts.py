@@ -257,6 +257,13 @@ class UnpostedStorm:
     channel_id: str
 
 
+def _unposted_and_free(now: datetime) -> list[Any]:
+    """A storm whose summary is unposted and that no process is posting: the one that took it on did so
+    POSTER_PATIENCE ago (it died), or gave it back (Slack refused it)."""
+    return [col(AlertStorm.message_ts).is_(None),
+            col(AlertStorm.posting_at).is_(None) | (col(AlertStorm.posting_at) < now - POSTER_PATIENCE)]
+
+
 class AlertStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -385,27 +392,23 @@ class AlertStore:
 
     @off_loop
     def take_over_storm(self, storm_id: int, now: datetime) -> bool:
-        """Whether this process is now the one to post the storm's summary: still unposted, and the process that
-        took it on last did so POSTER_PATIENCE ago (it died) or gave it back (Slack refused it)."""
+        """Whether this process is now the one to post the storm's summary (`_unposted_and_free`)."""
         with self.db.session() as session:
-            taken = session.exec(update(AlertStorm).where(
-                col(AlertStorm.id) == storm_id, col(AlertStorm.message_ts).is_(None),
-                col(AlertStorm.posting_at).is_(None) | (col(AlertStorm.posting_at) < now - POSTER_PATIENCE),
-            ).values(posting_at=now).execution_options(synchronize_session=False))
+            taken = session.exec(update(AlertStorm).where(col(AlertStorm.id) == storm_id, *_unposted_and_free(now))
+                                 .values(posting_at=now).execution_options(synchronize_session=False))
             session.commit()
             return bool(taken.rowcount)
 
     @off_loop
     def unposted_storms(self, now: datetime) -> list[UnpostedStorm]:
-        """Storms of the last SWEPT_SUMMARIES whose summary is unposted and no process is posting (`take_over_storm`
-        would take it): the one that took it on died, or Slack refused it, and no delivery of the storm came since."""
+        """Storms of the last SWEPT_SUMMARIES that `take_over_storm` would take (`_unposted_and_free`), no delivery
+        of theirs having come since."""
         with self.db.session() as session:
             setting = session.get(AlertSetting, CHANNEL_SETTING)
             if setting is None:
                 return []
-            storms = session.exec(select(AlertStorm.id).where(
-                col(AlertStorm.message_ts).is_(None), col(AlertStorm.last_at) > now - SWEPT_SUMMARIES,
-                col(AlertStorm.posting_at).is_(None) | (col(AlertStorm.posting_at) < now - POSTER_PATIENCE))).all()
+            storms = session.exec(select(AlertStorm.id).where(col(AlertStorm.last_at) > now - SWEPT_SUMMARIES,
+                                                              *_unposted_and_free(now))).all()
             found = []
             for storm_id in storms:
                 first = session.exec(select(AlertEvent.rule, AlertEvent.limit_mib)

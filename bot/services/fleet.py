@@ -326,10 +326,11 @@ def _traffic_due(db: Database, generation: str, month: str, limit: int) -> list[
 
 @off_loop
 def _store_traffic(db: Database, generation: str, readings: Sequence[tuple[str, int]], now: datetime) -> None:
+    month = _traffic_month(now)
     with db.session() as session:
         for imsi, total in readings:
             session.exec(update(FleetSim).where(col(FleetSim.generation) == generation, col(FleetSim.imsi) == imsi)
-                         .values(traffic_month=_traffic_month(now), traffic_bytes=total, traffic_read_at=now))
+                         .values(traffic_month=month, traffic_bytes=total, traffic_read_at=now))
         session.commit()
 
 

@@ -32,6 +32,7 @@ ANSWER_CHUNK = 8
 RETRY_EVERY = 0.25
 NOT_TAKEN: Answer = (503, {"error": "the bot is restarting; nothing was done"})
 
+
 class Worker(Protocol):
     port: int
 

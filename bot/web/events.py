@@ -86,8 +86,7 @@ class SoracomEvents:
     def _refused(self, scope: Scope) -> Answer | None:
         if not self.token:
             return 404, {"error": "alerts are off: BOT_EVENTS_TOKEN is not set"}
-        given = next((value for name, value in scope["headers"] if name == _HEADER), b"")
-        if not hmac.compare_digest(given, self.token):
+        if not hmac.compare_digest(_header(scope, _HEADER), self.token):
             return 401, {"error": f"missing or wrong {TOKEN_HEADER}"}
         return None
 
@@ -97,9 +96,13 @@ class SoracomEvents:
             return refused
         try:
             raw = await _bounded_body(scope, receive, MAX_EVENT_BYTES)
-            event = parse_event(raw)
         except _TooLarge:
             return 413, {"error": f"the body is larger than {MAX_EVENT_BYTES} bytes"}
+        return await self._taken(raw)
+
+    async def _taken(self, raw: bytes) -> Answer:
+        try:
+            event = parse_event(raw)
         except BadEvent as exc:
             return 400, {"error": str(exc)}
         return await self.take(event, raw)
@@ -114,15 +117,7 @@ class SoracomEvents:
             raw = await _bounded_body(scope, receive, MAX_BATCH_BYTES)
         except _TooLarge:
             return 413, {"error": f"the batch is larger than {MAX_BATCH_BYTES} bytes"}
-
-        async def one(body: bytes) -> Answer:
-            try:
-                event = parse_event(body)
-            except BadEvent as exc:
-                return 400, {"error": str(exc)}
-            return await self.take(event, body)
-
-        answers = await asyncio.gather(*(one(body) for body in unpack(raw)))
+        answers = await asyncio.gather(*(self._taken(body) for body in unpack(raw)))
         return 200, {"answers": [list(answer) for answer in answers]}
 
 
@@ -145,8 +140,12 @@ async def _send(send: Send, status: int, answer: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _header(scope: Scope, name: bytes) -> bytes:
+    return next((value for given, value in scope["headers"] if given == name), b"")
+
+
 async def _bounded_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
+    declared = _header(scope, b"content-length")
     if declared.isdigit() and int(declared) > limit:
         raise _TooLarge
     body = bytearray()
